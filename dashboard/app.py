@@ -1,0 +1,39 @@
+"""The dashboard's Flask app: wires the services to the API, the page and Socket.IO."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from dashboard.children import PROJECT_ROOT
+from dashboard.config import Config
+from dashboard.services import Services, build
+from dashboard.web import events
+from dashboard.web.api import api
+from dashboard.web.pages import pages
+
+# Threading mode, chosen explicitly: with eventlet installed Flask-SocketIO would otherwise
+# pick eventlet, and its maintainer recommends threading for new code.
+ASYNC_MODE = "threading"
+
+
+def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
+    """The dashboard app and its services (started unless `start` is False, for tests)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    app = Flask(
+        __name__,
+        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.json.sort_keys = False
+    socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins=None)
+    services = build(config, lambda event, data: socketio.emit(event, data))
+    app.extensions["threadpulse"] = services
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+    events.register(socketio, services)
+    if start:
+        services.start()
+    return app, services

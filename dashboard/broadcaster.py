@@ -1,0 +1,109 @@
+"""Sends viewers what changed, at most 20 times a second, whatever the request rate.
+
+Each frame is the difference between two views of the model (tasks, processes, counters,
+runs), so its size depends on how many tasks changed, not on how many requests ran. A newcomer
+gets the view the last frame was cut from, so that frame's successors apply to it exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from dashboard.collector.store import Store
+from dashboard.model.views import frame_parts
+
+log = logging.getLogger(__name__)
+
+FRAME_INTERVAL_S = 0.05
+WHOLE_PARTS = ("server", "processes", "counters", "runs", "collector")
+
+
+def diff(old: dict, new: dict) -> dict:
+    """The frame turning view `old` into view `new`: changed whole parts and changed tasks."""
+    frame = {part: new[part] for part in WHOLE_PARTS if old.get(part) != new[part]}
+    old_tasks, new_tasks = old.get("tasks", {}), new["tasks"]
+    tasks = {key: task for key, task in new_tasks.items() if old_tasks.get(key) != task}
+    tasks.update({key: None for key in old_tasks if key not in new_tasks})
+    if tasks:
+        frame["tasks"] = tasks
+    return frame
+
+
+def snapshot_of(parts: dict, version: int, now_ns: int) -> dict:
+    """A full view in the shape of `GET /api/state`, from a frame's parts."""
+    by_pid: dict[int, list] = {}
+    for key, task in parts["tasks"].items():
+        by_pid.setdefault(int(key.split(":")[0]), []).append(_aged(task, now_ns))
+    processes = [{**p, "tasks": by_pid.get(p["pid"], [])} for p in parts["processes"]]
+    whole = {part: parts[part] for part in WHOLE_PARTS}
+    return {**whole, "processes": processes, "version": version, "now_ms": round(now_ns / 1e6, 1)}
+
+
+def _aged(task: dict, now_ns: int) -> dict:
+    request = task["request"]
+    if request is None:
+        return task
+    return {**task, "request": {**request, "age_ms": round(now_ns / 1e6 - request["started_ms"], 1)}}
+
+
+class Broadcaster:
+    """Cuts frames from the model and hands them to `emit` (Flask-SocketIO's, in the app)."""
+
+    def __init__(self, store: Store, emit: Callable[[str, dict], None]) -> None:
+        self.store = store
+        self.emit = emit
+        self.viewers: set[str] = set()
+        self.frames_sent = 0
+        self._lock = threading.Lock()
+        self._version = 0
+        self._parts: dict = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="threadpulse-broadcaster", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def snapshot(self) -> dict:
+        """What a newcomer (or a viewer that lost track) starts from: the view as of now.
+
+        Bringing the view up to date cuts a frame, which the other viewers get as usual.
+        """
+        with self._lock:
+            frame = self._advance()
+            if frame is not None:
+                self._send(frame)
+            return snapshot_of(self._parts, self._version, time.monotonic_ns())
+
+    def _send(self, frame: dict) -> None:
+        self.emit("frame", frame)
+        self.frames_sent += 1
+
+    def _advance(self) -> dict | None:
+        """Cut the next frame (under the lock); None when nothing changed."""
+        now = time.monotonic_ns()
+        parts = self.store.use(lambda model: frame_parts(model, now))
+        frame = diff(self._parts, parts)
+        if not frame and self._parts:
+            return None
+        self._parts = parts
+        self._version += 1
+        return {"version": self._version, "base": self._version - 1, "now_ms": round(now / 1e6, 1), **frame}
+
+    def _run(self) -> None:
+        while not self._stop.wait(FRAME_INTERVAL_S):
+            try:
+                if not self.viewers:
+                    continue
+                with self._lock:
+                    frame = self._advance()
+                    if frame is not None:
+                        self._send(frame)
+            except Exception:  # a bad frame must not end the broadcasts
+                log.exception("broadcaster: frame failed")

@@ -1,0 +1,100 @@
+"""The collector thread: receives datagrams, samples /proc, and folds both into the model."""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import threading
+import time
+
+from dashboard.collector.procfs import thread_cpu_ns
+from dashboard.collector.store import Store
+from dashboard.model.live import Model
+from workload.agent.protocol import Datagram, ProtocolError, decode
+
+log = logging.getLogger(__name__)
+
+SAMPLE_INTERVAL_S = 0.1
+RECEIVE_BUFFER = 8 << 20
+MAX_BATCH = 512
+
+
+class Collector:
+    """One thread, the model's one writer: datagrams as they come, /proc every 100 ms."""
+
+    def __init__(self, store: Store, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.store = store
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        self.sock.bind((host, port))
+        self.sock.setblocking(False)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="threadpulse-collector", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.sock.getsockname()[:2]
+        return f"udp://[{host}]:{port}" if ":" in host else f"udp://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+    def _run(self) -> None:
+        next_sample = time.monotonic()
+        while not self._stop.is_set():
+            timeout = max(0.0, next_sample - time.monotonic())
+            readable, _, _ = select.select([self.sock], [], [], min(timeout, 0.5))
+            if readable:
+                self._receive()
+            if time.monotonic() >= next_sample:
+                self._sample()
+                next_sample = time.monotonic() + SAMPLE_INTERVAL_S
+
+    def _receive(self) -> None:
+        good: list[Datagram] = []
+        bad: list[str] = []
+        for _ in range(MAX_BATCH):
+            try:
+                data = self.sock.recv(65_535)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                log.warning("collector socket error: %s", exc)
+                break
+            try:
+                good.append(decode(data))
+            except ProtocolError as exc:
+                bad.append(exc.reason)
+        now = time.monotonic_ns()
+
+        def fold(model: Model) -> None:
+            for reason in bad:
+                model.reject(reason)
+            for datagram in good:
+                model.apply(datagram, now)
+
+        self.store.use(fold)
+
+    def _sample(self) -> None:
+        wanted = self.store.use(
+            lambda model: {
+                p.pid: [t.native_id for t in p.tasks.values() if t.kind == "thread" and t.gone_ns is None]
+                for p in model.processes.values()
+                if p.gone_ns is None
+            }
+        )
+        readings = {pid: thread_cpu_ns(pid, tids) for pid, tids in wanted.items()}
+        now = time.monotonic_ns()
+
+        def fold(model: Model) -> None:
+            for pid, cpu in readings.items():
+                model.apply_cpu(pid, cpu, now)
+            model.expire(now)
+
+        self.store.use(fold)

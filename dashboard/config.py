@@ -1,0 +1,20 @@
+"""The dashboard's settings, as run.py's flags give them (and as tests build them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8050
+DEFAULT_THREADS = 100  # viewers hold a thread each (Flask-SocketIO threading mode under gthread)
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    mode: str = "gunicorn-gthread"
+    server_params: dict[str, int] = field(default_factory=lambda: {"workers": 2, "threads": 4})
+    collector_port: int = 0
+    viewer_threads: int = DEFAULT_THREADS
+    open_browser: bool = True

@@ -1,0 +1,1 @@
+"""The dashboard's model of the watched server: pure data, fed events, no I/O."""

@@ -1,0 +1,113 @@
+"""A run: one burst of requests fired by the load generator, and its figures.
+
+Client-side times (sent, reply) come from the load generator, server-side times (begin, end)
+from the agent; all are on the one host's monotonic clock, so queue wait = begin - sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dashboard.model.stats import peak_overlap, percentiles
+
+# After the load generator says a run is over, how long to wait for the agent's last `end`
+# events (they are flushed every 50 ms) before the run is declared done without them.
+SETTLE_NS = 2_000_000_000
+
+
+@dataclass
+class Run:
+    """Everything recorded about one burst."""
+
+    id: str
+    endpoint: str
+    count: int
+    ms: int
+    sent: dict[int, int] = field(default_factory=dict)
+    begun: dict[int, int] = field(default_factory=dict)
+    ended: dict[int, int] = field(default_factory=dict)
+    replies: dict[int, tuple[int, int]] = field(default_factory=dict)
+    ended_ns: int | None = None
+    reason: str = ""
+
+    def record_sent(self, index: int, t_ns: int) -> None:
+        if 0 <= index < self.count:
+            self.sent[index] = t_ns
+
+    def record_begin(self, index: int, t_ns: int, sent_ns: int) -> None:
+        if 0 <= index < self.count:
+            self.begun[index] = t_ns
+            self.sent.setdefault(index, sent_ns)
+
+    def record_end(self, index: int, t_ns: int) -> None:
+        if index in self.begun:
+            self.ended[index] = t_ns
+
+    def record_reply(self, index: int, t_ns: int, status: int) -> None:
+        if 0 <= index < self.count:
+            self.replies[index] = (t_ns, status)
+
+    def finish(self, t_ns: int, reason: str = "") -> None:
+        """The load generator is done with this run (or it died, with a reason)."""
+        if self.ended_ns is None:
+            self.ended_ns = t_ns
+            self.reason = reason
+
+    def queued(self) -> int:
+        """Requests sent that no task has picked up and no reply has closed."""
+        return sum(1 for i in self.sent if i not in self.begun and i not in self.replies)
+
+    def failed_unserved(self) -> int:
+        """Requests that failed without ever reaching a task (refused, reset, timed out)."""
+        return sum(1 for i, (_, status) in self.replies.items() if i not in self.begun and not _ok(status))
+
+    def state(self, now_ns: int) -> str:
+        if self.ended_ns is None:
+            return "running"
+        settled = all(i in self.ended for i, (_, status) in self.replies.items() if _ok(status))
+        return "done" if settled or now_ns - self.ended_ns >= SETTLE_NS else "running"
+
+    def summary(self, now_ns: int) -> dict:
+        """The run as the API shows it."""
+        state = self.state(now_ns)
+        done = sum(1 for _, status in self.replies.values() if _ok(status))
+        intervals = [(t, self.ended.get(i, now_ns)) for i, t in self.begun.items()]
+        latency = [(t - self.sent[i]) / 1e6 for i, (t, _) in self.replies.items() if i in self.sent]
+        waits = [(t - self.sent[i]) / 1e6 for i, t in self.begun.items() if i in self.sent]
+        makespan = None
+        if state == "done" and self.replies and self.sent:
+            makespan = round((max(t for t, _ in self.replies.values()) - min(self.sent.values())) / 1e6, 1)
+        return {
+            "id": self.id,
+            "state": state,
+            "reason": self.reason or None,
+            "endpoint": self.endpoint,
+            "count": self.count,
+            "ms": self.ms,
+            "sent": len(self.sent),
+            "done": done,
+            "failed": len(self.replies) - done,
+            "peak_busy": peak_overlap(intervals),
+            "makespan_ms": makespan,
+            "latency_ms": percentiles(latency),
+            "queue_wait_ms": percentiles(waits),
+        }
+
+    def requests(self) -> list[dict]:
+        """Per request, in send order: when it was sent, how long it queued and took in all."""
+        out = []
+        for index, sent in sorted(self.sent.items(), key=lambda item: item[1]):
+            begun, reply = self.begun.get(index), self.replies.get(index)
+            out.append(
+                {
+                    "index": index,
+                    "queue_wait_ms": None if begun is None else round((begun - sent) / 1e6, 1),
+                    "latency_ms": None if reply is None else round((reply[0] - sent) / 1e6, 1),
+                    "status": None if reply is None else reply[1],
+                }
+            )
+        return out
+
+
+def _ok(status: int) -> bool:
+    return 200 <= status < 400

@@ -1,0 +1,161 @@
+"""Starts, watches and stops the workload server; one server at a time, never an orphan."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from dashboard.children import Spawner, terminate_tree, tree_pids
+from dashboard.servers.mode import Mode
+from dashboard.servers.modes import get_mode
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 20.0
+POLL_S = 0.05
+
+# Called with the server's view, the slots each process draws, and the pids now retired.
+OnChange = Callable[[dict, "int | None", list[int]], None]
+
+
+class StartError(RuntimeError):
+    """The server did not come up; the message says why (its log's last lines)."""
+
+
+def free_port(host: str) -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class ServerManager:
+    """Runs one workload server as a child, reporting each change of it through `on_change`."""
+
+    def __init__(
+        self, spawner: Spawner, collector_url: str, on_change: OnChange, host: str = "127.0.0.1"
+    ) -> None:
+        self.spawner = spawner
+        self.collector_url = collector_url
+        self.on_change = on_change
+        self.host = host
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._mode: Mode | None = None
+        self._params: dict[str, int] = {}
+        self._url: str | None = None
+        self._status = "stopped"
+        self._error: str | None = None
+        self._logdir = Path(tempfile.mkdtemp(prefix="threadpulse-"))
+
+    @property
+    def url(self) -> str | None:
+        """Where the current server listens (the only place the load generator may send to)."""
+        return self._url
+
+    def info(self) -> dict:
+        """The server as `GET /api/server` shows it."""
+        mode, params = self._mode, self._params
+        pids = tree_pids(self._proc) if self._proc is not None and self._status == "serving" else []
+        return {
+            "mode": mode.name if mode else None,
+            "workers": params.get("workers"),
+            "threads": params.get("threads"),
+            "capacity": mode.capacity(params) if mode else 0,
+            "url": self._url,
+            "pids": pids,
+            "status": self._status,
+            "error": self._error,
+        }
+
+    def switch(self, mode_name: object, params: dict) -> dict:
+        """Stop the current server, start the one asked for, and return its info once it serves.
+
+        Bad input raises BadServerRequest before anything changes; a server that fails to start
+        raises StartError and leaves status "failed" with the reason.
+        """
+        mode = get_mode(mode_name)
+        values = mode.validate(params)
+        with self._lock:
+            retired = self._stop_locked()
+            self._mode, self._params, self._status, self._error = mode, values, "starting", None
+            self._url = None
+            self._publish(retired)
+            try:
+                self._start_locked(mode, values)
+            except StartError as exc:
+                self._status, self._error = "failed", str(exc)
+                self._publish([])
+                raise
+            self._status = "serving"
+            self._publish([])
+            return self.info()
+
+    def stop(self) -> None:
+        """Stop the server and all its children (the dashboard is exiting)."""
+        with self._lock:
+            retired = self._stop_locked()
+            self._status = "stopped"
+            self._publish(retired)
+
+    def check(self) -> None:
+        """Notice a server that died on its own (called periodically)."""
+        proc = self._proc
+        if proc is not None and self._status == "serving" and proc.poll() is not None:
+            with self._lock:
+                if self._proc is proc:
+                    self._status, self._error = "failed", f"the server exited with code {proc.returncode}"
+                    self._publish([])
+
+    def _publish(self, retired: list[int]) -> None:
+        slots = self._mode.slots_per_process(self._params) if self._mode else None
+        self.on_change(self.info(), slots, retired)
+
+    def _stop_locked(self) -> list[int]:
+        proc, self._proc = self._proc, None
+        return terminate_tree(proc) if proc is not None else []
+
+    def _start_locked(self, mode: Mode, params: dict[str, int]) -> None:
+        port = free_port(self.host)
+        log_path = self._logdir / f"{mode.name}-{port}.log"
+        env = {"THREADPULSE_COLLECTOR": self.collector_url, "THREADPULSE_MODE": mode.name}
+        log.info("starting %s %s on %s:%d", mode.name, params, self.host, port)
+        self._proc = self.spawner.spawn(mode.command(params, self.host, port), env, log_path)
+        url = f"http://{self.host}:{port}"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise StartError(f"{mode.name} exited at start: {_tail(log_path)}")
+            if _answers(self.host, port) and len(tree_pids(self._proc)) >= mode.tree_size(params):
+                self._url = url
+                return
+            time.sleep(POLL_S)
+        terminate_tree(self._proc)
+        self._proc = None
+        raise StartError(f"{mode.name} did not answer within {START_TIMEOUT_S:.0f} s: {_tail(log_path)}")
+
+
+def _answers(host: str, port: int) -> bool:
+    conn = http.client.HTTPConnection(host, port, timeout=1)
+    try:
+        conn.request("GET", "/hello")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no output)"
+    return " | ".join(text[-lines:]) or "(no output)"

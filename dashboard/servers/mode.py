@@ -1,0 +1,92 @@
+"""What a server mode is: how to start the workload under one server, and what its capacity is.
+
+Each mode is one module in `dashboard/servers/modes/` defining a `Mode` subclass; the registry
+lists them. Parameters are validated here, so the API and the CLI share one set of rules.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Param:
+    """A whole-number parameter of a mode (workers, threads, ...), with its bounds."""
+
+    name: str
+    title: str
+    default: int
+    minimum: int
+    maximum: int
+
+    def view(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "default": self.default,
+            "min": self.minimum,
+            "max": self.maximum,
+        }
+
+
+class BadServerRequest(ValueError):
+    """A mode or parameter the manager cannot use; the message is shown to the user."""
+
+
+class Mode:
+    """A server the workload can run under. Subclasses fill in the class attributes and methods."""
+
+    name: str
+    title: str
+    sentence: str
+    params: tuple[Param, ...] = ()
+
+    def validate(self, given: dict) -> dict[str, int]:
+        """Every parameter as a whole number within bounds (defaults for the missing ones)."""
+        known = {p.name for p in self.params}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise BadServerRequest(
+                f"mode {self.name} has no parameter {unknown[0]!r}; it takes {sorted(known)}"
+            )
+        values = {}
+        for param in self.params:
+            value = given.get(param.name, param.default)
+            if type(value) is not int:
+                raise BadServerRequest(f"{param.name} must be a whole number, got {value!r}"[:200])
+            if not param.minimum <= value <= param.maximum:
+                raise BadServerRequest(
+                    f"{param.name} must be from {param.minimum} to {param.maximum}, got {value}"
+                )
+            values[param.name] = value
+        return values
+
+    def capacity(self, params: dict[str, int]) -> int | None:
+        """How many requests the server serves at once; None when unbounded."""
+        raise NotImplementedError
+
+    def slots_per_process(self, params: dict[str, int]) -> int | None:
+        """How many tiles each worker process draws before any request."""
+        raise NotImplementedError
+
+    def tree_size(self, params: dict[str, int]) -> int:
+        """How many processes the server's tree has once it is up (master included)."""
+        raise NotImplementedError
+
+    def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
+        """The argv that starts the server in the foreground, bound to host:port."""
+        raise NotImplementedError
+
+    def view(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "sentence": self.sentence,
+            "params": [p.view() for p in self.params],
+        }
+
+
+def python_module(*args: str) -> list[str]:
+    """argv running a module with this interpreter (the project's virtual environment)."""
+    return [sys.executable, "-m", *args]

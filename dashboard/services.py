@@ -1,0 +1,85 @@
+"""The dashboard's moving parts, built and wired once per dashboard process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dashboard.broadcaster import Broadcaster
+from dashboard.children import Spawner
+from dashboard.collector.store import Store
+from dashboard.collector.udp import Collector
+from dashboard.config import Config
+from dashboard.loadgen.control import LoadControl
+from dashboard.servers.manager import ServerManager, StartError
+from dashboard.servers.mode import BadServerRequest
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_S = 0.25
+
+
+@dataclass
+class Services:
+    config: Config
+    store: Store
+    collector: Collector
+    spawner: Spawner
+    servers: ServerManager
+    load: LoadControl
+    broadcaster: Broadcaster
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        """Start the threads, then the configured workload server in the background."""
+        self.collector.start()
+        self.broadcaster.start()
+        threading.Thread(target=self._housekeep, name="threadpulse-housekeeper", daemon=True).start()
+        threading.Thread(target=self._first_server, name="threadpulse-first-server", daemon=True).start()
+
+    def switch_server(self, mode: object, params: object) -> dict:
+        """Cut running bursts short, then replace the server (see ServerManager.switch)."""
+        if not isinstance(params, dict):
+            raise BadServerRequest("server parameters must be a JSON object")
+        self.load.stop_all("cut short: the server was switched")
+        return self.servers.switch(mode, params)
+
+    def _first_server(self) -> None:
+        try:
+            self.switch_server(self.config.mode, self.config.server_params)
+        except (StartError, BadServerRequest) as exc:
+            log.error("the workload server did not start: %s", exc)
+
+    def _housekeep(self) -> None:
+        while not self._stopping.wait(HOUSEKEEPING_S):
+            try:
+                self.servers.check()
+                self.load.reap()
+            except Exception:
+                log.exception("housekeeping failed")
+
+    def shutdown(self) -> None:
+        """Stop every child process; safe to call twice."""
+        self._stopping.set()
+        self.load.stop_all("the dashboard stopped")
+        self.servers.stop()
+        self.broadcaster.stop()
+        self.collector.stop()
+        self.spawner.close()
+
+
+def build(config: Config, emit: Callable[[str, dict], None]) -> Services:
+    """Every service, wired; nothing runs until `start()`."""
+    store = Store()
+    collector = Collector(store, "127.0.0.1", config.collector_port)  # agents run on this host
+    spawner = Spawner()
+
+    def server_changed(info: dict, slots: int | None, retired: list[int]) -> None:
+        store.use(lambda model: model.set_server(info, slots, retired))
+
+    servers = ServerManager(spawner, collector.url, server_changed)
+    load = LoadControl(store, spawner, collector.url, lambda: servers.url)
+    broadcaster = Broadcaster(store, emit)
+    return Services(config, store, collector, spawner, servers, load, broadcaster)

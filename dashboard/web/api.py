@@ -1,0 +1,97 @@
+"""The HTTP API under /api: the page, tests and scripts all use this one."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from dashboard import __version__
+from dashboard.loadgen.limits import BadLoadRequest
+from dashboard.model.views import state_view
+from dashboard.servers.manager import StartError
+from dashboard.servers.mode import BadServerRequest
+from dashboard.servers.modes import REGISTRY
+from dashboard.services import Services
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def services() -> Services:
+    return current_app.extensions["threadpulse"]
+
+
+def json_body() -> object:
+    """The request's JSON body, or a 400 saying it is not JSON."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("the body must be JSON (Content-Type: application/json)")
+    return body
+
+
+@api.errorhandler(BadLoadRequest)
+@api.errorhandler(BadServerRequest)
+def bad_input(exc: ValueError):
+    return jsonify(error=str(exc)), 400
+
+
+@api.errorhandler(StartError)
+def start_failed(exc: StartError):
+    return jsonify(error=str(exc), server=services().servers.info()), 502
+
+
+@api.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    return jsonify(error=exc.description), exc.code
+
+
+@api.get("/health")
+def health():
+    return jsonify(ok=True, version=__version__, collector=services().collector.url)
+
+
+@api.get("/modes")
+def modes():
+    return jsonify(modes=[mode.view() for mode in REGISTRY.values()])
+
+
+@api.get("/server")
+def get_server():
+    return jsonify(services().servers.info())
+
+
+@api.post("/server")
+def switch_server():
+    body = json_body()
+    if not isinstance(body, dict):
+        raise BadServerRequest('body must be a JSON object like {"mode": "gunicorn-gthread", "workers": 1}')
+    params = {key: value for key, value in body.items() if key != "mode"}
+    return jsonify(services().switch_server(body.get("mode"), params))
+
+
+@api.post("/load")
+def fire_load():
+    return jsonify(run=services().load.fire(json_body())), 202
+
+
+@api.get("/runs/<run_id>")
+def get_run(run_id: str):
+    now = time.monotonic_ns()
+    found = services().store.use(
+        lambda model: (
+            None
+            if run_id not in model.runs
+            else (model.runs[run_id].summary(now), model.runs[run_id].requests())
+        )
+    )
+    if found is None:
+        return jsonify(error=f"no run {run_id[:40]!r}"), 404
+    summary, requests = found
+    return jsonify({**summary, "requests": requests})
+
+
+@api.get("/state")
+def get_state():
+    now = time.monotonic_ns()
+    return jsonify(services().store.use(lambda model: state_view(model, now)))

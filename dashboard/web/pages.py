@@ -1,0 +1,49 @@
+"""The page and the browser libraries it loads, all served from this process (no CDN)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask import Blueprint, Response, abort, render_template, send_file
+
+from dashboard import __version__
+from dashboard.children import PROJECT_ROOT
+from dashboard.loadgen.limits import ENDPOINTS, MAX_COUNT, MAX_MS
+
+pages = Blueprint("pages", __name__)
+
+SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+PRESETS = [
+    {"key": "1", "label": "10 × io 500 ms", "endpoint": "io", "count": 10, "ms": 500},
+    {"key": "2", "label": "10 × cpu 500 ms", "endpoint": "cpu", "count": 10, "ms": 500},
+]
+
+
+@pages.get("/")
+def index():
+    bootstrap = {
+        "version": __version__,
+        "endpoints": list(ENDPOINTS),
+        "limits": {"count": [1, MAX_COUNT], "ms": [0, MAX_MS]},
+        "presets": PRESETS,
+    }
+    return render_template("index.html", bootstrap=bootstrap)
+
+
+@cache
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+@pages.get("/vendor/plotly.min.js")
+def plotly_js():
+    return Response(_plotly_js(), mimetype="text/javascript", headers={"Cache-Control": "max-age=3600"})
+
+
+@pages.get("/vendor/socket.io.min.js")
+def socket_io_js():
+    if not SOCKET_IO_CLIENT.is_file():
+        abort(500, "the Socket.IO client is not installed: run `make setup` (npm ci)")
+    return send_file(SOCKET_IO_CLIENT, mimetype="text/javascript", max_age=3600)

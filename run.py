@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Start the Threadpulse dashboard and a workload server for it to watch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dashboard.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_THREADS, Config
+from dashboard.servers.mode import BadServerRequest
+from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
+
+
+def parse_args(argv: list[str]) -> Config:
+    """The dashboard's Config from command-line flags; exits with a message on bad flags."""
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Threadpulse: watch the threads of a Flask server live, and fire load at it.",
+    )
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address the dashboard listens on (default {DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"dashboard port (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--mode",
+        default=DEFAULT_MODE,
+        choices=sorted(REGISTRY),
+        help=f"server mode of the workload at start (default {DEFAULT_MODE})",
+    )
+    parser.add_argument("--workers", type=int, default=None, help="workload worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per workload worker (default 4)")
+    parser.add_argument(
+        "--collector-port", type=int, default=0, help="UDP port agents report to (default: any free port)"
+    )
+    parser.add_argument(
+        "--viewer-threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"dashboard threads; each open page holds one (default {DEFAULT_THREADS})",
+    )
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be from 1 to 65535, got {args.port}")
+    if not 0 <= args.collector_port < 65536:
+        parser.error(f"--collector-port must be from 0 to 65535, got {args.collector_port}")
+    if not 1 <= args.viewer_threads <= 1000:
+        parser.error(f"--viewer-threads must be from 1 to 1000, got {args.viewer_threads}")
+    mode = get_mode(args.mode)
+    given = {
+        name: value
+        for name, value in (("workers", args.workers), ("threads", args.threads))
+        if value is not None
+    }
+    try:
+        params = mode.validate(given)
+    except BadServerRequest as exc:
+        parser.error(str(exc))
+    return Config(
+        host=args.host,
+        port=args.port,
+        mode=mode.name,
+        server_params=params,
+        collector_port=args.collector_port,
+        viewer_threads=args.viewer_threads,
+        open_browser=not args.no_browser,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = parse_args(sys.argv[1:] if argv is None else argv)
+    from dashboard.serve import DashboardServer
+
+    DashboardServer(config).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Threadpulse's agent: instrument any WSGI app so the dashboard can see its tasks and requests.
+
+Enabled by `THREADPULSE_COLLECTOR=udp://HOST:PORT`; with it unset, `instrument` returns the app
+unchanged. It depends on WSGI and the standard library alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from workload.agent.middleware import AgentMiddleware
+from workload.agent.recorder import Recorder
+from workload.agent.reporter import Reporter, local_source, parse_collector
+from workload.agent.tasks import TaskRegistry
+
+ENV_COLLECTOR = "THREADPULSE_COLLECTOR"
+ENV_MODE = "THREADPULSE_MODE"
+
+
+def instrument(app: Callable, mode: str | None = None) -> Callable:
+    """Wrap a WSGI app with the agent and start its reporter, if a collector is configured."""
+    url = os.environ.get(ENV_COLLECTOR)
+    if not url:
+        return app
+    address = parse_collector(url)
+    recorder = Recorder()
+    registry = TaskRegistry()
+    middleware = AgentMiddleware(app, recorder, registry)
+    source_mode = mode or os.environ.get(ENV_MODE, "unknown")
+
+    def start_reporter() -> None:
+        # A reporter per process: after a fork the child gets a fresh buffer and its own thread.
+        recorder.reset()
+        registry.reset()
+        reporter = Reporter(address, local_source(source_mode, "worker"), recorder, registry)
+        reporter.start()
+
+    start_reporter()
+    os.register_at_fork(after_in_child=start_reporter)
+    return middleware
