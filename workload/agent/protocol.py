@@ -19,23 +19,18 @@ MAX_NAME = 60
 MAX_ROSTER = 400
 EVENTS_PER_DATAGRAM = 80
 
-# Event name -> the types of the fields that follow it (after the name).
-# "int" is a non-negative integer, "str" a string of at most MAX_TEXT characters, "str?" may also
-# be null.
-EVENT_FIELDS: dict[str, tuple[str, ...]] = {
-    # A task took a request: task id, t_ns, request id, method, path, tag (X-Threadpulse-Tag).
-    "begin": ("int", "int", "str", "str", "str", "str?"),
-    # A task finished a request: task id, t_ns, request id, HTTP status ("200"; "" if it raised).
-    "end": ("int", "int", "str", "str"),
-    # The load generator started a run: run id, t_ns, number of requests it will send.
-    "run_start": ("str", "int", "int"),
-    # The load generator wrote request `index` of a run: run id, index, t_ns.
-    "sent": ("str", "int", "int"),
-    # The load generator read the reply: run id, index, t_ns, HTTP status (0: no reply).
-    "reply": ("str", "int", "int", "int"),
-    # The load generator finished a run: run id, t_ns, reason ("" when all went to plan).
-    "run_end": ("str", "int", "str"),
+# Event name -> (field name, type) of the fields after the name. "int" is a non-negative
+# integer, "str" a string of at most MAX_TEXT characters, "str?" a string or null.
+EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "begin": (("task", "int"), ("t_ns", "int"), ("request", "str"), ("method", "str"), ("path", "str"), ("tag", "str?")),
+    "end": (("task", "int"), ("t_ns", "int"), ("request", "str"), ("status", "str")),
+    "run_start": (("run", "str"), ("t_ns", "int"), ("count", "int")),
+    "sent": (("run", "str"), ("index", "int"), ("t_ns", "int")),
+    "reply": (("run", "str"), ("index", "int"), ("t_ns", "int"), ("status", "int")),
+    "run_end": (("run", "str"), ("t_ns", "int"), ("reason", "str")),
 }
+DATAGRAM_FIELDS = ("v", "src", "seq", "dropped", "t", "ev", "tasks")
+TASK_FIELDS = (("id", "int"), ("name", "str"), ("kind", "str"), ("native_id", "int"))
 
 TASK_KINDS = ("thread", "greenlet", "asyncio")
 ROLES = ("worker", "loadgen")
@@ -185,8 +180,8 @@ def decode(data: bytes) -> Datagram:
     for event in events:
         if not isinstance(event, list) or not event or event[0] not in EVENT_FIELDS:
             raise ProtocolError("bad_event", "unknown event")
-        fields = EVENT_FIELDS[event[0]]
-        if len(event) != len(fields) + 1 or not all(map(_check, event[1:], fields)):
+        types = [kind for _, kind in EVENT_FIELDS[event[0]]]
+        if len(event) != len(types) + 1 or not all(map(_check, event[1:], types)):
             raise ProtocolError("bad_event", event[0])
         checked.append(tuple(event))
     tasks = None
@@ -199,7 +194,7 @@ def decode(data: bytes) -> Datagram:
             if (
                 not isinstance(item, list)
                 or len(item) != 4
-                or not all(map(_check, item, ("int", "str", "str", "int")))
+                or not all(map(_check, item, [kind for _, kind in TASK_FIELDS]))
                 or len(item[1]) > MAX_NAME
                 or item[2] not in TASK_KINDS
             ):
