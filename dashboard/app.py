@@ -29,7 +29,7 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
     )
     app.json.sort_keys = False
     socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins=None)
-    services = build(config, lambda event, data: socketio.emit(event, data))
+    services = build(config, lambda event, data, skip=None: socketio.emit(event, data, skip_sid=skip))
     app.extensions["threadpulse"] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)

@@ -50,9 +50,9 @@ def _aged(task: dict, now_ns: int) -> dict:
 
 
 class Broadcaster:
-    """Cuts frames from the model and hands them to `emit` (Flask-SocketIO's, in the app)."""
+    """Cuts frames from the model and hands them to `emit(event, data, skip_viewer)`."""
 
-    def __init__(self, store: Store, emit: Callable[[str, dict], None]) -> None:
+    def __init__(self, store: Store, emit: Callable[[str, dict, str | None], None]) -> None:
         self.store = store
         self.emit = emit
         self.viewers: set[str] = set()
@@ -70,19 +70,19 @@ class Broadcaster:
         self._stop.set()
         self._thread.join(timeout=2)
 
-    def snapshot(self) -> dict:
-        """What a newcomer (or a viewer that lost track) starts from: the view as of now.
+    def snapshot(self, viewer: str | None = None) -> dict:
+        """What `viewer` (a newcomer, or one that lost track) starts from: the view as of now.
 
         Bringing the view up to date cuts a frame, which the other viewers get as usual.
         """
         with self._lock:
             frame = self._advance()
             if frame is not None:
-                self._send(frame)
+                self._send(frame, skip=viewer)
             return snapshot_of(self._parts, self._version, time.monotonic_ns())
 
-    def _send(self, frame: dict) -> None:
-        self.emit("frame", frame)
+    def _send(self, frame: dict, skip: str | None = None) -> None:
+        self.emit("frame", frame, skip)
         self.frames_sent += 1
 
     def _advance(self) -> dict | None:

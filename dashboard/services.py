@@ -70,7 +70,7 @@ class Services:
         self.spawner.close()
 
 
-def build(config: Config, emit: Callable[[str, dict], None]) -> Services:
+def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Services:
     """Every service, wired; nothing runs until `start()`."""
     store = Store()
     collector = Collector(store, "127.0.0.1", config.collector_port)  # agents run on this host

@@ -14,7 +14,7 @@ def register(socketio: SocketIO, services: Services) -> None:
     @socketio.on("connect")
     def on_connect(auth=None):
         services.broadcaster.viewers.add(request.sid)
-        emit("snapshot", services.broadcaster.snapshot(), to=request.sid)
+        emit("snapshot", services.broadcaster.snapshot(request.sid), to=request.sid)
 
     @socketio.on("disconnect")
     def on_disconnect(*_reason):
@@ -22,4 +22,4 @@ def register(socketio: SocketIO, services: Services) -> None:
 
     @socketio.on("resync")
     def on_resync(*_ignored):
-        emit("snapshot", services.broadcaster.snapshot(), to=request.sid)
+        emit("snapshot", services.broadcaster.snapshot(request.sid), to=request.sid)

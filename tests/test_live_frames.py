@@ -1,0 +1,97 @@
+"""Socket.IO viewers: a snapshot first, then frames that apply to it exactly, at most 20 a second."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+import pytest
+import socketio
+
+from tests.support import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+class Viewer:
+    """A python-socketio client that rebuilds the page's state from snapshot + frames."""
+
+    def __init__(self, url: str) -> None:
+        self.events: queue.Queue = queue.Queue()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("snapshot", lambda data: self.events.put(("snapshot", time.monotonic(), data)))
+        self.client.on("frame", lambda data: self.events.put(("frame", time.monotonic(), data)))
+        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+
+    def next(self, timeout: float = 5.0):
+        return self.events.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+@pytest.fixture
+def viewer(dashboard):
+    v = Viewer(dashboard.url)
+    yield v
+    v.close()
+
+
+def tasks_of(snapshot: dict) -> dict:
+    return {f"{p['pid']}:{t['id']}": t for p in snapshot["processes"] for t in p["tasks"]}
+
+
+def test_a_newcomer_gets_the_full_state_first(viewer, dashboard):
+    kind, _, snapshot = viewer.next()
+    assert kind == "snapshot"
+    assert snapshot["server"]["status"] == "serving"
+    assert snapshot["server"]["capacity"] == 4
+    assert [p["slots"] for p in snapshot["processes"]] == [4]
+    assert set(snapshot["counters"]) == {"queued", "in_service", "done", "failed"}
+
+
+def test_frames_follow_the_snapshot_version_by_version_through_a_burst(viewer, dashboard):
+    _, _, snapshot = viewer.next()
+    version, tasks = snapshot["version"], tasks_of(snapshot)
+    run = dashboard.fire("io", 8, 300)
+    peak_busy, times = 0, []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        kind, at, frame = viewer.next()
+        if kind != "frame" or frame["version"] <= version:
+            continue
+        assert frame["base"] == version, "a frame was skipped"
+        version = frame["version"]
+        times.append(at)
+        for key, task in frame.get("tasks", {}).items():
+            if task is None:
+                tasks.pop(key, None)
+            else:
+                tasks[key] = task
+        busy = sum(1 for t in tasks.values() if t["request"] is not None)
+        peak_busy = max(peak_busy, busy)
+        runs = frame.get("runs") or []
+        if peak_busy and busy == 0 and any(r["id"] == run and r["state"] == "done" for r in runs):
+            break
+    assert peak_busy == 4
+    assert {t["state"] for t in tasks.values()} == {"idle"}
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert sorted(gaps)[len(gaps) // 2] >= 0.045, "frames must not exceed 20 per second"
+
+
+def test_junk_from_a_viewer_changes_nothing_and_resync_answers_a_snapshot(viewer, dashboard):
+    viewer.next()
+    before = dashboard.get("/api/server").json()
+    for event, payload in [("resync", {"evil": 1}), ("load", {"endpoint": "io"}), ("server", "x" * 10_000)]:
+        viewer.client.emit(event, payload)
+    kind, _, snapshot = wait_for(lambda: _next_snapshot(viewer), 5, what="a snapshot after resync")
+    assert kind == "snapshot" and snapshot["server"]["status"] == "serving"
+    assert dashboard.get("/api/server").json() == before
+    assert dashboard.get("/api/health").json()["ok"] is True
+
+
+def _next_snapshot(viewer):
+    while True:
+        event = viewer.next()
+        if event[0] == "snapshot":
+            return event

@@ -1,0 +1,131 @@
+"""The live model, fed datagrams and CPU readings by hand: no socket, no server."""
+
+from __future__ import annotations
+
+from workload.agent.protocol import Datagram, Source, Task
+
+from dashboard.model.live import GONE_KEPT_NS, Model
+from dashboard.model.views import state_view
+
+MS = 1_000_000
+WORKER = Source("h", 10, "gunicorn-gthread", "worker")
+LOADGEN = Source("h", 99, "loadgen", "loadgen")
+
+
+class Feed:
+    """Numbers datagrams per source as a real agent would."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.seqs: dict[int, int] = {}
+
+    def send(self, source: Source, events=(), tasks=None, now=0, seq=None):
+        if seq is None:
+            seq = self.seqs.get(source.pid, -1) + 1
+        self.seqs[source.pid] = seq
+        self.model.apply(Datagram(source, seq, 0, now, tasks, tuple(tuple(e) for e in events)), now)
+
+
+def serving_model(slots: int = 4) -> tuple[Model, Feed]:
+    model = Model()
+    model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": slots}, slots)
+    return model, Feed(model)
+
+
+def test_a_process_appears_with_its_slots_before_any_request():
+    model, feed = serving_model()
+    feed.send(WORKER, tasks=())
+    (process,) = state_view(model, 0)["processes"]
+    assert process == {"pid": 10, "slots": 4, "status": "alive", "tasks": []}
+
+
+def test_begin_and_end_move_a_task_through_its_states_and_count_the_request():
+    model, feed = serving_model()
+    feed.send(WORKER, [["begin", 5, 10 * MS, "10-0", "GET", "/io", None]], (Task(5, "T0", "thread", 5),))
+    task = state_view(model, 30 * MS)["processes"][0]["tasks"][0]
+    assert task["state"] == "running"
+    assert task["request"] == {"id": "10-0", "path": "/io", "started_ms": 10.0, "age_ms": 20.0}
+    assert model.counters(0)["in_service"] == 1
+    feed.send(WORKER, [["end", 5, 40 * MS, "10-0", "200"]])
+    task = state_view(model, 50 * MS)["processes"][0]["tasks"][0]
+    assert (task["state"], task["request"]) == ("idle", None)
+    assert model.counters(0) == {"queued": 0, "in_service": 0, "done": 1, "failed": 0}
+
+
+def test_cpu_readings_tell_running_from_waiting():
+    model, feed = serving_model()
+    feed.send(WORKER, [["begin", 5, 0, "10-0", "GET", "/cpu", None]], (Task(5, "T0", "thread", 5),))
+    model.apply_cpu(10, {5: 0}, 0)
+    model.apply_cpu(10, {5: 90 * MS}, 100 * MS)
+    task = model.processes[10].tasks[5]
+    assert task.state == "running"
+    model.apply_cpu(10, {5: 91 * MS}, 200 * MS)
+    assert task.state == "waiting"
+    assert round(task.cpu_pct) == 46  # 91 ms of CPU over 200 ms
+
+
+def test_a_run_is_tracked_from_send_to_reply_with_exact_peak_and_queue_wait():
+    model, feed = serving_model(slots=1)
+    model.add_run("r1", "io", 2, 100)
+    feed.send(LOADGEN, [["run_start", "r1", 0, 2], ["sent", "r1", 0, 0], ["sent", "r1", 1, 0]])
+    assert model.counters(0)["queued"] == 2
+    feed.send(
+        WORKER,
+        [
+            ["begin", 5, 1 * MS, "10-0", "GET", "/io", "r1/0/0"],
+            ["end", 5, 101 * MS, "10-0", "200"],
+            ["begin", 5, 101 * MS, "10-1", "GET", "/io", "r1/1/0"],
+            ["end", 5, 201 * MS, "10-1", "200"],
+        ],
+        (Task(5, "T0", "thread", 5),),
+    )
+    feed.send(LOADGEN, [["reply", "r1", 0, 102 * MS, 200], ["reply", "r1", 1, 202 * MS, 200], ["run_end", "r1", 203 * MS, ""]])
+    summary = model.runs["r1"].summary(300 * MS)
+    assert summary["state"] == "done"
+    assert summary["peak_busy"] == 1
+    assert summary["makespan_ms"] == 202.0
+    assert summary["queue_wait_ms"] == {"p50": 1.0, "p95": 101.0, "max": 101.0}
+    assert summary["latency_ms"]["max"] == 202.0
+    assert (summary["sent"], summary["done"], summary["failed"]) == (2, 2, 0)
+
+
+def test_a_run_waits_for_the_agents_last_events_before_it_is_done():
+    model, feed = serving_model()
+    model.add_run("r1", "io", 1, 100)
+    feed.send(LOADGEN, [["sent", "r1", 0, 0], ["reply", "r1", 0, 100 * MS, 200], ["run_end", "r1", 100 * MS, ""]])
+    assert model.runs["r1"].state(150 * MS) == "running"  # the agent's `end` has not arrived
+    assert model.runs["r1"].state(3_000 * MS) == "done"  # ... and never will: settled without it
+
+
+def test_a_vanished_task_is_shown_gone_then_forgotten():
+    model, feed = serving_model()
+    feed.send(WORKER, tasks=(Task(5, "T0", "thread", 5),))
+    feed.send(WORKER, tasks=(), now=10)
+    assert model.processes[10].tasks[5].state == "gone"
+    model.expire(10 + GONE_KEPT_NS + 1)
+    assert 5 not in model.processes[10].tasks
+
+
+def test_a_dead_process_fails_its_requests_in_flight():
+    model, feed = serving_model()
+    feed.send(WORKER, [["begin", 5, 0, "10-0", "GET", "/io", None]], (Task(5, "T0", "thread", 5),))
+    model.apply_cpu(10, None, 5)
+    assert model.processes[10].status == "gone"
+    assert model.counters(5) == {"queued": 0, "in_service": 0, "done": 0, "failed": 1}
+
+
+def test_replayed_and_missing_datagrams_are_counted():
+    model, feed = serving_model()
+    feed.send(WORKER, seq=0, tasks=())
+    feed.send(WORKER, seq=3, tasks=())
+    feed.send(WORKER, seq=3, tasks=())
+    assert model.processes[10].lost == 2
+    assert model.rejected == {"replayed": 1}
+
+
+def test_processes_of_a_retired_server_leave_and_stay_away():
+    model, feed = serving_model()
+    feed.send(WORKER, tasks=())
+    model.set_server({"mode": "gunicorn-gthread", "status": "starting"}, 4, retired_pids=[10])
+    feed.send(WORKER, tasks=())
+    assert model.processes == {}

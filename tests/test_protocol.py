@@ -1,0 +1,84 @@
+"""The datagram format: what sources encode, the collector decodes, and nothing else."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from workload.agent import protocol
+from workload.agent.protocol import ProtocolError, Source, Task, decode, encode, encode_batches, make_tag, parse_tag
+
+SOURCE = Source("host", 42, "gunicorn-gthread", "worker")
+
+
+def test_round_trip_keeps_source_roster_and_events():
+    events = [["begin", 7, 100, "42-0", "GET", "/io", "r1/0/90"], ["end", 7, 200, "42-0", "200"]]
+    datagram = decode(encode(SOURCE, 3, 1, 300, events, [Task(7, "T", "thread", 7)]))
+    assert datagram.source == SOURCE
+    assert (datagram.seq, datagram.dropped, datagram.sent_ns) == (3, 1, 300)
+    assert datagram.tasks == (Task(7, "T", "thread", 7),)
+    assert datagram.events == tuple(tuple(e) for e in events)
+
+
+def test_batches_stay_under_the_size_limit_with_gap_free_numbers():
+    """Worst case: every text field at its maximum length."""
+    long = "x" * protocol.MAX_TEXT
+    events = [["begin", 1, 2, long, long[:16], long, long] for _ in range(1000)]
+    roster = [Task(i, "n" * protocol.MAX_NAME, "thread", i) for i in range(protocol.MAX_ROSTER + 50)]
+    batches = encode_batches(SOURCE, itertools.count(), 0, 0, events, roster)
+    decoded = [decode(data) for data in batches]
+    assert all(len(data) <= protocol.MAX_DATAGRAM_BYTES for data in batches)
+    assert [d.seq for d in decoded] == list(range(len(batches)))
+    assert sum(len(d.events) for d in decoded) == 1000
+    assert len(decoded[0].tasks) == protocol.MAX_ROSTER
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"\xff\xfe", "not_json"),
+        (b"[" * 50_000, "not_json"),
+        (b"[1, 2]", "bad_shape"),
+        (json.dumps({"v": 99}).encode(), "bad_version"),
+        (b"x" * (protocol.MAX_DATAGRAM_BYTES + 1), "oversize"),
+    ],
+)
+def test_malformed_datagrams_are_refused_with_a_reason(data, reason):
+    with pytest.raises(ProtocolError) as caught:
+        decode(data)
+    assert caught.value.reason == reason
+
+
+def _body(**changes):
+    body = json.loads(encode(SOURCE, 0, 0, 0, [["end", 1, 2, "r", "200"]]))
+    body.update(changes)
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"seq": -1},
+        {"seq": 1.5},
+        {"seq": True},
+        {"src": {"host": "h", "pid": 1, "mode": "m", "role": "admin"}},
+        {"ev": [["end", 1, 2, "r"]]},
+        {"ev": [["explode", 1]]},
+        {"ev": [["begin", 1, 2, "r", "GET", "/", 5]]},
+        {"ev": [["end", 1, 2, "r" * 1000, "200"]]},
+        {"tasks": [[1, "t", "fiber", 1]]},
+        {"tasks": "all"},
+    ],
+)
+def test_wrong_types_and_values_are_refused(changes):
+    with pytest.raises(ProtocolError):
+        decode(_body(**changes))
+
+
+def test_tags_round_trip_and_junk_tags_are_ignored():
+    assert parse_tag(make_tag("r3", 5, 123)) == ("r3", 5, 123)
+    for junk in (None, "", "r3/5", "r3/x/1", "r3/-1/1", "a/b/c/d"):
+        assert parse_tag(junk) is None

@@ -1,0 +1,95 @@
+"""The workload app and its agent, in process: validation, and what the middleware records."""
+
+from __future__ import annotations
+
+import pytest
+
+from workload import create_app
+from workload.agent import ENV_COLLECTOR, instrument
+from workload.agent.middleware import AgentMiddleware
+from workload.agent.recorder import Recorder
+from workload.agent.tasks import TaskRegistry
+
+
+@pytest.fixture
+def client(monkeypatch):
+    monkeypatch.delenv(ENV_COLLECTOR, raising=False)
+    return create_app().test_client()
+
+
+@pytest.mark.parametrize("path", ["/io?ms=5", "/cpu?ms=5", "/cpu-native?ms=5", "/mixed?io_ms=2&cpu_ms=2", "/hello"])
+def test_every_endpoint_answers(client, path):
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query", ["", "ms=", "ms=-1", "ms=1.5", "ms=abc", "ms=60001", "ms=1e3", "ms=9999999999", "ms=%EF%BC%91"]
+)
+def test_bad_durations_get_a_400_with_a_json_error(client, query):
+    reply = client.get(f"/io?{query}")
+    assert reply.status_code == 400
+    assert "ms" in reply.json["error"]
+
+
+def test_unknown_paths_get_a_json_404(client):
+    reply = client.get("/nope")
+    assert reply.status_code == 404
+    assert reply.json["error"]
+
+
+def test_the_agent_is_a_no_op_without_a_collector(monkeypatch):
+    monkeypatch.delenv(ENV_COLLECTOR, raising=False)
+
+    def app(environ, start_response):
+        return []
+
+    assert instrument(app) is app
+
+
+def test_a_bad_collector_address_is_refused_with_an_example(monkeypatch):
+    monkeypatch.setenv(ENV_COLLECTOR, "http://localhost:1")
+    with pytest.raises(ValueError, match="udp://"):
+        instrument(lambda environ, start_response: [])
+
+
+def _call(middleware, environ):
+    statuses = []
+    body = middleware(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    list(body)
+    body.close()
+    return statuses
+
+
+def test_middleware_records_begin_and_end_with_status_and_tag():
+    recorder = Recorder()
+
+    def app(environ, start_response):
+        start_response("201 Created", [])
+        return [b"ok"]
+
+    middleware = AgentMiddleware(app, recorder, TaskRegistry())
+    _call(middleware, {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "HTTP_X_THREADPULSE_TAG": "r1/0/5"})
+    begin, end = recorder.drain()
+    assert begin[0] == "begin" and begin[4:] == ["GET", "/x", "r1/0/5"]
+    assert end[0] == "end" and end[3] == begin[3] and end[4] == "201"
+    assert end[2] >= begin[2]
+
+
+def test_middleware_records_the_end_of_a_request_that_raises_and_reraises():
+    recorder = Recorder()
+
+    def app(environ, start_response):
+        raise RuntimeError("boom")
+
+    middleware = AgentMiddleware(app, recorder, TaskRegistry())
+    with pytest.raises(RuntimeError):
+        middleware({"PATH_INFO": "/x"}, lambda *a: None)
+    assert [e[0] for e in recorder.drain()] == ["begin", "end"]
+
+
+def test_a_full_buffer_drops_and_counts_instead_of_growing():
+    recorder = Recorder(limit=3)
+    for i in range(10):
+        recorder.add(["end", 1, i, "r", "200"])
+    assert len(recorder.drain()) == 3
+    assert recorder.dropped == 7
