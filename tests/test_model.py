@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from workload.agent.protocol import Datagram, Source, Task
-
 from dashboard.model.live import GONE_KEPT_NS, Model
 from dashboard.model.views import state_view
+from workload.agent.protocol import Datagram, Source, Task
 
 MS = 1_000_000
 WORKER = Source("h", 10, "gunicorn-gthread", "worker")
@@ -79,7 +78,14 @@ def test_a_run_is_tracked_from_send_to_reply_with_exact_peak_and_queue_wait():
         ],
         (Task(5, "T0", "thread", 5),),
     )
-    feed.send(LOADGEN, [["reply", "r1", 0, 102 * MS, 200], ["reply", "r1", 1, 202 * MS, 200], ["run_end", "r1", 203 * MS, ""]])
+    feed.send(
+        LOADGEN,
+        [
+            ["reply", "r1", 0, 102 * MS, 200],
+            ["reply", "r1", 1, 202 * MS, 200],
+            ["run_end", "r1", 203 * MS, ""],
+        ],
+    )
     summary = model.runs["r1"].summary(300 * MS)
     assert summary["state"] == "done"
     assert summary["peak_busy"] == 1
@@ -92,7 +98,9 @@ def test_a_run_is_tracked_from_send_to_reply_with_exact_peak_and_queue_wait():
 def test_a_run_waits_for_the_agents_last_events_before_it_is_done():
     model, feed = serving_model()
     model.add_run("r1", "io", 1, 100)
-    feed.send(LOADGEN, [["sent", "r1", 0, 0], ["reply", "r1", 0, 100 * MS, 200], ["run_end", "r1", 100 * MS, ""]])
+    feed.send(
+        LOADGEN, [["sent", "r1", 0, 0], ["reply", "r1", 0, 100 * MS, 200], ["run_end", "r1", 100 * MS, ""]]
+    )
     assert model.runs["r1"].state(150 * MS) == "running"  # the agent's `end` has not arrived
     assert model.runs["r1"].state(3_000 * MS) == "done"  # ... and never will: settled without it
 

@@ -8,7 +8,16 @@ import json
 import pytest
 
 from workload.agent import protocol
-from workload.agent.protocol import ProtocolError, Source, Task, decode, encode, encode_batches, make_tag, parse_tag
+from workload.agent.protocol import (
+    ProtocolError,
+    Source,
+    Task,
+    decode,
+    encode,
+    encode_batches,
+    make_tag,
+    parse_tag,
+)
 
 SOURCE = Source("host", 42, "gunicorn-gthread", "worker")
 

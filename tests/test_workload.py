@@ -17,7 +17,9 @@ def client(monkeypatch):
     return create_app().test_client()
 
 
-@pytest.mark.parametrize("path", ["/io?ms=5", "/cpu?ms=5", "/cpu-native?ms=5", "/mixed?io_ms=2&cpu_ms=2", "/hello"])
+@pytest.mark.parametrize(
+    "path", ["/io?ms=5", "/cpu?ms=5", "/cpu-native?ms=5", "/mixed?io_ms=2&cpu_ms=2", "/hello"]
+)
 def test_every_endpoint_answers(client, path):
     assert client.get(path).status_code == 200
 

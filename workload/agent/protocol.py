@@ -22,7 +22,14 @@ EVENTS_PER_DATAGRAM = 80
 # Event name -> (field name, type) of the fields after the name. "int" is a non-negative
 # integer, "str" a string of at most MAX_TEXT characters, "str?" a string or null.
 EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "begin": (("task", "int"), ("t_ns", "int"), ("request", "str"), ("method", "str"), ("path", "str"), ("tag", "str?")),
+    "begin": (
+        ("task", "int"),
+        ("t_ns", "int"),
+        ("request", "str"),
+        ("method", "str"),
+        ("path", "str"),
+        ("tag", "str?"),
+    ),
     "end": (("task", "int"), ("t_ns", "int"), ("request", "str"), ("status", "str")),
     "run_start": (("run", "str"), ("t_ns", "int"), ("count", "int")),
     "sent": (("run", "str"), ("index", "int"), ("t_ns", "int")),
