@@ -1,0 +1,131 @@
+// Load controls: preset buttons, the custom burst form and keyboard shortcuts. Each fires
+// POST /api/load; the API is the one validator, so its 400 message is what the user sees.
+// The fired run is then polled until done and shown by the run-result view.
+
+import { byId, element, setText } from "./dom.js";
+
+const POLL_MS = 250;
+const PRESS_FLASH_MS = 200;
+
+function isTyping(target) {
+  return Boolean(target.closest?.("input, select, textarea, [contenteditable]"));
+}
+
+function numberOrNull(input) {
+  const text = input.value.trim();
+  return text === "" ? null : Number(text);
+}
+
+export class Controls {
+  /**
+   * @param {object} bootstrap the page's bootstrap data (endpoints, limits, presets)
+   * @param {import("./run-result.js").RunResultView} resultView
+   */
+  constructor(bootstrap, resultView) {
+    this.resultView = resultView;
+    this.message = byId("message");
+    this.buttons = new Map(); // preset key -> button
+    this.runId = null; // the run being followed; a newer one replaces it
+    this.buildPresets(bootstrap.presets);
+    this.buildForm(bootstrap);
+    document.addEventListener("keydown", (event) => this.onKey(event));
+  }
+
+  buildPresets(presets) {
+    const box = byId("presets");
+    for (const preset of presets) {
+      const button = element("button", "preset", box);
+      button.type = "button";
+      button.dataset.preset = preset.key;
+      button.setAttribute("aria-keyshortcuts", preset.key);
+      setText(element("kbd", null, button), preset.key);
+      setText(element("span", null, button), preset.label);
+      const burst = { endpoint: preset.endpoint, count: preset.count, ms: preset.ms };
+      button.addEventListener("click", () => this.fire(burst));
+      this.buttons.set(preset.key, { button, burst });
+    }
+  }
+
+  buildForm({ endpoints, limits }) {
+    const form = byId("burst-form");
+    const select = byId("burst-endpoint");
+    for (const name of endpoints) {
+      const option = element("option", null, select);
+      option.value = name;
+      option.textContent = name;
+    }
+    if (endpoints.includes("io")) select.value = "io";
+    const count = byId("burst-count");
+    const ms = byId("burst-ms");
+    // Hints for the spinners only: the form is `novalidate`, the API judges the values.
+    [count.min, count.max] = limits.count.map(String);
+    [ms.min, ms.max] = limits.ms.map(String);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.fire({ endpoint: select.value, count: numberOrNull(count), ms: numberOrNull(ms) });
+    });
+  }
+
+  onKey(event) {
+    if (event.repeat || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (isTyping(event.target)) return;
+    const preset = this.buttons.get(event.key);
+    if (!preset) return;
+    event.preventDefault();
+    preset.button.classList.add("pressed");
+    setTimeout(() => preset.button.classList.remove("pressed"), PRESS_FLASH_MS);
+    this.fire(preset.burst);
+  }
+
+  say(text, kind) {
+    setText(this.message, text);
+    this.message.dataset.kind = kind;
+  }
+
+  async fire(burst) {
+    this.say(`Firing ${burst.count} × ${burst.endpoint} ${burst.ms} ms…`, "info");
+    let response;
+    try {
+      response = await fetch("/api/load", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(burst),
+      });
+    } catch {
+      this.say("Could not reach the dashboard.", "error");
+      return;
+    }
+    const body = await response.json().catch(() => null);
+    if (!response.ok || body?.run == null) {
+      this.say(body?.error ?? `The dashboard refused the burst (HTTP ${response.status}).`, "error");
+      return;
+    }
+    this.say(`Run ${body.run} started: ${burst.count} × ${burst.endpoint} ${burst.ms} ms.`, "ok");
+    this.runId = body.run;
+    this.poll(body.run);
+  }
+
+  /** Follows one run every POLL_MS until it is done, or until a newer run is fired. */
+  async poll(runId) {
+    let run = null;
+    let gone = false;
+    try {
+      const response = await fetch(`/api/runs/${encodeURIComponent(runId)}`);
+      gone = response.status === 404;
+      if (response.ok) run = await response.json();
+    } catch {
+      // The dashboard is unreachable for now; the banner says so. Keep trying.
+    }
+    if (runId !== this.runId) return;
+    if (gone) {
+      this.say(`Run ${runId} is no longer known to the dashboard.`, "error");
+      return;
+    }
+    if (run) this.resultView.show(run);
+    if (run?.state === "done") {
+      this.say(`Run ${runId} done.`, "ok");
+    } else {
+      setTimeout(() => this.poll(runId), POLL_MS);
+    }
+  }
+}

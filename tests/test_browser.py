@@ -1,0 +1,153 @@
+"""The page in a real browser (Debian's Chromium, driven by Playwright) against a real
+dashboard managing a gunicorn gthread workload of 1 worker x 4 threads (the `dashboard`
+fixture). Waits are polls with deadlines, never sleeps. Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+CAPACITY = 4  # the fixture's workload: 1 worker x 4 threads
+IO_PRESET = {"key": "1", "endpoint": "io", "count": 10, "ms": 500}
+SERVER_READY_MS = 30_000  # the workload server may still be starting
+BUSY_WITHIN_MS = 2_000
+RUN_DONE_MS = 15_000
+
+# True once at least n tiles are busy serving the given path.
+BUSY_ON_PATH = """([n, path]) => [...document.querySelectorAll('.tile')].filter(t =>
+    ['running', 'waiting'].includes(t.dataset.state)
+    && t.querySelector('.tile-path')?.textContent === path).length >= n"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, dashboard) -> Iterator[Page]:
+    """The dashboard's page, open; fails the test on any uncaught script error."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{dashboard.url}/")
+    yield page
+    context.close()
+    assert errors == [], f"script errors on the page: {errors}"
+
+
+def wait_for_idle_pool(page: Page) -> None:
+    """The pool's capacity is drawn as idle tiles, before any request is sent."""
+    expect(page.locator(".process")).to_have_count(1, timeout=SERVER_READY_MS)
+    expect(page.locator(".tile")).to_have_count(CAPACITY, timeout=SERVER_READY_MS)
+    expect(page.locator(".tile[data-state=idle]")).to_have_count(CAPACITY)
+
+
+def wait_for_busy_pool(page: Page, path: str) -> None:
+    page.wait_for_function(BUSY_ON_PATH, arg=[CAPACITY, path], timeout=BUSY_WITHIN_MS)
+
+
+def wait_for_run_done(page: Page) -> dict[str, str]:
+    """Waits until the run result says done; returns its figures as shown."""
+    result = page.locator("#run-result")
+    expect(result).to_have_attribute("data-state", "done", timeout=RUN_DONE_MS)
+    return {
+        field: result.locator(f"[data-field='{field}']").inner_text()
+        for field in ("sent", "done", "failed", "peak_busy", "makespan_ms")
+        + tuple(f"{g}.{q}" for g in ("latency_ms", "queue_wait_ms") for q in ("p50", "p95", "max"))
+    }
+
+
+def run_ids(dashboard) -> set[str]:
+    return {run["id"] for run in dashboard.get("/api/state").json()["runs"]}
+
+
+def check_io_burst_result(page: Page, dashboard) -> None:
+    """The page shows the run the API reports: every request served, and peak busy equal
+    to capacity under a burst larger than it (DESIGN.md's laws)."""
+    shown = wait_for_run_done(page)
+    run_id = page.locator("#run-result").get_attribute("data-run")
+    run = dashboard.get(f"/api/runs/{run_id}").json()
+    assert (run["endpoint"], run["count"], run["ms"]) == ("io", 10, 500)
+    assert shown["sent"] == shown["done"] == str(IO_PRESET["count"])
+    assert shown["failed"] == "0"
+    assert shown["peak_busy"] == str(CAPACITY)
+    for field, text in shown.items():
+        assert text != "—", f"{field} still unknown after the run is done"
+
+
+def test_preset_button_fills_the_pool_then_shows_the_run_result(page: Page, dashboard):
+    """Empty slots are drawn before any request; 10 x io 500 ms on 4 slots keeps all 4
+    busy, then every tile comes back idle and the run's figures are shown."""
+    wait_for_idle_pool(page)
+    page.screenshot(path=ARTIFACTS / "pool-idle.png")
+
+    page.locator(f"[data-preset='{IO_PRESET['key']}']").click()
+    wait_for_busy_pool(page, "/io")
+    page.screenshot(path=ARTIFACTS / "pool-busy.png")
+
+    expect(page.locator(".tile[data-state=idle]")).to_have_count(CAPACITY, timeout=RUN_DONE_MS)
+    expect(page.locator(".tile")).to_have_count(CAPACITY)
+    check_io_burst_result(page, dashboard)
+    page.screenshot(path=ARTIFACTS / "run-result.png")
+
+
+def test_shortcut_key_fires_its_preset_but_not_while_typing(page: Page, dashboard):
+    """The preset's key fires it from anywhere on the page, but a digit typed into the
+    burst form stays in the form."""
+    wait_for_idle_pool(page)
+    before = run_ids(dashboard)
+
+    page.locator("#burst-count").press("1")
+    page.locator("#burst-count").blur()
+    page.keyboard.press(IO_PRESET["key"])
+    wait_for_busy_pool(page, "/io")
+    check_io_burst_result(page, dashboard)
+
+    assert run_ids(dashboard) - before == {page.locator("#run-result").get_attribute("data-run")}
+    page.screenshot(path=ARTIFACTS / "shortcut-run.png")
+
+
+def test_burst_form_shows_the_apis_error_for_bad_input(page: Page, dashboard):
+    """A burst of 0 requests is refused by the API (the one validator, so the form has no
+    checks of its own), and the page shows the API's own message."""
+    bad = {"endpoint": "io", "count": 0, "ms": 500}
+    refused = dashboard.post("/api/load", bad)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    wait_for_idle_pool(page)
+
+    page.locator("#burst-endpoint").select_option(bad["endpoint"])
+    page.locator("#burst-count").fill(str(bad["count"]))
+    page.locator("#burst-ms").fill(str(bad["ms"]))
+    page.locator("#burst-form button[type=submit]").click()
+
+    message = page.locator("#message")
+    expect(message).to_have_text(error)
+    expect(message).to_be_visible()
+    expect(message).to_have_attribute("data-kind", "error")
+    expect(page.locator("#run-result")).to_be_hidden()
+    expect(page.locator(".tile[data-state=idle]")).to_have_count(CAPACITY)
+    page.screenshot(path=ARTIFACTS / "bad-input.png")
