@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 
 from dashboard.collector.store import Store
-from dashboard.model.views import frame_parts
+from dashboard.model.live import Model
+from dashboard.model.views import SPANS_PER_FRAME, frame_parts, spans_view
 
 log = logging.getLogger(__name__)
 
 FRAME_INTERVAL_S = 0.05
-WHOLE_PARTS = ("server", "processes", "counters", "runs", "collector")
+WHOLE_PARTS = ("server", "processes", "counters", "runs", "collector", "queues")
 
 
 def diff(old: dict, new: dict) -> dict:
@@ -32,14 +33,21 @@ def diff(old: dict, new: dict) -> dict:
     return frame
 
 
-def snapshot_of(parts: dict, version: int, now_ns: int) -> dict:
-    """A full view in the shape of `GET /api/state`, from a frame's parts."""
+def snapshot_of(parts: dict, version: int, now_ns: int, spans: list, series: list) -> dict:
+    """A full view in the shape of `GET /api/state`, from a frame's parts and the history."""
     by_pid: dict[int, list] = {}
     for key, task in parts["tasks"].items():
         by_pid.setdefault(int(key.split(":")[0]), []).append(_aged(task, now_ns))
     processes = [{**p, "tasks": by_pid.get(p["pid"], [])} for p in parts["processes"]]
     whole = {part: parts[part] for part in WHOLE_PARTS}
-    return {**whole, "processes": processes, "version": version, "now_ms": round(now_ns / 1e6, 1)}
+    return {
+        **whole,
+        "processes": processes,
+        "spans": spans,
+        "series": series,
+        "version": version,
+        "now_ms": round(now_ns / 1e6, 1),
+    }
 
 
 def _aged(task: dict, now_ns: int) -> dict:
@@ -79,7 +87,15 @@ class Broadcaster:
             frame = self._advance()
             if frame is not None:
                 self._send(frame, skip=viewer)
-            return snapshot_of(self._parts, self._version, time.monotonic_ns())
+            now = time.monotonic_ns()
+            spans, series = self.store.use(lambda model: self._history_so_far(model, now))
+            return snapshot_of(self._parts, self._version, now, spans, series)
+
+    def _history_so_far(self, model: Model, now_ns: int) -> tuple[list, list]:
+        """Spans and series points up to what the last frame carried, no further."""
+        spans = [s for s in spans_view(model, now_ns) if s[0] <= self._parts["span_seq"]]
+        series = [p for p in model.series.since(0) if p["seq"] <= self._parts["series_seq"]]
+        return spans, series
 
     def _send(self, frame: dict, skip: str | None = None) -> None:
         self.emit("frame", frame, skip)
@@ -88,9 +104,19 @@ class Broadcaster:
     def _advance(self) -> dict | None:
         """Cut the next frame (under the lock); None when nothing changed."""
         now = time.monotonic_ns()
-        parts = self.store.use(lambda model: frame_parts(model, now))
-        frame = diff(self._parts, parts)
-        if not frame and self._parts:
+        old = self._parts
+
+        def cut(model: Model) -> tuple[dict, list, list]:
+            spans = spans_view(model, now, old.get("span_seq", 0), SPANS_PER_FRAME)
+            return frame_parts(model, now), spans, model.series.since(old.get("series_seq", 0))
+
+        parts, spans, series = self.store.use(cut)
+        frame = diff(old, parts)
+        if spans:
+            frame["spans"] = spans
+        if series:
+            frame["series"] = series
+        if not frame and old:
             return None
         self._parts = parts
         self._version += 1

@@ -35,6 +35,6 @@ def test_a_frame_holds_only_what_changed_and_rebuilds_the_new_view():
 
 def test_a_snapshot_nests_tasks_in_their_process_and_ages_requests():
     busy = {"id": 5, "state": "running", "request": {"id": "1-0", "path": "/io", "started_ms": 1.0}}
-    snapshot = snapshot_of(view({"1:5": busy}), version=7, now_ns=11_000_000)
+    snapshot = snapshot_of(view({"1:5": busy}), version=7, now_ns=11_000_000, spans=[], series=[])
     assert snapshot["version"] == 7 and "tasks" not in snapshot
     assert snapshot["processes"][0]["tasks"][0]["request"]["age_ms"] == 10.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.model.live import GONE_KEPT_NS, Model
+from dashboard.model.live import GONE_KEPT_NS, Model, ProcessSample
 from dashboard.model.views import state_view
 from workload.agent.protocol import Datagram, Source, Task
 
@@ -35,7 +35,7 @@ def test_a_process_appears_with_its_slots_before_any_request():
     model, feed = serving_model()
     feed.send(WORKER, tasks=())
     (process,) = state_view(model, 0)["processes"]
-    assert process == {"pid": 10, "slots": 4, "status": "alive", "tasks": []}
+    assert (process["pid"], process["slots"], process["status"], process["tasks"]) == (10, 4, "alive", [])
 
 
 def test_begin_and_end_move_a_task_through_its_states_and_count_the_request():
@@ -51,16 +51,27 @@ def test_begin_and_end_move_a_task_through_its_states_and_count_the_request():
     assert model.counters(0) == {"queued": 0, "in_service": 0, "done": 1, "failed": 0}
 
 
-def test_cpu_readings_tell_running_from_waiting():
+def sample(cpu_ms: float, runq_ms: float = 0, tid: int = 5) -> ProcessSample:
+    return ProcessSample(int(cpu_ms * MS), {tid: (int(cpu_ms * MS), int(runq_ms * MS))})
+
+
+def test_cpu_readings_tell_running_from_waiting_and_starved():
     model, feed = serving_model()
     feed.send(WORKER, [["begin", 5, 0, "10-0", "GET", "/cpu", None]], (Task(5, "T0", "thread", 5),))
-    model.apply_cpu(10, {5: 0}, 0)
-    model.apply_cpu(10, {5: 90 * MS}, 100 * MS)
     task = model.processes[10].tasks[5]
-    assert task.state == "running"
-    model.apply_cpu(10, {5: 91 * MS}, 200 * MS)
-    assert task.state == "waiting"
-    assert round(task.cpu_pct) == 46  # 91 ms of CPU over 200 ms
+    model.apply_cpu(10, sample(0), 0)
+    model.apply_cpu(10, sample(90), 100 * MS)
+    assert (task.state, task.why) == ("running", None)
+    feed.send(WORKER, [["phase", 5, 100 * MS, "cpu"]])
+    model.apply_cpu(10, sample(115), 200 * MS)  # 25% of a core, blocked the rest: the GIL
+    assert (task.state, task.why) == ("starved", "gil")
+    model.apply_cpu(10, sample(140, runq_ms=70), 300 * MS)  # runnable most of the window: no core
+    assert (task.state, task.why) == ("starved", "core")
+    feed.send(WORKER, [["phase", 5, 300 * MS, "io"]])
+    model.apply_cpu(10, sample(141, runq_ms=70), 400 * MS)
+    assert (task.state, task.why) == ("waiting", None)
+    assert round(task.cpu_pct) == 35  # 141 ms of CPU over 400 ms
+    assert task.state_ms == {"running": 100.0, "starved:gil": 100.0, "starved:core": 100.0, "waiting": 100.0}
 
 
 def test_a_run_is_tracked_from_send_to_reply_with_exact_peak_and_queue_wait():

@@ -38,4 +38,5 @@ def test_documented_limits_match_the_code():
     assert f"at most {protocol.EVENTS_PER_DATAGRAM}" in DOC
     assert f"at most {protocol.MAX_NAME} characters" in DOC
     assert f"at most {protocol.MAX_TEXT} characters" in DOC
+    assert f"at most {protocol.MAX_STACK} characters" in DOC
     assert re.search(rf"schema version, `{protocol.SCHEMA_VERSION}`", DOC)

@@ -10,16 +10,20 @@ from __future__ import annotations
 import hashlib
 import time
 
+from workload.agent import phases
+
 _NATIVE_CHUNK = b"\x5a" * (1 << 20)  # hashlib releases the GIL for buffers over 2 KiB
 
 
 def wait_io(ms: int) -> None:
     """Block without using the CPU, as a database or HTTP call would."""
+    phases.mark("io")
     time.sleep(ms / 1000)
 
 
 def burn_python(ms: int) -> int:
     """Pure-Python arithmetic holding the GIL until this thread has used `ms` of CPU."""
+    phases.mark("cpu")
     deadline = time.thread_time() + ms / 1000
     x = 0
     while time.thread_time() < deadline:
@@ -30,6 +34,7 @@ def burn_python(ms: int) -> int:
 
 def burn_native(ms: int) -> str:
     """C work (SHA-256 of 1 MiB buffers) that releases the GIL while it runs."""
+    phases.mark("cpu")
     deadline = time.thread_time() + ms / 1000
     digest = hashlib.sha256()
     while time.thread_time() < deadline:

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 
-from dashboard.collector.procfs import thread_cpu_ns
+from dashboard.collector.procfs import accept_backlog, sample_process
 from dashboard.collector.store import Store
 from dashboard.model.live import Model
 from workload.agent.protocol import Datagram, ProtocolError, decode
@@ -82,19 +82,26 @@ class Collector:
         self.store.use(fold)
 
     def _sample(self) -> None:
-        wanted = self.store.use(
-            lambda model: {
-                p.pid: [t.native_id for t in p.tasks.values() if t.kind == "thread" and t.gone_ns is None]
-                for p in model.processes.values()
-                if p.gone_ns is None
-            }
-        )
-        readings = {pid: thread_cpu_ns(pid, tids) for pid, tids in wanted.items()}
+        wanted, port = self.store.use(_what_to_sample)
+        samples = {pid: sample_process(pid, tids) for pid, tids in wanted.items()}
+        backlog = accept_backlog(port) if port else None
         now = time.monotonic_ns()
 
         def fold(model: Model) -> None:
-            for pid, cpu in readings.items():
-                model.apply_cpu(pid, cpu, now)
-            model.expire(now)
+            for pid, sample in samples.items():
+                model.apply_cpu(pid, sample, now)
+            model.tick(now, backlog)
 
         self.store.use(fold)
+
+
+def _what_to_sample(model: Model) -> tuple[dict[int, list[int]], int | None]:
+    """The live processes with their threads' native ids, and the server's port."""
+    wanted = {
+        p.pid: [t.native_id for t in p.tasks.values() if t.kind == "thread" and t.gone_ns is None]
+        for p in model.processes.values()
+        if p.gone_ns is None
+    }
+    url = model.server.get("url") or ""
+    port = url.rsplit(":", 1)[1] if url.count(":") == 2 else ""
+    return wanted, int(port) if port.isdigit() else None

@@ -9,14 +9,24 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
+from dashboard.model.classify import classify
+from dashboard.model.history import Series, Spans
 from dashboard.model.runs import Run
 from workload.agent.protocol import Datagram, Task, parse_tag
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
 CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this window
-RUNNING_SHARE = 0.10  # a task in a request using at least this share of a core is running
 MAX_RUNS = 50
 MAX_TASKS_PER_PROCESS = 1_024
+MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model
+
+
+@dataclass(frozen=True)
+class ProcessSample:
+    """What /proc says of one process at one instant: its CPU, and per thread (CPU, run queue)."""
+
+    cpu_ns: int
+    threads: dict[int, tuple[int, int]]
 
 
 @dataclass
@@ -37,10 +47,20 @@ class TaskState:
     kind: str
     native_id: int
     state: str = "idle"
+    why: str | None = None  # for starved: "gil" or "core"
+    phase: str | None = None  # what the request's code declared: "cpu" or "io"
     request: Request | None = None
-    cpu: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=16))
+    cpu: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=16))  # t, cpu, runq
     cpu_pct: float = 0.0
+    state_ms: dict[str, float] = field(default_factory=dict)  # time in each state, all told
+    history: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=40))
+    stack: str | None = None
     gone_ns: int | None = None
+
+    def set_state(self, state: str, why: str | None, now_ns: int) -> None:
+        if (state, why) != (self.state, self.why):
+            self.history.append((round(now_ns / 1e6, 1), state if why is None else f"{state}:{why}"))
+        self.state, self.why = state, why
 
 
 @dataclass
@@ -54,6 +74,11 @@ class Process:
     last_seq: int = -1
     lost: int = 0
     dropped: int = 0
+    queue: int | None = None  # accepted requests waiting inside the worker for a thread
+    cpu: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=16))
+    cpu_pct: float = 0.0
+    sampling_cost_pct: float | None = None  # the agent's stack sampling, percent of a core
+    stalled_by: int | None = None  # the green thread / asyncio task blocking the hub, if one is
     gone_ns: int | None = None
 
     @property
@@ -73,6 +98,10 @@ class Model:
         self.done = 0
         self.failed = 0
         self.rejected: dict[str, int] = {}
+        self.loadgen_seqs: OrderedDict[int, int] = OrderedDict()  # last seq per load generator pid
+        self.backlog: int | None = None  # connections in the kernel's accept queue
+        self.spans = Spans()
+        self.series = Series()
 
     # -- server -------------------------------------------------------------------------------
 
@@ -110,6 +139,13 @@ class Model:
     def apply(self, datagram: Datagram, now_ns: int) -> None:
         """Fold one decoded datagram into the model."""
         if datagram.source.role == "loadgen":
+            last = self.loadgen_seqs.pop(datagram.source.pid, -1)
+            self.loadgen_seqs[datagram.source.pid] = max(last, datagram.seq)
+            if len(self.loadgen_seqs) > MAX_RUNS:
+                self.loadgen_seqs.popitem(last=False)
+            if datagram.seq <= last:
+                self.reject("replayed")
+                return
             self._apply_loadgen(datagram)
             return
         pid = datagram.source.pid
@@ -117,6 +153,9 @@ class Model:
             return
         process = self.processes.get(pid)
         if process is None:
+            if len(self.processes) >= MAX_PROCESSES:
+                self.reject("too_many_sources")
+                return
             process = self.processes[pid] = Process(pid, datagram.source.host, datagram.source.mode)
         elif process.gone_ns is not None:
             return
@@ -130,10 +169,27 @@ class Model:
         if datagram.tasks is not None:
             self._apply_roster(process, datagram.tasks, now_ns)
         for event in datagram.events:
-            if event[0] == "begin":
+            name = event[0]
+            if name == "begin":
                 self._begin(process, *event[1:])
-            elif event[0] == "end":
+            elif name == "end":
                 self._end(process, *event[1:])
+            elif name == "phase":
+                task = process.tasks.get(event[1])
+                if task is not None and task.request is not None:
+                    task.phase = event[3]
+            elif name == "stack":
+                task = process.tasks.get(event[1])
+                if task is not None:
+                    task.stack = event[3]
+            elif name == "queue":
+                process.queue = event[2]
+            elif name == "sampling" and event[3] > 0:
+                process.sampling_cost_pct = round(event[2] / 1e9 * 100, 3)
+            elif name == "stall":
+                self._stall(process, event[1], event[2])
+            elif name == "stall_end":
+                self._stall_end(process, event[2])
 
     def _apply_roster(self, process: Process, roster: tuple[Task, ...], now_ns: int) -> None:
         listed = {task.id for task in roster}
@@ -164,21 +220,48 @@ class Model:
                 run.record_begin(request.index, t_ns, sent_ns)
         if task is not None:
             task.request = request
-            task.state = "running"
+            task.phase = None
+            task.stack = None
+            task.set_state("running", None, t_ns)
 
     def _end(self, process: Process, task_id: int, t_ns: int, request_id: str, status: str) -> None:
-        if status.isdigit() and 200 <= int(status) < 400:
+        ok = status.isdigit() and 200 <= int(status) < 400
+        if ok:
             self.done += 1
         else:
             self.failed += 1
         task = process.tasks.get(task_id)
         if task is None or task.request is None or task.request.id != request_id:
             return
-        if task.request.run is not None and task.request.run in self.runs:
-            self.runs[task.request.run].record_end(task.request.index, t_ns)
+        request = task.request
+        sent_ns = None
+        if request.run is not None and request.run in self.runs:
+            run = self.runs[request.run]
+            run.record_end(request.index, t_ns)
+            sent_ns = run.sent.get(request.index)
+        wait_ms = None if sent_ns is None else (request.started_ns - sent_ns) / 1e6
+        self.series.record_end(ok, wait_ms, (t_ns - request.started_ns) / 1e6)
+        self.spans.add(f"{process.pid}:{task.id}", request.started_ns, t_ns, sent_ns, request.path, status)
         task.request = None
+        task.stack = None
         if task.gone_ns is None:
-            task.state = "idle"
+            task.set_state("idle", None, t_ns)
+
+    def _stall(self, process: Process, task_id: int, t_ns: int) -> None:
+        """One green thread / asyncio task holds the hub: every other request of the process starves."""
+        process.stalled_by = task_id
+        for task in process.tasks.values():
+            if task.request is not None and task.gone_ns is None:
+                if task.id == task_id:
+                    task.set_state("running", None, t_ns)
+                else:
+                    task.set_state("starved", "hub", t_ns)
+
+    def _stall_end(self, process: Process, t_ns: int) -> None:
+        process.stalled_by = None
+        for task in process.tasks.values():
+            if task.request is not None and (task.state, task.why) == ("starved", "hub"):
+                task.set_state("waiting", None, t_ns)
 
     def _apply_loadgen(self, datagram: Datagram) -> None:
         for event in datagram.events:
@@ -197,23 +280,43 @@ class Model:
 
     # -- the OS's view ------------------------------------------------------------------------
 
-    def apply_cpu(self, pid: int, readings: dict[int, int] | None, now_ns: int) -> None:
-        """Per-thread CPU time (ns, by native id) read from /proc; None: the process is gone."""
+    def apply_cpu(self, pid: int, sample: ProcessSample | None, now_ns: int) -> None:
+        """CPU times read from /proc for one process; None: the process is gone."""
         process = self.processes.get(pid)
         if process is None or process.gone_ns is not None:
             return
-        if readings is None:
+        if sample is None:
             self._process_gone(process, now_ns)
             return
+        process.cpu.append((now_ns, sample.cpu_ns))
+        process.cpu_pct = _share(process.cpu, now_ns - CPU_WINDOW_NS) * 100
         for task in process.tasks.values():
-            cpu_ns = readings.get(task.native_id)
-            if cpu_ns is None or task.kind != "thread":
+            times = sample.threads.get(task.native_id)
+            if times is None or task.kind != "thread" or task.gone_ns is not None:
                 continue
-            task.cpu.append((now_ns, cpu_ns))
+            previous = task.cpu[-1] if task.cpu else None
+            task.cpu.append((now_ns, *times))
             task.cpu_pct = _share(task.cpu, now_ns - CPU_WINDOW_NS) * 100
-            if task.request is not None:
-                recent = _share(task.cpu, task.cpu[-2][0] if len(task.cpu) > 1 else now_ns)
-                task.state = "running" if recent >= RUNNING_SHARE else "waiting"
+            if previous is not None:
+                self._classify(task, previous, task.cpu[-1])
+
+    def _classify(self, task: TaskState, previous: tuple, current: tuple) -> None:
+        """Judge the window between two samples, and add it to the time spent in that state."""
+        span = max(1, current[0] - previous[0])
+        if task.request is not None:
+            share, runnable = (current[1] - previous[1]) / span, (current[2] - previous[2]) / span
+            task.set_state(*classify(task.phase, share, runnable), current[0])
+        label = task.state if task.why is None else f"{task.state}:{task.why}"
+        task.state_ms[label] = task.state_ms.get(label, 0.0) + span / 1e6
+
+    def tick(self, now_ns: int, backlog: int | None) -> None:
+        """Once per sampling round: the accept queue, the per-second series, expiry."""
+        self.backlog = backlog
+        counters = self.counters(now_ns)
+        self.series.observe(counters["in_service"], counters["queued"])
+        cpu = {str(p.pid): round(p.cpu_pct, 1) for p in self.processes.values() if p.gone_ns is None}
+        self.series.roll(now_ns, self.server.get("capacity"), cpu)
+        self.expire(now_ns)
 
     def _process_gone(self, process: Process, now_ns: int) -> None:
         process.gone_ns = now_ns
@@ -223,8 +326,11 @@ class Model:
     def _task_gone(self, task: TaskState, now_ns: int) -> None:
         if task.request is not None:
             self.failed += 1
+            run = self.runs.get(task.request.run)
+            if run is not None:  # the slot it held is free from now: it no longer counts as busy
+                run.record_end(task.request.index, now_ns)
             task.request = None
-        task.state = "gone"
+        task.set_state("gone", None, now_ns)
         task.gone_ns = now_ns
 
     def expire(self, now_ns: int) -> None:
@@ -251,10 +357,11 @@ class Model:
         }
 
 
-def _share(samples: deque[tuple[int, int]], since_ns: int) -> float:
+def _share(samples: deque, since_ns: int) -> float:
     """CPU time over wall time from the oldest sample at or after `since_ns` to the newest."""
-    newest_t, newest_cpu = samples[-1]
-    for t, cpu in samples:
+    newest_t, newest_cpu = samples[-1][:2]
+    for sample in samples:
+        t, cpu = sample[:2]
         if t >= since_ns and t < newest_t:
             return max(0.0, (newest_cpu - cpu) / (newest_t - t))
     return 0.0

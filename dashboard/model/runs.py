@@ -62,10 +62,13 @@ class Run:
         return sum(1 for i, (_, status) in self.replies.items() if i not in self.begun and not _ok(status))
 
     def state(self, now_ns: int) -> str:
+        """running; then done, or failed when it was cut short (its reason says why)."""
         if self.ended_ns is None:
             return "running"
         settled = all(i in self.ended for i, (_, status) in self.replies.items() if _ok(status))
-        return "done" if settled or now_ns - self.ended_ns >= SETTLE_NS else "running"
+        if not settled and now_ns - self.ended_ns < SETTLE_NS:
+            return "running"
+        return "failed" if self.reason else "done"
 
     def summary(self, now_ns: int) -> dict:
         """The run as the API shows it."""

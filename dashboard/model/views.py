@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dashboard.model.classify import EXPLANATIONS
 from dashboard.model.live import Model, Process, TaskState
 
 RECENT_RUNS = 5
+SPANS_IN_SNAPSHOT = 2_000
+SPANS_PER_FRAME = 500
 
 
 def task_view(task: TaskState, now_ns: int, with_age: bool = True) -> dict:
@@ -23,14 +26,53 @@ def task_view(task: TaskState, now_ns: int, with_age: bool = True) -> dict:
         "name": task.name,
         "kind": task.kind,
         "state": task.state,
+        "why": task.why,
+        "phase": task.phase,
         "request": request,
         "cpu_pct": round(task.cpu_pct),
     }
 
 
+def task_detail(process: Process, task: TaskState, now_ns: int) -> dict:
+    """One task inspected: its request, CPU, where its time went, and where its code is."""
+    return {
+        **task_view(task, now_ns),
+        "pid": process.pid,
+        "native_id": task.native_id,
+        "state_ms": {label: round(ms) for label, ms in task.state_ms.items()},
+        "history": [{"at_ms": at, "state": state} for at, state in task.history],
+        "stack": task.stack,
+        "explanation": EXPLANATIONS.get(task.why or "", None),
+    }
+
+
 def process_view(model: Model, process: Process) -> dict:
     """A process without its tasks (frames send tasks apart)."""
-    return {"pid": process.pid, "slots": model.slots_per_process, "status": process.status}
+    return {
+        "pid": process.pid,
+        "slots": model.slots_per_process,
+        "status": process.status,
+        "queue": process.queue,
+        "cpu_pct": round(process.cpu_pct),
+        "sampling_cost_pct": process.sampling_cost_pct,
+        "stalled_by": process.stalled_by,
+    }
+
+
+def queues_view(model: Model, now_ns: int) -> dict:
+    """Where waiting requests sit: at the client, in the kernel's accept queue, inside workers."""
+    alive = [p for p in model.processes.values() if p.gone_ns is None]
+    in_workers = [p.queue for p in alive if p.queue is not None]
+    return {
+        "client": model.counters(now_ns)["queued"],
+        "accept_backlog": model.backlog,
+        "in_workers": sum(in_workers) if in_workers else None,
+    }
+
+
+def spans_view(model: Model, now_ns: int, after: int = 0, most: int = SPANS_IN_SNAPSHOT) -> list[list]:
+    """Finished requests of the last 30 s after span number `after` (the timeline's bars)."""
+    return model.spans.since(after, now_ns, most)
 
 
 def task_key(pid: int, task_id: int) -> str:
@@ -53,7 +95,13 @@ def state_view(model: Model, now_ns: int) -> dict:
         "counters": model.counters(now_ns),
         "runs": runs_view(model, now_ns),
         "collector": collector_view(model),
+        "queues": queues_view(model, now_ns),
     }
+
+
+def history_view(model: Model, now_ns: int) -> dict:
+    """The last 30 s of finished requests (timeline) and the per-second series (charts)."""
+    return {"spans": spans_view(model, now_ns), "series": model.series.since(0)}
 
 
 def collector_view(model: Model) -> dict:
@@ -78,4 +126,7 @@ def frame_parts(model: Model, now_ns: int) -> dict:
         "counters": model.counters(now_ns),
         "runs": runs_view(model, now_ns),
         "collector": collector_view(model),
+        "queues": queues_view(model, now_ns),
+        "span_seq": model.spans.seq,
+        "series_seq": model.series.seq,
     }

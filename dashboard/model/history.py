@@ -1,0 +1,105 @@
+"""What happened over the last seconds: request spans (the timeline) and per-second figures
+(the charts). Both are append-only with a sequence number, so a frame carries only what is new."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from dashboard.model.stats import percentiles
+
+SPANS_KEPT = 5_000
+SPAN_WINDOW_NS = 30_000_000_000
+SERIES_KEPT = 120  # seconds
+
+
+@dataclass
+class Spans:
+    """Finished requests: [seq, task key, start_ms, end_ms, sent_ms | None, path, status]."""
+
+    items: deque = field(default_factory=lambda: deque(maxlen=SPANS_KEPT))
+    seq: int = 0
+
+    def add(self, key: str, start_ns: int, end_ns: int, sent_ns: int | None, path: str, status: str) -> None:
+        self.seq += 1
+        sent = None if sent_ns is None else round(sent_ns / 1e6, 1)
+        self.items.append(
+            [self.seq, key, round(start_ns / 1e6, 1), round(end_ns / 1e6, 1), sent, path, status]
+        )
+
+    def since(self, seq: int, now_ns: int, most: int) -> list[list]:
+        """Spans after `seq` that ended in the last 30 s, newest `most` of them."""
+        horizon = (now_ns - SPAN_WINDOW_NS) / 1e6
+        out = []
+        for span in reversed(self.items):
+            if span[0] <= seq or span[3] < horizon or len(out) >= most:
+                break
+            out.append(span)
+        out.reverse()
+        return out
+
+
+@dataclass
+class Bucket:
+    """One second's figures, filled as requests end and samples come."""
+
+    done: int = 0
+    failed: int = 0
+    in_service_max: int = 0
+    queued_max: int = 0
+    waits: list[float] = field(default_factory=list)
+    services: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Series:
+    """Per-second points: throughput, concurrency against capacity, latency split, CPU."""
+
+    points: deque = field(default_factory=lambda: deque(maxlen=SERIES_KEPT))
+    seq: int = 0
+    current: Bucket = field(default_factory=Bucket)
+    second: int | None = None
+
+    def record_end(self, ok: bool, wait_ms: float | None, service_ms: float) -> None:
+        bucket = self.current
+        if ok:
+            bucket.done += 1
+        else:
+            bucket.failed += 1
+        if wait_ms is not None:
+            bucket.waits.append(wait_ms)
+        bucket.services.append(service_ms)
+
+    def observe(self, in_service: int, queued: int) -> None:
+        bucket = self.current
+        bucket.in_service_max = max(bucket.in_service_max, in_service)
+        bucket.queued_max = max(bucket.queued_max, queued)
+
+    def roll(self, now_ns: int, capacity: int | None, cpu: dict) -> None:
+        """Close the current second when the clock has passed it."""
+        second = now_ns // 1_000_000_000
+        if self.second is None:
+            self.second = second
+        if second == self.second:
+            return
+        bucket = self.current
+        self.seq += 1
+        self.points.append(
+            {
+                "seq": self.seq,
+                "t": self.second + 1,
+                "done": bucket.done,
+                "failed": bucket.failed,
+                "in_service": bucket.in_service_max,
+                "queued": bucket.queued_max,
+                "capacity": capacity,
+                "wait_ms": percentiles(bucket.waits),
+                "service_ms": percentiles(bucket.services),
+                "cpu": cpu,
+            }
+        )
+        self.current = Bucket()
+        self.second = second
+
+    def since(self, seq: int) -> list[dict]:
+        return [point for point in self.points if point["seq"] > seq]
