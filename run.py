@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
 from dashboard.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_THREADS, Config
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
+from dashboard.web.auth import ENV_TOKEN, resolve_token
 
 
 def parse_args(argv: list[str]) -> Config:
@@ -40,6 +43,20 @@ def parse_args(argv: list[str]) -> Config:
         default=DEFAULT_THREADS,
         help=f"dashboard threads; each open page holds one (default {DEFAULT_THREADS})",
     )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get(ENV_TOKEN),
+        help=f"presenter token: only pages holding it may fire load or switch servers (or env {ENV_TOKEN},"
+        " which other users cannot read from the process list); on a non-loopback --host one is"
+        " generated and its presenter URL printed if none is given",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another origin (e.g. https://talk.example) whose pages may connect; repeatable",
+    )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
@@ -48,6 +65,13 @@ def parse_args(argv: list[str]) -> Config:
         parser.error(f"--collector-port must be from 0 to 65535, got {args.collector_port}")
     if not 1 <= args.viewer_threads <= 1000:
         parser.error(f"--viewer-threads must be from 1 to 1000, got {args.viewer_threads}")
+    for origin in args.allowed_origin:
+        if not re.fullmatch(r"https?://[^/\s]+", origin):
+            parser.error(f"--allowed-origin must look like https://host:port, got {origin[:80]!r}")
+    try:
+        token, generated = resolve_token(args.token, args.host)
+    except ValueError as exc:
+        parser.error(str(exc))
     mode = get_mode(args.mode)
     given = {
         name: value
@@ -66,6 +90,9 @@ def parse_args(argv: list[str]) -> Config:
         collector_port=args.collector_port,
         viewer_threads=args.viewer_threads,
         open_browser=not args.no_browser,
+        token=token,
+        token_generated=generated,
+        allowed_origins=tuple(args.allowed_origin),
     )
 
 

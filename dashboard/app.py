@@ -12,11 +12,13 @@ from dashboard.config import Config
 from dashboard.services import Services, build
 from dashboard.web import events
 from dashboard.web.api import api
+from dashboard.web.auth import socketio_origins
 from dashboard.web.pages import pages
 
 # Threading mode, chosen explicitly: with eventlet installed Flask-SocketIO would otherwise
 # pick eventlet, and its maintainer recommends threading for new code.
 ASYNC_MODE = "threading"
+MAX_BODY_BYTES = 64 << 10  # every API body is a few fields; larger ones get a 413
 
 
 def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
@@ -28,7 +30,10 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     app.json.sort_keys = False
-    socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    socketio = SocketIO(
+        app, async_mode=ASYNC_MODE, cors_allowed_origins=socketio_origins(config.allowed_origins)
+    )
     services = build(config, lambda event, data, skip=None: socketio.emit(event, data, skip_sid=skip))
     app.extensions["threadpulse"] = services
     app.register_blueprint(api)

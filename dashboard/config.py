@@ -18,3 +18,7 @@ class Config:
     collector_port: int = 0
     viewer_threads: int = DEFAULT_THREADS
     open_browser: bool = True
+    # None: everyone is a presenter (only allowed on a loopback address, see run.py).
+    token: str | None = None
+    token_generated: bool = False  # then the presenter URL is printed once at start
+    allowed_origins: tuple[str, ...] = ()  # Socket.IO origins beside the dashboard's own

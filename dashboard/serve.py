@@ -49,8 +49,13 @@ class DashboardServer(BaseApplication):
         return app
 
     def _when_ready(self, server) -> None:
-        url = f"http://{self.config.host}:{self.config.port}/"
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        url = f"http://{host}:{self.config.port}/"
         print(f"Threadpulse dashboard: {url}  (Ctrl-C stops it and its workload server)", flush=True)
+        if self.config.token_generated:
+            # Printed, never logged: the one place the generated token is ever shown.
+            url += f"?token={self.config.token}"
+            print(f"Presenter URL (it controls the dashboard; keep it to yourself): {url}", flush=True)
         if self.config.open_browser:
             threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
 

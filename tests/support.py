@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from typing import TypeVar
 
 import psutil
 import requests
+import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -42,8 +44,8 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 class Dashboard:
     """A real dashboard (`run.py`, gunicorn) managing a real workload server, on free ports."""
 
-    def __init__(self, *args: str) -> None:
-        self.port = free_port()
+    def __init__(self, *args: str, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.log_path = ARTIFACTS / f"dashboard-{self.port}.log"
@@ -88,11 +90,24 @@ class Dashboard:
         return reply.json()["run"]
 
     def wait_run(self, run: str, timeout: float = 60.0) -> dict:
+        """The run once it is over: done, or failed (cut short, with a reason)."""
+
         def done():
             result = self.get(f"/api/runs/{run}").json()
-            return result if result["state"] == "done" else None
+            return result if result["state"] != "running" else None
 
         return wait_for(done, timeout, interval=0.1, what=f"run {run} to finish")
+
+    def loadgen(self, run: str) -> psutil.Process | None:
+        """The load generator process of `run`, while it runs."""
+        for child in _children(self.proc.pid):
+            try:
+                argv = child.cmdline()
+            except psutil.Error:
+                continue
+            if "dashboard.loadgen.burst" in argv and argv[argv.index("--run") + 1] == run:
+                return child
+        return None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
@@ -108,6 +123,46 @@ class Dashboard:
                 self.proc.kill()
                 raise
         return pids
+
+
+class Viewer:
+    """A python-socketio client that keeps what a page keeps: the snapshot, with each frame applied.
+
+    Like the page, it drops a frame whose `base` is not its version and asks for a `resync`.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None, reconnect: bool = False) -> None:
+        self.events: queue.Queue = queue.Queue()
+        self.view: dict | None = None
+        self.client = socketio.Client(
+            reconnection=reconnect, reconnection_delay=0.2, reconnection_delay_max=0.5, randomization_factor=0
+        )
+        self.client.on("snapshot", self._snapshot)
+        self.client.on("frame", self._frame)
+        self.client.connect(url, headers=headers or {}, transports=["websocket"], wait_timeout=10)
+
+    def _snapshot(self, data: dict) -> None:
+        self.events.put(("snapshot", time.monotonic(), data))
+        tasks = {f"{p['pid']}:{t['id']}": t for p in data["processes"] for t in p["tasks"]}
+        processes = [{k: v for k, v in p.items() if k != "tasks"} for p in data["processes"]]
+        self.view = {**data, "processes": processes, "tasks": tasks}
+
+    def _frame(self, data: dict) -> None:
+        self.events.put(("frame", time.monotonic(), data))
+        view = self.view
+        if view is None or data["base"] != view["version"]:
+            self.client.emit("resync")
+            return
+        tasks = {**view["tasks"], **data.get("tasks", {})}
+        tasks = {key: task for key, task in tasks.items() if task is not None}
+        self.view = {**view, **data, "tasks": tasks}
+
+    def next(self, timeout: float = 5.0) -> tuple[str, float, dict]:
+        """The next (event, arrival time, data) received."""
+        return self.events.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
 
 
 def _children(pid: int) -> list[psutil.Process]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from workload import work
+from workload import offload, work
 from workload.agent import instrument
 from workload.params import BadParam, duration_ms
 
@@ -39,6 +39,12 @@ def create_app() -> Flask:
         ms = duration_ms(request.args, "ms")
         work.burn_native(ms)
         return jsonify(endpoint="cpu-native", ms=ms)
+
+    @app.get("/cpu-pool")
+    def cpu_pool():
+        ms = duration_ms(request.args, "ms")
+        offload.burn_in_pool(ms)
+        return jsonify(endpoint="cpu-pool", ms=ms)
 
     @app.get("/mixed")
     def mixed():

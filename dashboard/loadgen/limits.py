@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ENDPOINTS = ("hello", "io", "cpu", "cpu-native", "mixed")
+ENDPOINTS = ("hello", "io", "cpu", "cpu-native", "cpu-pool", "mixed")
 MAX_COUNT = 500
 MAX_MS = 60_000
 MAX_WORK_MS = 600_000  # count × ms: ten minutes of request time per burst
 MAX_ACTIVE_RUNS = 4
+MAX_RUNS_PER_MINUTE = 60  # a held-down shortcut key must not turn the dashboard into a flood
 REQUEST_TIMEOUT_S = 300
 
 

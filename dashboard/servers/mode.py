@@ -40,6 +40,12 @@ class Mode:
     name: str
     title: str
     sentence: str
+    # How capacity follows from the parameters, in words the page can show ("workers × threads").
+    capacity_formula: str
+    # What the server runs a request on: "thread", "greenlet" or "asyncio" (protocol TASK_KINDS).
+    task_kind: str = "thread"
+    # What one task is under this server, said plainly for the page.
+    task: str
     params: tuple[Param, ...] = ()
 
     def validate(self, given: dict) -> dict[str, int]:
@@ -84,6 +90,10 @@ class Mode:
             "title": self.title,
             "sentence": self.sentence,
             "params": [p.view() for p in self.params],
+            "capacity_formula": self.capacity_formula,
+            "capacity_default": self.capacity(self.validate({})),
+            "task_kind": self.task_kind,
+            "task": self.task,
         }
 
 

@@ -9,11 +9,12 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from dashboard import __version__
 from dashboard.loadgen.limits import BadLoadRequest
-from dashboard.model.views import state_view
+from dashboard.model.views import history_view, state_view, task_detail
 from dashboard.servers.manager import StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY
 from dashboard.services import Services
+from dashboard.web.auth import presenter_only, refusal
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -24,7 +25,10 @@ def services() -> Services:
 
 def json_body() -> object:
     """The request's JSON body, or a 400 saying it is not JSON."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested too deep for json.loads; not a ValueError, so not silenced
+        body = None
     if body is None:
         raise BadRequest("the body must be JSON (Content-Type: application/json)")
     return body
@@ -41,14 +45,24 @@ def start_failed(exc: StartError):
     return jsonify(error=str(exc), server=services().servers.info()), 502
 
 
-@api.errorhandler(HTTPException)
+@api.app_errorhandler(HTTPException)
 def http_error(exc: HTTPException):
+    """JSON errors under /api, also for unknown paths and methods (which no blueprint routes)."""
+    if not request.path.startswith(api.url_prefix + "/"):
+        return exc
     return jsonify(error=exc.description), exc.code
 
 
 @api.get("/health")
 def health():
-    return jsonify(ok=True, version=__version__, collector=services().collector.url)
+    """Also whether actions need the presenter token, and whether this request carries it."""
+    return jsonify(
+        ok=True,
+        version=__version__,
+        collector=services().collector.url,
+        presenter_required=services().config.token is not None,
+        presenter=refusal() is None,
+    )
 
 
 @api.get("/modes")
@@ -62,6 +76,7 @@ def get_server():
 
 
 @api.post("/server")
+@presenter_only
 def switch_server():
     body = json_body()
     if not isinstance(body, dict):
@@ -71,8 +86,16 @@ def switch_server():
 
 
 @api.post("/load")
+@presenter_only
 def fire_load():
     return jsonify(run=services().load.fire(json_body())), 202
+
+
+@api.post("/load/stop")
+@presenter_only
+def stop_load():
+    """Stop every running burst; answers the ids of the runs it cut short."""
+    return jsonify(stopped=services().load.stop_all("stopped by the presenter"))
 
 
 @api.get("/runs/<run_id>")
@@ -95,3 +118,26 @@ def get_run(run_id: str):
 def get_state():
     now = time.monotonic_ns()
     return jsonify(services().store.use(lambda model: state_view(model, now)))
+
+
+@api.get("/tasks/<int:pid>/<int:task_id>")
+def inspect_task(pid: int, task_id: int):
+    """One task in detail: what the page shows when a tile is clicked."""
+    now = time.monotonic_ns()
+
+    def find(model):
+        process = model.processes.get(pid)
+        task = process.tasks.get(task_id) if process is not None else None
+        return None if task is None else task_detail(process, task, now)
+
+    detail = services().store.use(find)
+    if detail is None:
+        return jsonify(error=f"no task {task_id} in process {pid}"), 404
+    return jsonify(detail)
+
+
+@api.get("/history")
+def get_history():
+    """Spans as [seq, task key, start_ms, end_ms, sent_ms, path, status]; series a point a second."""
+    now = time.monotonic_ns()
+    return jsonify(services().store.use(lambda model: history_view(model, now)))

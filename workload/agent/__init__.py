@@ -7,11 +7,16 @@ unchanged. It depends on WSGI and the standard library alone.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
+from workload.agent import phases
+from workload.agent.hubwatch import green_pollers
 from workload.agent.middleware import AgentMiddleware
+from workload.agent.probes import QueueProbe
 from workload.agent.recorder import Recorder
 from workload.agent.reporter import Reporter, local_source, parse_collector
+from workload.agent.stacks import StackSampler
 from workload.agent.tasks import TaskRegistry
 
 ENV_COLLECTOR = "THREADPULSE_COLLECTOR"
@@ -33,8 +38,16 @@ def instrument(app: Callable, mode: str | None = None) -> Callable:
         # A reporter per process: after a fork the child gets a fresh buffer and its own thread.
         recorder.reset()
         registry.reset()
-        reporter = Reporter(address, local_source(source_mode, "worker"), recorder, registry)
+        middleware.busy.clear()
+        pollers = [StackSampler(middleware.busy).poll, QueueProbe().poll]
+        pollers += green_pollers(registry)
+        reporter = Reporter(address, local_source(source_mode, "worker"), recorder, registry, pollers)
         reporter.start()
+
+    def mark_phase(phase: str) -> None:
+        recorder.add(["phase", registry.current(), time.monotonic_ns(), phase])
+
+    phases.connect(mark_phase)
 
     start_reporter()
     os.register_at_fork(after_in_child=start_reporter)

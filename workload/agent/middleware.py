@@ -10,6 +10,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Iterable
+from threading import get_ident
 from typing import Any
 
 from workload.agent.protocol import MAX_TEXT
@@ -47,6 +48,7 @@ class AgentMiddleware:
         self.app = app
         self.recorder = recorder
         self.registry = registry
+        self.busy: dict[int, int] = {}  # task id -> thread ident, for the stack sampler
         self._ids = itertools.count()
         self._prefix = f"{os.getpid()}-"
         os.register_at_fork(after_in_child=self._after_fork)
@@ -56,7 +58,9 @@ class AgentMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         add = self.recorder.add
+        busy = self.busy
         task = self.registry.current()
+        busy[task] = get_ident()
         request_id = self._prefix + str(next(self._ids))
         status = [""]
 
@@ -65,6 +69,7 @@ class AgentMiddleware:
             return start_response(code, headers, exc_info)
 
         def end() -> None:
+            busy.pop(task, None)
             add(["end", task, time.monotonic_ns(), request_id, status[0]])
 
         add(

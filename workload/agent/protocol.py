@@ -15,12 +15,14 @@ from typing import Any
 SCHEMA_VERSION = 1
 MAX_DATAGRAM_BYTES = 60_000
 MAX_TEXT = 200
+MAX_STACK = 600
 MAX_NAME = 60
 MAX_ROSTER = 400
-EVENTS_PER_DATAGRAM = 80
+EVENTS_PER_DATAGRAM = 80  # worst case ~700 bytes an event
 
 # Event name -> (field name, type) of the fields after the name. "int" is a non-negative
-# integer, "str" a string of at most MAX_TEXT characters, "str?" a string or null.
+# integer, "str" a string of at most MAX_TEXT characters, "str?" a string or null, "text" a
+# string of at most MAX_STACK characters.
 EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "begin": (
         ("task", "int"),
@@ -35,6 +37,12 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "sent": (("run", "str"), ("index", "int"), ("t_ns", "int")),
     "reply": (("run", "str"), ("index", "int"), ("t_ns", "int"), ("status", "int")),
     "run_end": (("run", "str"), ("t_ns", "int"), ("reason", "str")),
+    "phase": (("task", "int"), ("t_ns", "int"), ("phase", "str")),
+    "stack": (("task", "int"), ("t_ns", "int"), ("frames", "text")),
+    "queue": (("t_ns", "int"), ("depth", "int")),
+    "sampling": (("t_ns", "int"), ("cost_ns", "int"), ("interval_ms", "int")),
+    "stall": (("task", "int"), ("t_ns", "int")),
+    "stall_end": (("task", "int"), ("t_ns", "int")),
 }
 DATAGRAM_FIELDS = ("v", "src", "seq", "dropped", "t", "ev", "tasks")
 TASK_FIELDS = (("id", "int"), ("name", "str"), ("kind", "str"), ("native_id", "int"))
@@ -147,7 +155,7 @@ def _check(value: Any, kind: str) -> bool:
         return type(value) is int and value >= 0
     if kind == "str?" and value is None:
         return True
-    return type(value) is str and len(value) <= MAX_TEXT
+    return type(value) is str and len(value) <= (MAX_STACK if kind == "text" else MAX_TEXT)
 
 
 def _int(value: Any, name: str) -> int:

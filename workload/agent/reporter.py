@@ -6,6 +6,7 @@ import itertools
 import os
 import socket
 import time
+from collections.abc import Callable
 
 from workload.agent.protocol import Source, Task, encode_batches
 from workload.agent.recorder import Recorder
@@ -33,11 +34,13 @@ class Reporter:
         source: Source,
         recorder: Recorder,
         registry: TaskRegistry | None = None,
+        pollers: list[Callable[[int], list[list]]] = (),
     ) -> None:
         self.address = address
         self.source = source
         self.recorder = recorder
         self.registry = registry
+        self.pollers = list(pollers)
         self._seqs = itertools.count()
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -64,6 +67,10 @@ class Reporter:
                 seen = self.registry.generation
                 tasks = self.registry.alive()
                 next_roster = now + ROSTER_INTERVAL_S
+            now_ns = time.monotonic_ns()
+            for poll in self.pollers:
+                for event in poll(now_ns):
+                    self.recorder.add(event)
             self.flush(tasks)
             if stopping:
                 return

@@ -6,14 +6,20 @@ task is known.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import sys
 import threading
+import weakref
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 from workload.agent.protocol import MAX_NAME, Task
 
 
 def os_threading():
-    """The real `threading` module, also under eventlet's monkey patching.
+    """The real `threading` module, also under eventlet's or gevent's monkey patching.
 
     The reporter must be a real OS thread so it still runs while a green thread hogs the hub.
     """
@@ -22,6 +28,13 @@ def os_threading():
 
         if patcher.is_monkey_patched("thread"):
             return patcher.original("threading")
+    if "gevent" in sys.modules:
+        from gevent import monkey
+
+        if monkey.is_module_patched("threading"):
+            from workload.agent import native
+
+            return native
     return threading
 
 
@@ -29,17 +42,23 @@ class TaskRegistry:
     """Tasks that have served a request in this process, keyed by task id.
 
     Written by request threads (a dict store is atomic under the GIL), read by the reporter.
+    An OS thread's id is its native id; a green thread or asyncio task, which has none of its
+    own, gets a number from a counter, and is forgotten once it has finished, so the page shows
+    it gone (eventlet's pool and gevent spawn a fresh greenlet per connection).
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
         self.known: dict[int, Task] = {}
+        self._units: dict[int, tuple[Callable[[], Any], int]] = {}  # green/async: (weakref, OS ident)
+        self._numbers = itertools.count(1)
         self.generation = 0
 
     def reset(self) -> None:
         """Forget every task (a forked child has only the thread that forked)."""
         self._local = threading.local()
         self.known = {}
+        self._units = {}
 
     def current(self) -> int:
         """The current task's id, registering the task the first time it is seen."""
@@ -48,30 +67,89 @@ class TaskRegistry:
             task_id = self._register()
         return task_id
 
+    def current_asyncio(self, task: asyncio.Task) -> int:
+        """The id of an asyncio task (a request of an ASGI server), registered on first sight."""
+        task_id = getattr(task, "_threadpulse_id", None)
+        if task_id is None:
+            task_id = next(self._numbers)
+            task._threadpulse_id = task_id
+            self._add(Task(task_id, task.get_name()[:MAX_NAME], "asyncio", threading.get_native_id()), task)
+        return task_id
+
     def _register(self) -> int:
         greenlet = _current_greenlet()
-        thread = threading.current_thread()
         if greenlet is not None:
-            task = Task(id(greenlet), _green_name(greenlet), "greenlet", threading.get_native_id())
+            task = Task(next(self._numbers), _green_name(), "greenlet", threading.get_native_id())
+            self._add(task, greenlet)
         else:
-            task = Task(
-                threading.get_native_id(), thread.name[:MAX_NAME], "thread", threading.get_native_id()
-            )
+            native = threading.get_native_id()
+            task = Task(native, threading.current_thread().name[:MAX_NAME], "thread", native)
+            self.known[task.id] = task
+            self.generation += 1
         self._local.task_id = task.id
+        return task.id
+
+    def _add(self, task: Task, unit: Any) -> None:
+        self._units[task.id] = (weakref.ref(unit), _os_ident())
         self.known[task.id] = task
         self.generation += 1
-        return task.id
 
     def alive(self) -> list[Task]:
         """The known tasks that still exist; forgets the rest (so the page can show them gone)."""
         native = {t.native_id for t in os_threading().enumerate()}
         alive = []
         for task in list(self.known.values()):
-            if task.kind == "greenlet" or task.native_id in native:
+            if task.id in self._units:
+                unit = self._units[task.id][0]()
+                exists = unit is not None and not _finished(unit)
+            else:
+                exists = task.native_id in native
+            if exists:
                 alive.append(task)
             else:
                 self.known.pop(task.id, None)
+                self._units.pop(task.id, None)
         return alive
+
+    def frame(self, task_id: int, os_frames: dict[int, FrameType]) -> FrameType | None:
+        """Where a green thread or asyncio task is in its code (None for an OS thread).
+
+        `sys._current_frames()` sees OS threads only: a suspended greenlet keeps its frame in
+        `gr_frame`; the one running now (gr_frame None) is wherever its OS thread is.
+        """
+        entry = self._units.get(task_id)
+        unit = entry[0]() if entry is not None else None
+        if unit is None:
+            return None
+        if isinstance(unit, asyncio.Task):
+            stack = unit.get_stack(limit=1)  # the innermost await it is suspended at
+            return stack[-1] if stack else None
+        frame = unit.gr_frame
+        if frame is None and not unit.dead:
+            frame = os_frames.get(entry[1])
+        return frame
+
+    def running_green(self) -> int | None:
+        """The id of the green thread that holds its OS thread now, if one of ours does."""
+        for task_id, (ref, _) in list(self._units.items()):
+            unit = ref()
+            if unit is not None and not isinstance(unit, asyncio.Task):
+                if unit.gr_frame is None and not unit.dead and bool(unit):
+                    return task_id
+        return None
+
+
+def _finished(unit: Any) -> bool:
+    return unit.done() if isinstance(unit, asyncio.Task) else unit.dead
+
+
+def _os_ident() -> int:
+    """The real OS thread's ident, as `sys._current_frames()` keys it (green libraries patch it)."""
+    if "gevent" in sys.modules:
+        from gevent import monkey
+
+        return monkey.get_original("_thread", "get_ident")()
+    return os_threading().get_ident()
 
 
 def _current_greenlet():
@@ -84,5 +162,6 @@ def _current_greenlet():
     return None if current.parent is None else current
 
 
-def _green_name(greenlet) -> str:
-    return f"GreenThread-{id(greenlet) & 0xFFFF:04x}"[:MAX_NAME]
+def _green_name() -> str:
+    """The name the green library gives the running green thread (eventlet: GreenThread-N)."""
+    return threading.current_thread().name[:MAX_NAME]

@@ -13,6 +13,8 @@ class GunicornGthread(Mode):
         "N × M at once, but threads of one process share one GIL, and a worker keeps accepting "
         "connections while its threads are busy, so one worker can queue what another could serve."
     )
+    capacity_formula = "workers × threads"
+    task = "a thread of the worker's ThreadPoolExecutor, reused from request to request"
     params = (
         Param("workers", "worker processes", 2, 1, 16),
         Param("threads", "threads per worker", 4, 1, 64),
@@ -35,6 +37,7 @@ class GunicornGthread(Mode):
             "--workers", str(params["workers"]),
             "--threads", str(params["threads"]),
             "--no-control-socket",
+            "--config", "python:workload.gunicorn_conf",
             "--graceful-timeout", "2",
             "--log-level", "warning",
             "workload:create_app()",

@@ -1,0 +1,159 @@
+"""`python -m dashboard.loadgen.sustained`: N keep-alive connections, each sending one request after
+another for D seconds; prints the figures as one JSON line.
+
+Bursts (burst.py) open a connection per request to show queueing; this mode measures how much a
+server can take, so it must not be the bottleneck itself: raw asyncio streams, one request
+written per connection at a time, no HTTP library. With `--collector` it also reports `sent` and
+`reply` events and tags every request, as bursts do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from urllib.parse import urlsplit
+
+from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
+from workload.agent.protocol import make_tag
+from workload.agent.recorder import Recorder
+from workload.agent.reporter import Reporter, local_source, parse_collector
+
+MAX_CONNECTIONS = 1_000
+MAX_SECONDS = 3_600
+
+
+class Tally:
+    """What the connections did, in one place (one event loop, so no locks)."""
+
+    def __init__(self) -> None:
+        self.latencies_ns: list[int] = []
+        self.errors = 0
+        self.sent = 0
+
+
+async def _connection(
+    host: str, port: int, path: str, deadline: float, tally: Tally, run: str | None, recorder: Recorder | None
+) -> None:
+    head = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    reader = writer = None
+    while time.monotonic() < deadline:
+        index, sent = tally.sent, time.monotonic_ns()
+        tally.sent += 1
+        tag = ""
+        if recorder is not None:
+            recorder.add(["sent", run, index, sent])
+            tag = f"X-Threadpulse-Tag: {make_tag(run, index, sent)}\r\n"
+        status = 0
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(host, port)
+                writer.write(f"{head}{tag}\r\n".encode())
+                status, close = await _response(reader)
+            if close:
+                writer.close()
+                reader = writer = None
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+        done = time.monotonic_ns()
+        if 200 <= status < 400:
+            tally.latencies_ns.append(done - sent)
+        else:
+            tally.errors += 1
+        if recorder is not None:
+            recorder.add(["reply", run, index, done, status])
+    if writer is not None:
+        writer.close()
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """(status, whether the server will close) after reading one whole response."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(None, 2)[1])
+    length, close = 0, lines[0].startswith(b"HTTP/1.0")
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection":
+            close = value.strip().lower() == b"close"
+        elif name == b"transfer-encoding":
+            raise ValueError("chunked replies are not supported")
+    await reader.readexactly(length)
+    return status, close
+
+
+async def sustain(
+    url: str, connections: int, seconds: float, run: str | None = None, recorder: Recorder | None = None
+) -> dict:
+    """Keep `connections` requests in flight for `seconds`; the figures as a dict."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    tally = Tally()
+    started = time.monotonic()
+    deadline = started + seconds
+    if recorder is not None:
+        recorder.add(["run_start", run, time.monotonic_ns(), 0])
+    await asyncio.gather(
+        *(_connection(host, port, path, deadline, tally, run, recorder) for _ in range(connections))
+    )
+    if recorder is not None:
+        recorder.add(["run_end", run, time.monotonic_ns(), ""])
+    elapsed = time.monotonic() - started
+    ordered = sorted(tally.latencies_ns)
+
+    def pct(p: float) -> float | None:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] / 1e6, 3) if ordered else None
+
+    return {
+        "requests": len(ordered),
+        "errors": tally.errors,
+        "seconds": round(elapsed, 3),
+        "rps": round(len(ordered) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True, help="full URL, e.g. http://127.0.0.1:8001/hello")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--collector", help="udp://HOST:PORT to report sent/reply events to (optional)")
+    parser.add_argument("--run", default="sustained", help="the run id the events carry")
+    args = parser.parse_args(argv)
+    if not 1 <= args.connections <= MAX_CONNECTIONS:
+        parser.error(f"--connections must be from 1 to {MAX_CONNECTIONS}")
+    if not 0 < args.seconds <= MAX_SECONDS:
+        parser.error(f"--seconds must be above 0 and at most {MAX_SECONDS}")
+    if urlsplit(args.url).scheme != "http":
+        parser.error("--url must be an http:// URL")
+    recorder = reporter = None
+    if args.collector:
+        try:
+            address = parse_collector(args.collector)
+        except ValueError as exc:
+            parser.error(str(exc))
+        recorder = Recorder()
+        reporter = Reporter(address, local_source("loadgen", "loadgen"), recorder)
+        reporter.start()
+    try:
+        result = asyncio.run(sustain(args.url, args.connections, args.seconds, args.run[:60], recorder))
+    finally:
+        if reporter is not None:
+            reporter.stop()
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""asyncio: the workload's endpoints as a Quart app under Hypercorn, one event loop."""
+
+from __future__ import annotations
+
+from dashboard.servers.mode import Mode, python_module
+
+
+class AsyncioQuart(Mode):
+    name = "asyncio"
+    title = "asyncio (Quart on Hypercorn)"
+    sentence = (
+        "The same endpoints written as async Quart views under Hypercorn: each request is an "
+        "asyncio task on one event loop in one OS thread, so thousands can await I/O at once "
+        "with no pool to fill, but a view that computes without awaiting freezes every other."
+    )
+    capacity_formula = "unbounded (a new asyncio task per request)"
+    task_kind = "asyncio"
+    task = "an asyncio task made by Hypercorn for the request (Task-N), gone after it"
+
+    def capacity(self, params: dict[str, int]) -> None:
+        return None
+
+    def slots_per_process(self, params: dict[str, int]) -> None:
+        return None
+
+    def tree_size(self, params: dict[str, int]) -> int:
+        return 1
+
+    def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
+        return python_module("workload.asgi_server", "--host", host, "--port", str(port))

@@ -1,0 +1,33 @@
+"""eventlet's own WSGI server: one process, one OS thread, a pool of green threads."""
+
+from __future__ import annotations
+
+from dashboard.servers.mode import Mode, Param
+from workload import eventlet_server
+
+
+class Eventlet(Mode):
+    name = "eventlet"
+    title = "eventlet WSGI server (green pool)"
+    sentence = (
+        "eventlet monkey-patches sockets and sleep so a waiting request yields to its hub: one "
+        "OS thread serves up to pool-size requests at once, each on a green thread, but a request "
+        "that computes never yields and stalls all the others. eventlet is in bug-fix-only "
+        "maintenance and prints a deprecation warning on import (gunicorn 26 dropped -k eventlet)."
+    )
+    capacity_formula = "pool size"
+    task_kind = "greenlet"
+    task = "a green thread spawned from the pool for the connection, gone when it closes"
+    params = (Param("pool", "green threads in the pool", 1000, 1, 10_000),)
+
+    def capacity(self, params: dict[str, int]) -> int:
+        return params["pool"]
+
+    def slots_per_process(self, params: dict[str, int]) -> int:
+        return params["pool"]
+
+    def tree_size(self, params: dict[str, int]) -> int:
+        return 1
+
+    def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
+        return eventlet_server.command(host, port, params["pool"])

@@ -1,0 +1,86 @@
+"""The agent for ASGI apps: each request is an asyncio task, recorded as `begin` and `end`.
+
+The same recorder, registry and reporter as the WSGI agent; the reporter (a real OS thread) also
+watches the event loop's heartbeat, to name a task that computes without awaiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from workload.agent import ENV_COLLECTOR, ENV_MODE, phases
+from workload.agent.hubwatch import LoopWatch
+from workload.agent.protocol import MAX_TEXT
+from workload.agent.recorder import Recorder
+from workload.agent.reporter import Reporter, local_source, parse_collector
+from workload.agent.tasks import TaskRegistry
+
+AsgiApp = Callable[[dict, Callable, Callable], Awaitable[None]]
+TAG_HEADER = b"x-threadpulse-tag"
+
+
+class AsgiAgent:
+    """Wraps any ASGI app; HTTP requests become `begin` and `end` events, others pass through."""
+
+    def __init__(self, app: AsgiApp, recorder: Recorder, registry: TaskRegistry, watch: LoopWatch) -> None:
+        self.app = app
+        self.recorder = recorder
+        self.registry = registry
+        self.watch = watch
+        self._ids = itertools.count()
+        self._prefix = f"{os.getpid()}-"
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.watch.attach()
+        add = self.recorder.add
+        task = self.registry.current_asyncio(asyncio.current_task())
+        request_id = self._prefix + str(next(self._ids))
+        status = [""]
+        tag = next((value for name, value in scope.get("headers", ()) if name == TAG_HEADER), b"")
+
+        async def recording_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = str(message["status"])
+            await send(message)
+
+        add(
+            [
+                "begin",
+                task,
+                time.monotonic_ns(),
+                request_id,
+                scope.get("method", "")[:16],
+                scope.get("path", "")[:MAX_TEXT],
+                tag.decode("latin-1")[:MAX_TEXT] or None,
+            ]
+        )
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            add(["end", task, time.monotonic_ns(), request_id, status[0]])
+
+
+def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
+    """Wrap an ASGI app with the agent and start its reporter, if a collector is configured."""
+    url = os.environ.get(ENV_COLLECTOR)
+    if not url:
+        return app
+    recorder, registry, watch = Recorder(), TaskRegistry(), LoopWatch()
+    source = local_source(mode or os.environ.get(ENV_MODE, "unknown"), "worker")
+    Reporter(parse_collector(url), source, recorder, registry, [watch.poll]).start()
+
+    def mark_phase(phase: str) -> None:
+        current = asyncio.current_task()
+        if current is not None:
+            recorder.add(["phase", registry.current_asyncio(current), time.monotonic_ns(), phase])
+
+    phases.connect(mark_phase)
+    return AsgiAgent(app, recorder, registry, watch)

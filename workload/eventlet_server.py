@@ -1,0 +1,38 @@
+"""The workload on eventlet's own WSGI server (gunicorn 26 removed `-k eventlet`).
+
+eventlet must monkey-patch before anything imports `threading` or `socket`, and importing this
+module imports the `workload` package (Flask) first; so the process starts with `BOOT`, which
+patches and then calls `main`. `import eventlet` prints eventlet's own deprecation warning (it
+is in bug-fix-only maintenance); it stays in the server's log, where it is true.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+BOOT = "import eventlet; eventlet.monkey_patch(); from workload.eventlet_server import main; main()"
+BACKLOG = 1024  # a burst of 500 connects at once must not overflow the listen queue
+
+
+def command(host: str, port: int, pool: int) -> list[str]:
+    """argv serving the workload with a green pool of `pool` threads at host:port."""
+    return [sys.executable, "-c", BOOT, "--host", host, "--port", str(port), "--pool", str(pool)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    import eventlet
+    import eventlet.wsgi
+
+    from workload import create_app
+
+    if not eventlet.patcher.is_monkey_patched("socket"):
+        sys.exit(f"monkey-patch first: python -c {BOOT!r}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--pool", type=int, default=1000, help="green threads serving at most at once")
+    args = parser.parse_args(argv)
+    listener = eventlet.listen((args.host, args.port), backlog=BACKLOG)
+    pool = eventlet.GreenPool(args.pool)
+    eventlet.wsgi.server(listener, create_app(), custom_pool=pool, log_output=False)
