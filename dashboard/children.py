@@ -35,22 +35,24 @@ class Spawner:
         """Run `fn` (which may spawn children) on the spawner thread and return its result."""
         return self._thread.submit(fn).result()
 
-    def spawn(self, argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    def spawn(
+        self, argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: bool = False
+    ) -> subprocess.Popen:
         """Start argv as a guarded child in its own process group, output to log_path."""
-        return self.call(lambda: _spawn(argv, env, log_path))
+        return self.call(lambda: _spawn(argv, env, log_path, stdin_pipe))
 
     def close(self) -> None:
         self._thread.shutdown(wait=False)
 
 
-def _spawn(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
+def _spawn(argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: bool) -> subprocess.Popen:
     full_env = {**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}
     with open(log_path, "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "dashboard.orphan_guard", *argv],
             env=full_env,
             cwd=PROJECT_ROOT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -36,6 +36,7 @@ class Services:
         """Start the threads, then the configured workload server in the background."""
         self.collector.start()
         self.broadcaster.start()
+        self.load.start()
         threading.Thread(target=self._housekeep, name="threadpulse-housekeeper", daemon=True).start()
         threading.Thread(target=self._first_server, name="threadpulse-first-server", daemon=True).start()
 
@@ -63,7 +64,7 @@ class Services:
     def shutdown(self) -> None:
         """Stop every child process; safe to call twice."""
         self._stopping.set()
-        self.load.stop_all("the dashboard stopped")
+        self.load.close()
         self.servers.stop()
         self.broadcaster.stop()
         self.collector.stop()

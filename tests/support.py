@@ -98,14 +98,14 @@ class Dashboard:
 
         return wait_for(done, timeout, interval=0.1, what=f"run {run} to finish")
 
-    def loadgen(self, run: str) -> psutil.Process | None:
-        """The load generator process of `run`, while it runs."""
+    def loadgen(self, run: str | None = None) -> psutil.Process | None:
+        """The load generator process (one for every run: it stays up between bursts)."""
         for child in _children(self.proc.pid):
             try:
                 argv = child.cmdline()
             except psutil.Error:
                 continue
-            if "dashboard.loadgen.burst" in argv and argv[argv.index("--run") + 1] == run:
+            if "dashboard.loadgen.generator" in argv:
                 return child
         return None
 

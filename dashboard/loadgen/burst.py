@@ -1,22 +1,20 @@
-"""`python -m dashboard.loadgen.burst`: fire one burst of concurrent requests and report it.
+"""One burst: `count` concurrent requests, each reported as sent and replied.
 
-Runs in its own process so that the dashboard's GIL never delays a request being sent. Each
-request carries its run, index and send time (X-Threadpulse-Tag) so the agent can tell how long
-it queued; the generator itself reports `sent` and `reply` events to the collector.
+Each request carries its run, index and send time (X-Threadpulse-Tag) so the agent can tell
+how long it queued. Runs inside the load generator process (`generator.py`), never in the
+dashboard, so that the dashboard's GIL never delays a request being sent.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import sys
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from dashboard.loadgen.limits import REQUEST_TIMEOUT_S, BadLoadRequest, parse_burst
+from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
 from workload.agent.protocol import make_tag
 from workload.agent.recorder import Recorder
-from workload.agent.reporter import Reporter, local_source, parse_collector
 
 
 async def _one(host: str, port: int, path: str, run: str, index: int, recorder: Recorder) -> None:
@@ -38,41 +36,20 @@ async def _one(host: str, port: int, path: str, run: str, index: int, recorder: 
             writer.close()
     except (OSError, TimeoutError, asyncio.IncompleteReadError):
         pass
-    recorder.add(["reply", run, index, time.monotonic_ns(), status])
+    finally:  # also when the run is cut short: the request ends without a reply
+        recorder.add(["reply", run, index, time.monotonic_ns(), status])
 
 
-async def fire(url: str, path: str, run: str, count: int, recorder: Recorder) -> None:
-    """Send `count` requests at once and wait for every reply."""
+async def fire(
+    url: str, path: str, run: str, count: int, recorder: Recorder, why_cut: Callable[[], str]
+) -> None:
+    """Send `count` requests at once and wait for every reply, or until cancelled."""
     parts = urlsplit(url)
     recorder.add(["run_start", run, time.monotonic_ns(), count])
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    await asyncio.gather(*(_one(host, port, path, run, i, recorder) for i in range(count)))
-    recorder.add(["run_end", run, time.monotonic_ns(), ""])
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="the workload server, e.g. http://127.0.0.1:8001")
-    parser.add_argument("--collector", required=True, help="udp://HOST:PORT of the dashboard's collector")
-    parser.add_argument("--run", required=True, help="the run id the dashboard gave this burst")
-    parser.add_argument("--endpoint", required=True)
-    parser.add_argument("--count", type=int, required=True)
-    parser.add_argument("--ms", type=int, required=True)
-    args = parser.parse_args(argv)
+    reason = ""
     try:
-        burst = parse_burst({"endpoint": args.endpoint, "count": args.count, "ms": args.ms})
-        address = parse_collector(args.collector)
-    except (BadLoadRequest, ValueError) as exc:
-        parser.error(str(exc))
-    recorder = Recorder()
-    reporter = Reporter(address, local_source("loadgen", "loadgen"), recorder)
-    reporter.start()
-    try:
-        asyncio.run(fire(args.url, burst.path(), args.run[:60], burst.count, recorder))
-    finally:
-        reporter.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        await asyncio.gather(*(_one(host, port, path, run, i, recorder) for i in range(count)))
+    except asyncio.CancelledError:
+        reason = why_cut()
+    recorder.add(["run_end", run, time.monotonic_ns(), reason])

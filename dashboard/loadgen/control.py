@@ -1,8 +1,10 @@
-"""The dashboard's side of the load generator: checks a burst, starts its process, reaps it."""
+"""The dashboard's side of the load generator: checks a burst, hands it to the generator process,
+and ends the runs the generator can no longer end itself."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import tempfile
 import threading
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from dashboard.children import Spawner, terminate_tree
 from dashboard.collector.store import Store
-from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, MAX_RUNS_PER_MINUTE, BadLoadRequest, Burst, parse_burst
+from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, MAX_RUNS_PER_MINUTE, BadLoadRequest, parse_burst
 from dashboard.servers.mode import python_module
 
 
@@ -29,9 +31,15 @@ class LoadControl:
         self.target = target
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._procs: dict[str, subprocess.Popen] = {}
+        self._generator: subprocess.Popen | None = None
+        self._active: set[str] = set()
         self._started: deque[float] = deque(maxlen=MAX_RUNS_PER_MINUTE)  # monotonic start times
-        self._logdir = Path(tempfile.mkdtemp(prefix="threadpulse-load-"))
+        self._log = Path(tempfile.mkdtemp(prefix="threadpulse-load-")) / "generator.log"
+
+    def start(self) -> None:
+        """Warm the generator up now, so the first click does not wait for a Python start."""
+        with self._lock:
+            self._ensure_generator()
 
     def fire(self, body: object) -> str:
         """Start a burst; returns its run id. BadLoadRequest when it cannot be fired."""
@@ -41,7 +49,7 @@ class LoadControl:
             raise BadLoadRequest("no workload server is serving: start one first")
         with self._lock:
             self._reap_locked()
-            if len(self._procs) >= MAX_ACTIVE_RUNS:
+            if len(self._active) >= MAX_ACTIVE_RUNS:
                 raise BadLoadRequest(f"{MAX_ACTIVE_RUNS} bursts are already running; wait for one to finish")
             now = time.monotonic()
             if len(self._started) == MAX_RUNS_PER_MINUTE and now - self._started[0] < 60:
@@ -52,43 +60,71 @@ class LoadControl:
             self._started.append(now)
             run = f"r{next(self._ids)}"
             self.store.use(lambda model: model.add_run(run, burst.endpoint, burst.count, burst.ms))
-            self._procs[run] = self._spawn(run, url, burst)
+            self._active.add(run)
+            self._send({"cmd": "fire", "run": run, "url": url, "path": burst.path(), "count": burst.count})
         return run
 
-    def _spawn(self, run: str, url: str, burst: Burst) -> subprocess.Popen:
-        argv = python_module(
-            "dashboard.loadgen.burst",
-            "--url", url,
-            "--collector", self.collector_url,
-            "--run", run,
-            "--endpoint", burst.endpoint,
-            "--count", str(burst.count),
-            "--ms", str(burst.ms),
-        )  # fmt: skip
-        return self.spawner.spawn(argv, {}, self._logdir / f"{run}.log")
+    @property
+    def generator_pid(self) -> int | None:
+        generator = self._generator
+        return generator.pid if generator is not None else None
+
+    def _ensure_generator(self) -> subprocess.Popen:
+        if self._generator is None or self._generator.poll() is not None:
+            argv = python_module("dashboard.loadgen.generator", "--collector", self.collector_url)
+            self._generator = self.spawner.spawn(argv, {}, self._log, stdin_pipe=True)
+        return self._generator
+
+    def _send(self, command: dict) -> None:
+        """Write one command; a generator that died is replaced and its runs ended first."""
+        for _ in range(2):
+            generator = self._ensure_generator()
+            try:
+                generator.stdin.write(json.dumps(command).encode() + b"\n")
+                generator.stdin.flush()
+                return
+            except (BrokenPipeError, OSError):
+                generator.wait(timeout=5)
+                self._reap_locked(keep=command.get("run"))
+        raise BadLoadRequest("the load generator could not be started; see the dashboard's log")
 
     def reap(self) -> None:
-        """End the runs whose process has exited without saying so (called periodically)."""
+        """Forget finished runs; end the runs of a generator that died (called periodically)."""
         with self._lock:
             self._reap_locked()
 
-    def _reap_locked(self) -> None:
-        for run, proc in list(self._procs.items()):
-            code = proc.poll()
-            if code is None:
-                continue
-            del self._procs[run]
-            self._end_run(run, _exit_reason(code))
+    def _reap_locked(self, keep: str | None = None) -> None:
+        over = self.store.use(
+            lambda model: {r for r in self._active if r not in model.runs or model.runs[r].ended_ns}
+        )
+        self._active -= over
+        generator = self._generator
+        if generator is not None and generator.poll() is not None:
+            reason = _exit_reason(generator.returncode)
+            for run in self._active - {keep}:
+                self._end_run(run, reason)
+            self._active &= {keep}
+            self._generator = None
 
     def stop_all(self, reason: str = "stopped") -> list[str]:
-        """Stop every running burst (the presenter, a server switch or the dashboard exiting cuts
-        them short); returns the ids of the runs stopped."""
+        """Cut every running burst short (the presenter, a server switch); returns their ids."""
         with self._lock:
-            procs, self._procs = self._procs, {}
-        for run, proc in procs.items():
-            terminate_tree(proc, timeout=2)
-            self._end_run(run, reason)
-        return list(procs)
+            self._reap_locked()
+            runs = sorted(self._active)
+            for run in runs:
+                if self._generator is not None:
+                    self._send({"cmd": "cancel", "run": run, "reason": reason})
+                self._end_run(run, reason)
+            self._active.clear()
+        return runs
+
+    def close(self) -> None:
+        """The dashboard is exiting: end every run and the generator."""
+        self.stop_all("the dashboard stopped")
+        with self._lock:
+            if self._generator is not None:
+                terminate_tree(self._generator, timeout=2)
+                self._generator = None
 
     def _end_run(self, run: str, reason: str) -> None:
         now = time.monotonic_ns()
@@ -96,9 +132,7 @@ class LoadControl:
 
 
 def _exit_reason(code: int) -> str:
-    """Why a run ended, from its load generator's exit code ("" when it went to plan)."""
-    if code == 0:
-        return ""
+    """Why the runs of a generator that exited ended."""
     if code < 0:
         return f"the load generator was killed (signal {-code})"
     return f"the load generator exited with code {code}"
