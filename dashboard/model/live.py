@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from dashboard.model.classify import classify
 from dashboard.model.history import Series, Spans
 from dashboard.model.runs import Run
-from workload.agent.protocol import Datagram, Task, parse_tag
+from workload.agent.protocol import MAX_ROSTER, Datagram, Task, parse_tag
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
 CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this window
@@ -194,8 +194,13 @@ class Model:
     def _apply_roster(self, process: Process, roster: tuple[Task, ...], now_ns: int) -> None:
         listed = {task.id for task in roster}
         for task in roster:
-            if task.id not in process.tasks and len(process.tasks) < MAX_TASKS_PER_PROCESS:
+            known = process.tasks.get(task.id)
+            if known is None and len(process.tasks) < MAX_TASKS_PER_PROCESS:
                 process.tasks[task.id] = TaskState(task.id, task.name, task.kind, task.native_id)
+            elif known is not None and known.name == _provisional(task.id):
+                known.name, known.kind, known.native_id = task.name, task.kind, task.native_id
+        if len(roster) >= MAX_ROSTER:
+            return  # a full roster was cut short: a task it leaves out may still be alive
         for task in process.tasks.values():
             if task.id not in listed and task.gone_ns is None:
                 self._task_gone(task, now_ns)
@@ -203,8 +208,10 @@ class Model:
     def _task(self, process: Process, task_id: int) -> TaskState | None:
         task = process.tasks.get(task_id)
         if task is None and len(process.tasks) < MAX_TASKS_PER_PROCESS:
-            # Its roster entry is on its way; draw it now under a provisional name.
-            task = process.tasks[task_id] = TaskState(task_id, f"task {task_id}", "thread", task_id)
+            # Its roster entry is on its way; draw it now under a provisional name, and of the
+            # kind its process's other tasks are (one server runs every request on one kind).
+            kind = next(iter(process.tasks.values())).kind if process.tasks else "thread"
+            task = process.tasks[task_id] = TaskState(task_id, _provisional(task_id), kind, task_id)
         return task
 
     def _begin(
@@ -355,6 +362,10 @@ class Model:
             "done": self.done,
             "failed": self.failed,
         }
+
+
+def _provisional(task_id: int) -> str:
+    return f"task {task_id}"
 
 
 def _share(samples: deque, since_ns: int) -> float:

@@ -39,7 +39,7 @@ def instrument(app: Callable, mode: str | None = None) -> Callable:
         recorder.reset()
         registry.reset()
         middleware.busy.clear()
-        pollers = [StackSampler(middleware.busy).poll, QueueProbe().poll]
+        pollers = [StackSampler(middleware.busy, registry.frame).poll, QueueProbe().poll]
         pollers += green_pollers(registry)
         reporter = Reporter(address, local_source(source_mode, "worker"), recorder, registry, pollers)
         reporter.start()

@@ -11,6 +11,7 @@ import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from workload.agent import ENV_COLLECTOR, ENV_MODE, phases
@@ -18,10 +19,29 @@ from workload.agent.hubwatch import LoopWatch
 from workload.agent.protocol import MAX_TEXT
 from workload.agent.recorder import Recorder
 from workload.agent.reporter import Reporter, local_source, parse_collector
+from workload.agent.stacks import StackSampler
 from workload.agent.tasks import TaskRegistry
 
 AsgiApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 TAG_HEADER = b"x-threadpulse-tag"
+REQUEST_TASK: ContextVar[int] = ContextVar("threadpulse_request_task")
+
+
+def adopt_child_tasks(loop: asyncio.AbstractEventLoop, registry: TaskRegistry) -> None:
+    """Give tasks a request spawns (Quart runs each view in a task of its own) the request's id.
+
+    A task factory runs in its creator's context, where the middleware has set REQUEST_TASK.
+    """
+    previous = loop.get_task_factory()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task:
+        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
+        request = REQUEST_TASK.get(None)
+        if request is not None:
+            registry.adopt(request, task)
+        return task
+
+    loop.set_task_factory(factory)
 
 
 class AsgiAgent:
@@ -32,6 +52,7 @@ class AsgiAgent:
         self.recorder = recorder
         self.registry = registry
         self.watch = watch
+        self.busy: dict[int, int] = {}  # task id -> 0: the stack sampler reads frames by task id
         self._ids = itertools.count()
         self._prefix = f"{os.getpid()}-"
 
@@ -39,9 +60,13 @@ class AsgiAgent:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        self.watch.attach()
+        if self.watch.loop is None:
+            adopt_child_tasks(asyncio.get_running_loop(), self.registry)
+            self.watch.attach()
         add = self.recorder.add
         task = self.registry.current_asyncio(asyncio.current_task())
+        REQUEST_TASK.set(task)
+        self.busy[task] = 0
         request_id = self._prefix + str(next(self._ids))
         status = [""]
         tag = next((value for name, value in scope.get("headers", ()) if name == TAG_HEADER), b"")
@@ -65,6 +90,7 @@ class AsgiAgent:
         try:
             await self.app(scope, receive, recording_send)
         finally:
+            self.busy.pop(task, None)
             add(["end", task, time.monotonic_ns(), request_id, status[0]])
 
 
@@ -74,8 +100,10 @@ def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
     if not url:
         return app
     recorder, registry, watch = Recorder(), TaskRegistry(), LoopWatch()
+    agent = AsgiAgent(app, recorder, registry, watch)
     source = local_source(mode or os.environ.get(ENV_MODE, "unknown"), "worker")
-    Reporter(parse_collector(url), source, recorder, registry, [watch.poll]).start()
+    pollers = [watch.poll, StackSampler(agent.busy, registry.frame).poll]
+    Reporter(parse_collector(url), source, recorder, registry, pollers).start()
 
     def mark_phase(phase: str) -> None:
         current = asyncio.current_task()
@@ -83,4 +111,4 @@ def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
             recorder.add(["phase", registry.current_asyncio(current), time.monotonic_ns(), phase])
 
     phases.connect(mark_phase)
-    return AsgiAgent(app, recorder, registry, watch)
+    return agent

@@ -73,7 +73,7 @@ class LoopWatch(HubWatch):
         """Call from a coroutine: start ticking on the running loop (once)."""
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
-            self.loop.create_task(self._heartbeat())
+            self._heartbeat_task = self.loop.create_task(self._heartbeat())  # the loop holds tasks weakly
 
     async def _heartbeat(self) -> None:
         while True:

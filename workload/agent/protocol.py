@@ -18,10 +18,11 @@ MAX_TEXT = 200
 MAX_STACK = 600
 MAX_NAME = 60
 MAX_ROSTER = 400
+MAX_INT = 2**63 - 1  # nanoseconds of monotonic clock fit; larger would overflow the model's floats
 EVENTS_PER_DATAGRAM = 80  # worst case ~700 bytes an event
 
-# Event name -> (field name, type) of the fields after the name. "int" is a non-negative
-# integer, "str" a string of at most MAX_TEXT characters, "str?" a string or null, "text" a
+# Event name -> (field name, type) of the fields after the name. "int" is an integer from 0 to
+# MAX_INT, "str" a string of at most MAX_TEXT characters, "str?" a string or null, "text" a
 # string of at most MAX_STACK characters.
 EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "begin": (
@@ -152,15 +153,15 @@ def encode_batches(
 
 def _check(value: Any, kind: str) -> bool:
     if kind == "int":
-        return type(value) is int and value >= 0
+        return type(value) is int and 0 <= value <= MAX_INT
     if kind == "str?" and value is None:
         return True
     return type(value) is str and len(value) <= (MAX_STACK if kind == "text" else MAX_TEXT)
 
 
 def _int(value: Any, name: str) -> int:
-    if type(value) is not int or value < 0:
-        raise ProtocolError("bad_field", f"{name} must be a non-negative integer")
+    if not _check(value, "int"):
+        raise ProtocolError("bad_field", f"{name} must be an integer from 0 to 2**63 - 1")
     return value
 
 
@@ -193,7 +194,12 @@ def decode(data: bytes) -> Datagram:
         raise ProtocolError("bad_shape", "ev")
     checked = []
     for event in events:
-        if not isinstance(event, list) or not event or event[0] not in EVENT_FIELDS:
+        if (
+            not isinstance(event, list)
+            or not event
+            or not isinstance(event[0], str)
+            or event[0] not in EVENT_FIELDS
+        ):
             raise ProtocolError("bad_event", "unknown event")
         types = [kind for _, kind in EVENT_FIELDS[event[0]]]
         if len(event) != len(types) + 1 or not all(map(_check, event[1:], types)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from workload.agent.protocol import MAX_STACK
@@ -32,8 +33,15 @@ def format_stack(frame: FrameType | None) -> str:
 class StackSampler:
     """Turns `busy` (task id -> thread ident, kept by the middleware) into `stack` events."""
 
-    def __init__(self, busy: dict[int, int]) -> None:
+    def __init__(
+        self,
+        busy: dict[int, int],
+        task_frame: Callable[[int, dict[int, FrameType]], FrameType | None] | None = None,
+    ) -> None:
         self.busy = busy
+        # Green threads and asyncio tasks are not in sys._current_frames(): the task registry
+        # reads their frames from the greenlet or task itself (None for an OS thread).
+        self.task_frame = task_frame
         self.interval_ns = MIN_INTERVAL_NS
         self._next_ns = 0
         self._cost_ns = 0
@@ -46,7 +54,8 @@ class StackSampler:
             start = time.thread_time_ns()
             frames = sys._current_frames()
             for task, ident in list(self.busy.items()):
-                events.append(["stack", task, now_ns, format_stack(frames.get(ident))])
+                frame = self.task_frame(task, frames) if self.task_frame is not None else None
+                events.append(["stack", task, now_ns, format_stack(frame or frames.get(ident))])
             cost = time.thread_time_ns() - start
             self._cost_ns += cost
             self.interval_ns = max(MIN_INTERVAL_NS, int(cost / BUDGET))

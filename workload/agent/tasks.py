@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import sys
 import threading
 import weakref
@@ -52,6 +53,7 @@ class TaskRegistry:
         self.known: dict[int, Task] = {}
         self._units: dict[int, tuple[Callable[[], Any], int]] = {}  # green/async: (weakref, OS ident)
         self._numbers = itertools.count(1)
+        self._seen_finished: set[int] = set()
         self.generation = 0
 
     def reset(self) -> None:
@@ -59,6 +61,7 @@ class TaskRegistry:
         self._local = threading.local()
         self.known = {}
         self._units = {}
+        self._seen_finished = set()
 
     def current(self) -> int:
         """The current task's id, registering the task the first time it is seen."""
@@ -75,6 +78,12 @@ class TaskRegistry:
             task._threadpulse_id = task_id
             self._add(Task(task_id, task.get_name()[:MAX_NAME], "asyncio", threading.get_native_id()), task)
         return task_id
+
+    def adopt(self, task_id: int, task: asyncio.Task) -> None:
+        """A task the request's task spawned (Quart runs the view in one) now stands for it."""
+        task._threadpulse_id = task_id
+        if task_id in self._units:
+            self._units[task_id] = (weakref.ref(task), _os_ident())
 
     def _register(self) -> int:
         greenlet = _current_greenlet()
@@ -95,7 +104,12 @@ class TaskRegistry:
         self.generation += 1
 
     def alive(self) -> list[Task]:
-        """The known tasks that still exist; forgets the rest (so the page can show them gone)."""
+        """The roster: known tasks that still exist, and those found finished only now.
+
+        A task that finished is listed once more: its `end` event was recorded before it
+        finished, and goes out in the same flush as this roster, after it. Only the next roster
+        leaves it out, so the collector never sees a task gone before the end of its request.
+        """
         native = {t.native_id for t in os_threading().enumerate()}
         alive = []
         for task in list(self.known.values()):
@@ -104,11 +118,14 @@ class TaskRegistry:
                 exists = unit is not None and not _finished(unit)
             else:
                 exists = task.native_id in native
-            if exists:
+            if exists or task.id not in self._seen_finished:
                 alive.append(task)
+                if not exists:
+                    self._seen_finished.add(task.id)
             else:
                 self.known.pop(task.id, None)
                 self._units.pop(task.id, None)
+                self._seen_finished.discard(task.id)
         return alive
 
     def frame(self, task_id: int, os_frames: dict[int, FrameType]) -> FrameType | None:
@@ -122,8 +139,9 @@ class TaskRegistry:
         if unit is None:
             return None
         if isinstance(unit, asyncio.Task):
-            stack = unit.get_stack(limit=1)  # the innermost await it is suspended at
-            return stack[-1] if stack else None
+            if unit is asyncio.current_task(unit.get_loop()):
+                return os_frames.get(entry[1])
+            return _innermost(unit.get_coro())
         frame = unit.gr_frame
         if frame is None and not unit.dead:
             frame = os_frames.get(entry[1])
@@ -137,6 +155,23 @@ class TaskRegistry:
                 if unit.gr_frame is None and not unit.dead and bool(unit):
                     return task_id
         return None
+
+
+def _innermost(coro: Any) -> FrameType | None:
+    """The innermost coroutine outside asyncio itself that a suspended one awaits.
+
+    Task.get_stack stops at the task's own coroutine; the request's code is further down the
+    `cr_await` chain, just above asyncio's `sleep` or future.
+    """
+    frame = None
+    while coro is not None and hasattr(coro, "cr_frame"):
+        if coro.cr_frame is not None and not coro.cr_frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+            frame = coro.cr_frame
+        coro = coro.cr_await
+    return frame
+
+
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 
 
 def _finished(unit: Any) -> bool:
