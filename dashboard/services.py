@@ -15,6 +15,7 @@ from dashboard.config import Config
 from dashboard.loadgen.control import LoadControl
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.mode import BadServerRequest
+from dashboard.servers.modes import get_mode
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Services:
         """Cut running bursts short, then replace the server (see ServerManager.switch)."""
         if not isinstance(params, dict):
             raise BadServerRequest("server parameters must be a JSON object")
+        get_mode(mode).validate(params)  # refused before anything changes: bursts run on
         self.load.stop_all("cut short: the server was switched")
         return self.servers.switch(mode, params)
 

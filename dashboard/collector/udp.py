@@ -50,10 +50,14 @@ class Collector:
         while not self._stop.is_set():
             timeout = max(0.0, next_sample - time.monotonic())
             readable, _, _ = select.select([self.sock], [], [], min(timeout, 0.5))
-            if readable:
-                self._receive()
-            if time.monotonic() >= next_sample:
-                self._sample()
+            try:
+                if readable:
+                    self._receive()
+                if time.monotonic() >= next_sample:
+                    self._sample()
+                    next_sample = time.monotonic() + SAMPLE_INTERVAL_S
+            except Exception:  # the model's one writer must outlive a datagram it did not foresee
+                log.exception("collector: a batch failed")
                 next_sample = time.monotonic() + SAMPLE_INTERVAL_S
 
     def _receive(self) -> None:

@@ -9,13 +9,12 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 from dashboard.children import Spawner, terminate_tree
 from dashboard.collector.store import Store
-from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, MAX_RUNS_PER_MINUTE, BadLoadRequest, parse_burst
+from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
 from dashboard.servers.mode import python_module
 
 
@@ -33,7 +32,7 @@ class LoadControl:
         self._lock = threading.Lock()
         self._generator: subprocess.Popen | None = None
         self._active: set[str] = set()
-        self._started: deque[float] = deque(maxlen=MAX_RUNS_PER_MINUTE)  # monotonic start times
+        self._rate = RunRate()
         self._log = Path(tempfile.mkdtemp(prefix="threadpulse-load-")) / "generator.log"
 
     def start(self) -> None:
@@ -51,13 +50,7 @@ class LoadControl:
             self._reap_locked()
             if len(self._active) >= MAX_ACTIVE_RUNS:
                 raise BadLoadRequest(f"{MAX_ACTIVE_RUNS} bursts are already running; wait for one to finish")
-            now = time.monotonic()
-            if len(self._started) == MAX_RUNS_PER_MINUTE and now - self._started[0] < 60:
-                raise BadLoadRequest(
-                    f"at most {MAX_RUNS_PER_MINUTE} bursts a minute; "
-                    f"try again in {60 - (now - self._started[0]):.0f} s"
-                )
-            self._started.append(now)
+            self._rate.admit(time.monotonic())
             run = f"r{next(self._ids)}"
             self.store.use(lambda model: model.add_run(run, burst.endpoint, burst.count, burst.ms))
             self._active.add(run)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass
 
 ENDPOINTS = ("hello", "io", "cpu", "cpu-native", "cpu-pool", "mixed")
@@ -31,6 +33,21 @@ class Burst:
             io_ms = self.ms // 2
             return f"/mixed?io_ms={io_ms}&cpu_ms={self.ms - io_ms}"
         return f"/{self.endpoint}?ms={self.ms}"
+
+
+class RunRate:
+    """Refuses a burst when `most` have started in the last `window_s` seconds (a held-down key)."""
+
+    def __init__(self, most: int = MAX_RUNS_PER_MINUTE, window_s: float = 60.0) -> None:
+        self._starts: deque[float] = deque(maxlen=most)
+        self.window_s = window_s
+
+    def admit(self, now: float) -> None:
+        """Count a burst starting at `now` (monotonic seconds), or BadLoadRequest saying when to retry."""
+        if len(self._starts) == self._starts.maxlen and now - self._starts[0] < self.window_s:
+            wait = math.ceil(self.window_s - (now - self._starts[0]))
+            raise BadLoadRequest(f"at most {self._starts.maxlen} bursts a minute; try again in {wait} s")
+        self._starts.append(now)
 
 
 def parse_burst(body: object) -> Burst:

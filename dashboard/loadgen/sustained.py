@@ -98,7 +98,7 @@ async def sustain(
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     tally = Tally()
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     deadline = started + seconds
     if recorder is not None:
         recorder.add(["run_start", run, time.monotonic_ns(), 0])
@@ -108,6 +108,7 @@ async def sustain(
     if recorder is not None:
         recorder.add(["run_end", run, time.monotonic_ns(), ""])
     elapsed = time.monotonic() - started
+    cpu = time.process_time() - cpu_started
     ordered = sorted(tally.latencies_ns)
 
     def pct(p: float) -> float | None:
@@ -120,6 +121,7 @@ async def sustain(
         "rps": round(len(ordered) / elapsed, 1),
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
+        "cpu_share": round(cpu / elapsed, 3),  # of one core: near 1.0, the generator is the limit
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask import Blueprint, Response, abort, render_template, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, send_file
 
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
@@ -26,6 +26,8 @@ def index():
         "endpoints": list(ENDPOINTS),
         "limits": {"count": [1, MAX_COUNT], "ms": [0, MAX_MS]},
         "presets": PRESETS,
+        # True: only a page holding the presenter token may act; without it the page is a viewer.
+        "presenter_required": current_app.extensions["threadpulse"].config.token is not None,
     }
     return render_template("index.html", bootstrap=bootstrap)
 
