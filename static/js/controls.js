@@ -1,15 +1,11 @@
-// Load controls: preset buttons, the custom burst form and keyboard shortcuts. Each fires
-// POST /api/load; the API is the one validator, so its 400 message is what the user sees.
-// The fired run is then polled until done and shown by the run-result view.
+// Load controls: preset buttons, the custom burst form, the stop button and keyboard
+// shortcuts. Each fires POST /api/load; the API is the one validator, so its 400 message is what
+// the user sees. The fired run is then polled until done and shown by the run-result view.
 
-import { byId, element, setText } from "./dom.js";
+import { byId, element, isShortcut, setText } from "./dom.js";
 
 const POLL_MS = 250;
 const PRESS_FLASH_MS = 200;
-
-function isTyping(target) {
-  return Boolean(target.closest?.("input, select, textarea, [contenteditable]"));
-}
 
 function numberOrNull(input) {
   const text = input.value.trim();
@@ -20,14 +16,18 @@ export class Controls {
   /**
    * @param {object} bootstrap the page's bootstrap data (endpoints, limits, presets)
    * @param {import("./run-result.js").RunResultView} resultView
+   * @param {import("./api.js").Api} api
    */
-  constructor(bootstrap, resultView) {
+  constructor(bootstrap, resultView, api) {
     this.resultView = resultView;
+    this.api = api;
+    this.readOnly = false;
     this.message = byId("message");
     this.buttons = new Map(); // preset key -> button
     this.runId = null; // the run being followed; a newer one replaces it
     this.buildPresets(bootstrap.presets);
     this.buildForm(bootstrap);
+    byId("stop-load").addEventListener("click", () => this.stop());
     document.addEventListener("keydown", (event) => this.onKey(event));
   }
 
@@ -66,9 +66,14 @@ export class Controls {
     });
   }
 
+  /** A viewer's page: the controls are shown disabled, and the shortcuts do nothing. */
+  setReadOnly(readOnly) {
+    this.readOnly = readOnly;
+    byId("load-fieldset").disabled = readOnly;
+  }
+
   onKey(event) {
-    if (event.repeat || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (isTyping(event.target)) return;
+    if (this.readOnly || !isShortcut(event)) return;
     const preset = this.buttons.get(event.key);
     if (!preset) return;
     event.preventDefault();
@@ -84,25 +89,24 @@ export class Controls {
 
   async fire(burst) {
     this.say(`Firing ${burst.count} × ${burst.endpoint} ${burst.ms} ms…`, "info");
-    let response;
-    try {
-      response = await fetch("/api/load", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(burst),
-      });
-    } catch {
-      this.say("Could not reach the dashboard.", "error");
-      return;
-    }
-    const body = await response.json().catch(() => null);
-    if (!response.ok || body?.run == null) {
-      this.say(body?.error ?? `The dashboard refused the burst (HTTP ${response.status}).`, "error");
+    const { ok, body, error } = await this.api.post("/api/load", burst);
+    if (!ok || body?.run == null) {
+      this.say(error ?? "The dashboard refused the burst.", "error");
       return;
     }
     this.say(`Run ${body.run} started: ${burst.count} × ${burst.endpoint} ${burst.ms} ms.`, "ok");
     this.runId = body.run;
     this.poll(body.run);
+  }
+
+  async stop() {
+    const { ok, body, error } = await this.api.post("/api/load/stop", {});
+    if (!ok) {
+      this.say(error, "error");
+      return;
+    }
+    const stopped = body?.stopped ?? [];
+    this.say(stopped.length ? `Stopped ${stopped.join(", ")}.` : "No load was running.", "info");
   }
 
   /** Follows one run every POLL_MS until it is done, or until a newer run is fired. */

@@ -29,3 +29,8 @@ export function formatCount(n) {
 export function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
+
+/** A percentage; `digits` decimals (whole by default). */
+export function formatPct(value, digits = 0) {
+  return typeof value === "number" && Number.isFinite(value) ? `${value.toFixed(digits)}%` : DASH;
+}

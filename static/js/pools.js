@@ -1,21 +1,41 @@
 // Pools view: one panel per worker process, one tile per slot. A process's `slots` tiles are
 // drawn before any request; a task that appears takes the first free tile and keeps it until
 // it is removed, so tiles do not jump around between frames. Extra tiles are added when a
-// process has more tasks than slots (or unbounded slots).
+// process has more tasks than slots (or unbounded slots). Green-thread pools may have 1,000
+// slots: past MAX_FREE_TILES the free ones are counted in words rather than drawn.
+// A tile with a task opens the inspector on click or Enter.
 
 import { element, setAttr, setText } from "./dom.js";
-import { formatAge, plural } from "./format.js";
+import { formatAge, formatPct, plural } from "./format.js";
+
+const MAX_FREE_TILES = 32;
+const DENSE_TILES = 16; // past this many tiles a panel draws them small
+
+// Why a task is starved, as the tile says it (the legend explains how each is inferred).
+export const WHY_LABEL = { gil: "GIL", core: "no free core", hub: "hub blocked" };
+
+export function stateLabel(task) {
+  if (!task) return "free";
+  if (task.state === "starved") {
+    const why = WHY_LABEL[task.why];
+    return why ? `starved · ${why}` : "starved";
+  }
+  return task.state;
+}
 
 function makeTile(parent) {
   const el = element("div", "tile", parent);
   const state = element("span", "tile-state", el);
-  const path = element("span", "tile-path", el);
+  const line = element("span", "tile-line", el);
+  const path = element("span", "tile-path", line);
+  const phase = element("span", "tile-phase", line);
   const age = element("span", "tile-age", el);
   const foot = element("span", "tile-foot", el);
   return {
     el,
     key: null,
     state,
+    phase,
     path,
     age,
     name: element("span", "tile-name", foot),
@@ -23,12 +43,18 @@ function makeTile(parent) {
   };
 }
 
-function paintTile(tile, task, clock) {
+function paintTile(tile, task, clock, selected) {
   const state = task ? task.state : "idle";
   const request = task?.request ?? null;
   setAttr(tile.el, "data-state", state);
+  setAttr(tile.el, "data-why", task?.state === "starved" && task.why ? task.why : null);
   setAttr(tile.el, "data-empty", task ? null : "");
-  setText(tile.state, task ? state : "free");
+  setAttr(tile.el, "data-key", tile.key);
+  setAttr(tile.el, "tabindex", task ? "0" : null);
+  setAttr(tile.el, "role", task ? "button" : null);
+  setAttr(tile.el, "aria-pressed", task ? String(selected) : null);
+  setText(tile.state, stateLabel(task));
+  setText(tile.phase, request && task.phase ? `${task.phase} phase` : "");
   setText(tile.path, request?.path ?? "");
   let age = "";
   if (request) {
@@ -51,25 +77,43 @@ class ProcessPanel {
     setText(element("h3", "process-title", head), `worker ${pid}`);
     this.slotsLabel = element("span", "process-slots", head);
     this.statusLabel = element("span", "process-status", head);
+    const figures = element("span", "process-figures", head);
+    this.cpu = element("span", "figure", figures);
+    this.queue = element("span", "figure", figures);
+    this.sampling = element("span", "figure figure-minor", figures);
     this.grid = element("div", "tiles", this.el);
+    this.more = element("p", "tiles-more", this.el);
     this.tiles = [];
     this.byKey = new Map(); // task key -> tile
   }
 
-  update(proc, tasks, clock) {
+  update(proc, tasks, clock, selectedKey) {
     setText(
       this.slotsLabel,
-      proc.slots === null ? "unbounded: a thread per request" : plural(proc.slots, "slot"),
+      proc.slots === null ? "unbounded: a task per request" : plural(proc.slots, "slot"),
     );
     setText(this.statusLabel, proc.status && proc.status !== "alive" ? proc.status : "");
     this.el.dataset.status = proc.status ?? "";
-    this.assign(tasks, proc.slots ?? 0);
+    setText(this.cpu, `process CPU ${formatPct(proc.cpu_pct)}`);
+    this.cpu.title = "the whole process, percent of one core over the last second";
+    setText(this.queue, proc.queue === null ? "no in-worker queue" : `in-worker queue ${proc.queue}`);
+    setAttr(this.queue, "data-hot", proc.queue > 0 ? "" : null);
+    this.queue.title = "accepted requests waiting inside this worker for a free thread";
+    setText(this.sampling, `sampling ${formatPct(proc.sampling_cost_pct, 2)}`);
+    this.sampling.title = "what the agent's stack sampling costs this process (percent of a core)";
+    const drawn = this.assign(tasks, proc.slots ?? 0);
+    setAttr(this.el, "data-dense", drawn > DENSE_TILES ? "" : null);
+    const notDrawn = (proc.slots ?? 0) - drawn;
+    setText(this.more, notDrawn > 0 ? `+ ${plural(notDrawn, "more free slot")} not drawn` : "");
+    this.more.hidden = notDrawn <= 0;
     for (const tile of this.tiles) {
-      paintTile(tile, tile.key === null ? null : tasks.get(tile.key), clock);
+      const task = tile.key === null ? null : tasks.get(tile.key);
+      paintTile(tile, task, clock, tile.key !== null && tile.key === selectedKey);
     }
   }
 
-  /** Frees the tiles of removed tasks, seats new tasks, keeps `slots` tiles at least. */
+  /** Frees the tiles of removed tasks, seats new tasks, keeps `slots` tiles at least (up to a
+   * cap of free ones); answers how many slots the tiles stand for. */
   assign(tasks, slots) {
     for (const [key, tile] of this.byKey) {
       if (!tasks.has(key)) {
@@ -83,10 +127,12 @@ class ProcessPanel {
       tile.key = key;
       this.byKey.set(key, tile);
     }
-    while (this.tiles.length < slots) this.addTile();
-    while (this.tiles.length > slots && this.tiles.at(-1).key === null) {
+    const want = Math.min(slots, this.byKey.size + MAX_FREE_TILES);
+    while (this.tiles.length < want) this.addTile();
+    while (this.tiles.length > want && this.tiles.at(-1).key === null) {
       this.tiles.pop().el.remove();
     }
+    return this.tiles.length;
   }
 
   addTile() {
@@ -97,10 +143,27 @@ class ProcessPanel {
 }
 
 export class PoolsView {
-  constructor(container, emptyNote) {
+  /**
+   * @param {HTMLElement} container
+   * @param {HTMLElement} emptyNote
+   * @param {(key: string) => void} onInspect called with a task key when a tile is chosen
+   */
+  constructor(container, emptyNote, onInspect) {
     this.container = container;
     this.emptyNote = emptyNote;
     this.panels = new Map(); // pid -> ProcessPanel
+    this.selectedKey = null;
+    const choose = (target) => {
+      const key = target.closest?.(".tile[data-key][tabindex]")?.dataset.key;
+      if (key) onInspect(key);
+    };
+    container.addEventListener("click", (event) => choose(event.target));
+    container.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" && event.key !== " ") return;
+      if (!event.target.classList?.contains("tile")) return;
+      event.preventDefault();
+      choose(event.target);
+    });
   }
 
   render(store, now) {
@@ -117,7 +180,7 @@ export class PoolsView {
         panel = new ProcessPanel(proc.pid, this.container);
         this.panels.set(proc.pid, panel);
       }
-      panel.update(proc, store.tasksOf(proc.pid), clock);
+      panel.update(proc, store.tasksOf(proc.pid), clock, this.selectedKey);
     }
     this.emptyNote.hidden = this.panels.size > 0;
   }

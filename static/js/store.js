@@ -2,23 +2,57 @@
 // (docs/live-frames.md). Pure: no DOM, no socket; the connection feeds it, the views read it.
 
 const MAX_RUNS = 20;
+export const SPAN_WINDOW_MS = 30_000;
+const MAX_SPANS = 4_000; // the snapshot brings at most 2,000; frames add up to 500 each
+const MAX_SERIES = 120;
 
 function taskKey(pid, id) {
   return `${pid}:${id}`;
 }
 
 function processOf(proc) {
-  return { pid: String(proc.pid), slots: proc.slots ?? null, status: proc.status };
+  return {
+    pid: String(proc.pid),
+    slots: proc.slots ?? null,
+    status: proc.status,
+    queue: proc.queue ?? null,
+    cpu_pct: proc.cpu_pct ?? null,
+    sampling_cost_pct: proc.sampling_cost_pct ?? null,
+    stalled_by: proc.stalled_by ?? null,
+  };
+}
+
+/** A span as the timeline keeps it: named fields, times on the dashboard's clock (ms). */
+function spanOf(raw) {
+  if (!Array.isArray(raw) || raw.length < 7) return null;
+  const [seq, task, start, end, sent, path, status] = raw;
+  if (typeof start !== "number" || typeof end !== "number") return null;
+  return {
+    seq,
+    task: String(task),
+    start,
+    end,
+    sent: typeof sent === "number" ? sent : null,
+    path: String(path ?? ""),
+    status: String(status ?? ""),
+  };
 }
 
 export class Store {
   constructor() {
     this.version = null;
     this.server = null;
-    this.processes = new Map(); // pid (string) -> {pid, slots, status}
+    this.processes = new Map(); // pid (string) -> {pid, slots, status, queue, cpu_pct, ...}
     this.tasks = new Map(); // "pid:id" -> task, plus its `pid`
     this.counters = null;
+    this.queues = null; // {client, accept_backlog, in_workers}
+    this.collector = null; // {rejected: {reason: n}, lost, dropped}
     this.runs = new Map(); // run id -> run
+    this.spans = []; // finished requests of the last 30 s, oldest first (by seq)
+    this.spansVersion = 0; // bumped when `spans` changes
+    this.lastSpanSeq = 0;
+    this.series = []; // one point a second, oldest first
+    this.seriesVersion = 0; // bumped when a point arrives
     this.nowMs = 0; // dashboard's monotonic clock at the last snapshot/frame
     this.receivedAt = 0; // performance.now() when that arrived
     this.frozenAt = null; // performance.now() when the connection dropped
@@ -39,8 +73,16 @@ export class Store {
       }
     }
     this.counters = snap.counters ?? null;
+    this.queues = snap.queues ?? null;
+    this.collector = snap.collector ?? null;
     this.runs = new Map();
     this.mergeRuns(snap.runs);
+    this.spans = [];
+    this.lastSpanSeq = 0;
+    this.addSpans(snap.spans);
+    this.series = [];
+    this.addSeries(snap.series);
+    this.seriesVersion += 1;
     this.tick(snap.now_ms, receivedAt);
   }
 
@@ -61,7 +103,11 @@ export class Store {
       }
     }
     if (frame.counters) this.counters = frame.counters;
+    if (frame.queues) this.queues = frame.queues;
+    if (frame.collector) this.collector = frame.collector;
     this.mergeRuns(frame.runs);
+    this.addSpans(frame.spans);
+    this.addSeries(frame.series);
     this.tick(frame.now_ms, receivedAt);
     return true;
   }
@@ -82,6 +128,39 @@ export class Store {
   mergeRuns(runs) {
     for (const run of runs ?? []) this.runs.set(run.id, run);
     while (this.runs.size > MAX_RUNS) this.runs.delete(this.runs.keys().next().value);
+  }
+
+  /** New finished requests; a span already held (same seq or older) is skipped. */
+  addSpans(list) {
+    if (!Array.isArray(list) || list.length === 0) return;
+    for (const raw of list) {
+      const span = spanOf(raw);
+      if (span === null || span.seq <= this.lastSpanSeq) continue;
+      this.lastSpanSeq = span.seq;
+      this.spans.push(span);
+    }
+    if (this.spans.length > MAX_SPANS) this.spans.splice(0, this.spans.length - MAX_SPANS);
+    this.spansVersion += 1;
+  }
+
+  /** Drops spans that ended before the timeline's window (called by the timeline). */
+  pruneSpans(oldestEnd) {
+    let cut = 0;
+    while (cut < this.spans.length && this.spans[cut].end < oldestEnd) cut += 1;
+    if (cut > 0) {
+      this.spans.splice(0, cut);
+      this.spansVersion += 1;
+    }
+  }
+
+  addSeries(points) {
+    if (!Array.isArray(points) || points.length === 0) return;
+    const last = this.series.at(-1)?.seq ?? -Infinity;
+    for (const point of points) {
+      if (point && typeof point.seq === "number" && point.seq > last) this.series.push(point);
+    }
+    if (this.series.length > MAX_SERIES) this.series.splice(0, this.series.length - MAX_SERIES);
+    this.seriesVersion += 1;
   }
 
   tick(nowMs, receivedAt) {

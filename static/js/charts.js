@@ -1,0 +1,210 @@
+// Charts (Plotly, served by the dashboard from the Python plotly package): throughput,
+// concurrency against capacity, latency split into queue wait and service, CPU per process
+// and per task. Redrawn with Plotly.react only when a new per-second point arrives (so at most
+// about once a second), and only while the charts are on screen. Few traces, SVG: each holds
+// at most WINDOW_S points.
+// CPU per task is not in the series: the page keeps its own rolling window, sampling every
+// task's `cpu_pct` when a point arrives, and plots the busiest few.
+
+import { element, setAttr, setText } from "./dom.js";
+
+const WINDOW_S = 60;
+const MIN_REDRAW_MS = 900;
+const TOP_TASKS = 6;
+const PALETTE = ["#56b4e9", "#e69f00", "#009e73", "#f0e442", "#cc79a7", "#d55e00", "#0072b2", "#ffffff"];
+
+const MARKERS = { mode: "lines+markers", marker: { size: 8 } };
+
+const CHARTS = [
+  { id: "throughput", title: "Throughput (requests/s)" },
+  { id: "concurrency", title: "Concurrency" },
+  { id: "latency", title: "Latency: queue wait + service (ms)" },
+  { id: "cpu-process", title: "CPU per process (% of a core)" },
+  { id: "cpu-task", title: `CPU per task, busiest ${TOP_TASKS} (% of a core)` },
+];
+
+export class Charts {
+  /**
+   * @param {HTMLElement} grid the element the charts go into
+   * @param {import("./store.js").Store} store
+   * @param {() => Promise<object>} loadPlotly resolves to the Plotly library; 4.8 MB, so it
+   *   is fetched the first time the charts are shown, not with the page
+   */
+  constructor(grid, store, loadPlotly) {
+    this.grid = grid;
+    this.store = store;
+    this.loadPlotly = loadPlotly;
+    this.plotly = null;
+    this.loading = false;
+    this.visible = false;
+    this.drawnFor = null; // the series version last drawn
+    this.drawnAt = -Infinity;
+    this.pending = null;
+    this.taskCpu = new Map(); // task key -> {name, points: [{t, cpu}]}, the page's own window
+    this.sampledSeq = null;
+    this.boxes = new Map();
+    this.note = element("p", "charts-note", grid);
+    setText(this.note, "Loading the charts…");
+    for (const chart of CHARTS) {
+      const figure = element("figure", "chart", grid);
+      setText(element("figcaption", "chart-title", figure), chart.title);
+      const box = element("div", "chart-plot", figure);
+      box.dataset.chart = chart.id;
+      this.boxes.set(chart.id, box);
+    }
+    new ResizeObserver(() => this.resize()).observe(grid);
+  }
+
+  setVisible(visible) {
+    this.visible = visible;
+    if (!visible) return;
+    if (!this.plotly) {
+      this.load();
+      return;
+    }
+    this.drawnFor = null;
+    this.update(performance.now());
+  }
+
+  async load() {
+    if (this.loading) return;
+    this.loading = true;
+    try {
+      this.plotly = await this.loadPlotly();
+      this.note.hidden = true;
+    } catch {
+      setText(this.note, "Charts unavailable: /vendor/plotly.min.js did not load. Retrying when shown again.");
+    }
+    this.loading = false;
+    if (this.visible && this.plotly) this.setVisible(true);
+  }
+
+  /** Called every time the store changed: samples task CPU, redraws if due. */
+  update(now) {
+    this.sampleTasks();
+    if (!this.plotly || !this.visible) return;
+    if (this.store.seriesVersion === this.drawnFor) return;
+    const wait = MIN_REDRAW_MS - (now - this.drawnAt);
+    if (wait > 0) {
+      this.pending ??= setTimeout(() => {
+        this.pending = null;
+        this.update(performance.now());
+      }, wait);
+      return;
+    }
+    this.drawnFor = this.store.seriesVersion;
+    this.drawnAt = now;
+    this.draw();
+  }
+
+  sampleTasks() {
+    const last = this.store.series.at(-1);
+    if (!last || last.seq === this.sampledSeq) return;
+    this.sampledSeq = last.seq;
+    for (const [key, task] of this.store.tasks) {
+      if (typeof task.cpu_pct !== "number") continue;
+      if (!this.taskCpu.has(key)) this.taskCpu.set(key, { name: task.name ?? key, points: [] });
+      this.taskCpu.get(key).points.push({ t: last.t, cpu: task.cpu_pct });
+    }
+    for (const [key, entry] of this.taskCpu) {
+      while (entry.points.length && entry.points[0].t <= last.t - WINDOW_S) entry.points.shift();
+      if (entry.points.length === 0) this.taskCpu.delete(key);
+    }
+  }
+
+  resize() {
+    if (!this.visible) return;
+    for (const box of this.boxes.values()) {
+      if (box.dataset.drawn) this.plotly.Plots.resize(box);
+    }
+  }
+
+  draw() {
+    const series = this.store.series;
+    const lastT = series.at(-1)?.t ?? 0;
+    const points = series.filter((p) => p.t > lastT - WINDOW_S);
+    const x = points.map((p) => p.t - lastT);
+    const col = (get) => points.map((p) => get(p) ?? null);
+    const line = (name, y, colour, { line: style, ...extra } = {}) => ({
+      type: "scatter",
+      mode: "lines",
+      name,
+      x,
+      y,
+      line: { color: colour, width: 3, ...style },
+      hovertemplate: `${name}: %{y}<extra></extra>`,
+      ...extra,
+    });
+
+    const capacity = col((p) => p.capacity);
+    const concurrency = [
+      line("in service", col((p) => p.in_service), "#56b4e9", { fill: "tozeroy" }),
+      line("queued", col((p) => p.queued), "#e69f00"),
+    ];
+    if (capacity.some((c) => typeof c === "number")) {
+      concurrency.push(line("capacity", capacity, "#f2f5f9", { line: { dash: "dash", width: 2 } }));
+    }
+
+    const pids = [...new Set(points.flatMap((p) => Object.keys(p.cpu ?? {})))].slice(0, PALETTE.length);
+    const cpuProcess = pids.map((pid, i) =>
+      line(`worker ${pid}`, col((p) => p.cpu?.[pid]), PALETTE[i % PALETTE.length]),
+    );
+
+    const busiest = [...this.taskCpu.entries()]
+      .map(([key, e]) => [key, e, Math.max(...e.points.map((p) => p.cpu))])
+      .filter(([, , peak]) => peak > 0)
+      .sort((a, b) => b[2] - a[2])
+      .slice(0, TOP_TASKS);
+    const cpuTask = busiest.map(([, entry], i) => ({
+      ...line(entry.name, entry.points.map((p) => p.cpu), PALETTE[i % PALETTE.length]),
+      x: entry.points.map((p) => p.t - lastT),
+    }));
+
+    const figures = {
+      throughput: [
+        line("done", col((p) => p.done), "#3fd1a0"),
+        line("failed", col((p) => p.failed), "#ff7a3d"),
+      ],
+      concurrency,
+      // Only seconds in which requests finished have latencies: markers show lone points.
+      latency: [
+        line("wait p50", col((p) => p.wait_ms?.p50), "#e69f00", MARKERS),
+        line("wait p95", col((p) => p.wait_ms?.p95), "#e69f00", { ...MARKERS, line: { dash: "dot" } }),
+        line("service p50", col((p) => p.service_ms?.p50), "#56b4e9", MARKERS),
+        line("service p95", col((p) => p.service_ms?.p95), "#56b4e9", { ...MARKERS, line: { dash: "dot" } }),
+      ],
+      "cpu-process": cpuProcess,
+      "cpu-task": cpuTask,
+    };
+    for (const [id, traces] of Object.entries(figures)) {
+      const box = this.boxes.get(id);
+      this.plotly.react(box, traces, this.layout(id), { displayModeBar: false, responsive: false });
+      box.dataset.drawn = "";
+      setAttr(box, "data-points", String(traces.reduce((n, t) => n + t.y.filter((v) => v !== null).length, 0)));
+    }
+    setAttr(this.grid, "data-points", String(points.length));
+  }
+
+  layout(id) {
+    const font = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const muted = "#a9b4c4";
+    const axis = { color: muted, gridcolor: "#2a3344", zerolinecolor: "#3a4458", automargin: true };
+    return {
+      paper_bgcolor: "#151b26",
+      plot_bgcolor: "#151b26",
+      font: { color: "#f2f5f9", size: Math.round(font * 0.8), family: "system-ui, sans-serif" },
+      margin: { l: 8, r: 8, t: 8, b: 8 },
+      showlegend: true,
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: Math.round(font * 0.75) } },
+      xaxis: { ...axis, range: [-WINDOW_S, 0], ticksuffix: " s", fixedrange: true },
+      yaxis: {
+        ...axis,
+        rangemode: "tozero",
+        fixedrange: true,
+        ...(id.startsWith("cpu") ? { ticksuffix: "%" } : {}),
+      },
+      hovermode: "x unified",
+      uirevision: id,
+    };
+  }
+}

@@ -1,0 +1,158 @@
+// Test and benchmark only, loaded when the URL has `?demo-load=LANESxSPANS` (e.g. 256x2000):
+// feeds the store synthetic tasks and requests instead of the dashboard's stream, so that the
+// timeline's frame rate can be measured at a size no laptop workload reaches. Each lane serves
+// requests back to back (queue wait, service, pause), paced so that about SPANS requests end in
+// any 30 s; frames come at 20 Hz as from the dashboard, a series point every second.
+
+const FRAME_MS = 50;
+const TASKS_PER_PROCESS = 64;
+const PATHS = ["/io", "/cpu", "/cpu-native", "/mixed", "/hello", "/other"];
+const STATES = ["running", "waiting", "starved"];
+
+function parse(search) {
+  const match = /^(\d{1,4})x(\d{1,5})$/.exec(new URLSearchParams(search).get("demo-load") ?? "");
+  const lanes = match ? Math.min(2048, Math.max(1, Number(match[1]))) : 256;
+  const spans = match ? Math.min(20000, Math.max(1, Number(match[2]))) : 2000;
+  return { lanes, spans };
+}
+
+/** A small deterministic generator, so two runs draw the same picture. */
+function random(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+export function feed(store, search, { onChange, onStatus }) {
+  const { lanes, spans } = parse(search);
+  const rand = random(42);
+  const period = (30_000 * lanes) / spans; // ms between two requests on one lane
+  const now0 = performance.now();
+  const processes = Math.ceil(lanes / TASKS_PER_PROCESS);
+  const lane = [];
+  for (let i = 0; i < lanes; i++) {
+    const pid = 10_000 + Math.floor(i / TASKS_PER_PROCESS);
+    lane.push({ key: `${pid}:${20_000 + i}`, pid, id: 20_000 + i, next: null });
+  }
+  let seq = 0;
+  let version = 1;
+
+  /** Plans a lane's next request: sent at `at`, waits, is served, then the lane pauses. */
+  function plan(l, at) {
+    const wait = period * (0.05 + 0.2 * rand());
+    const service = period * (0.3 + 0.5 * rand());
+    l.next = {
+      sent: at,
+      start: at + wait,
+      end: at + wait + service,
+      path: PATHS[Math.floor(rand() * PATHS.length)],
+      status: rand() < 0.03 ? "500" : "200",
+      state: STATES[Math.floor(rand() * STATES.length)],
+    };
+    l.pauseUntil = l.next.end + period * 0.2 * rand();
+  }
+
+  function taskOf(l, clock) {
+    const r = l.next;
+    const busy = r && r.start <= clock && clock < r.end;
+    return {
+      id: l.id,
+      name: `Synthetic-${l.id - 20_000}`,
+      kind: "thread",
+      state: busy ? r.state : "idle",
+      why: busy && r.state === "starved" ? "gil" : null,
+      phase: busy && r.path.startsWith("/cpu") ? "cpu" : null,
+      request: busy ? { id: `${l.pid}-${l.id}`, path: r.path, started_ms: r.start } : null,
+      cpu_pct: busy && r.state === "running" ? 90 : 5,
+    };
+  }
+
+  // History first: the last 30 s of requests, as a snapshot brings them.
+  const history = [];
+  for (const l of lane) {
+    let at = now0 - 30_000 - period * rand();
+    plan(l, at);
+    while (l.next.end <= now0) {
+      const r = l.next;
+      history.push([0, l.key, r.start, r.end, r.sent, r.path, r.status]);
+      at = l.pauseUntil;
+      plan(l, at);
+    }
+  }
+  history.sort((a, b) => a[3] - b[3]);
+  for (const span of history) span[0] = ++seq;
+
+  const procs = [];
+  for (let p = 0; p < processes; p++) {
+    const pid = 10_000 + p;
+    procs.push({
+      pid,
+      slots: Math.min(TASKS_PER_PROCESS, lanes - p * TASKS_PER_PROCESS),
+      status: "alive",
+      queue: 0,
+      cpu_pct: 100,
+      sampling_cost_pct: 0.01,
+      tasks: lane.filter((l) => l.pid === pid).map((l) => taskOf(l, now0)),
+    });
+  }
+  const capacity = lanes;
+  const point = (t) => ({
+    seq: t,
+    t,
+    done: Math.round(spans / 30),
+    failed: 1,
+    in_service: Math.round(lanes * 0.6),
+    queued: Math.round(lanes * 0.15),
+    capacity,
+    wait_ms: { p50: period * 0.15, p95: period * 0.24, max: period * 0.25 },
+    service_ms: { p50: period * 0.55, p95: period * 0.78, max: period * 0.8 },
+    cpu: Object.fromEntries(procs.map((p) => [String(p.pid), 60 + 40 * rand()])),
+  });
+  const t0 = Math.floor(now0 / 1000);
+  store.applySnapshot(
+    {
+      version,
+      now_ms: now0,
+      server: { mode: "synthetic", workers: processes, threads: TASKS_PER_PROCESS, capacity, status: "serving" },
+      processes: procs,
+      counters: { queued: 0, in_service: 0, done: history.length, failed: 0 },
+      runs: [],
+      collector: { rejected: {}, lost: 0, dropped: 0 },
+      queues: { client: 0, accept_backlog: 0, in_workers: 0 },
+      spans: history,
+      series: Array.from({ length: 60 }, (_, i) => point(t0 - 59 + i)),
+    },
+    performance.now(),
+  );
+  onStatus("connected");
+  onChange();
+
+  let lastT = t0;
+  setInterval(() => {
+    const clock = performance.now();
+    const frame = { version: version + 1, base: version, now_ms: clock, tasks: {}, spans: [] };
+    version += 1;
+    for (const l of lane) {
+      const r = l.next;
+      if (!r.emitted && clock >= r.end) {
+        r.emitted = true;
+        frame.spans.push([++seq, l.key, r.start, r.end, r.sent, r.path, r.status]);
+      }
+      if (clock >= l.pauseUntil) plan(l, clock);
+      const task = taskOf(l, clock);
+      const held = store.tasks.get(l.key);
+      if (held?.state !== task.state || held?.request?.started_ms !== task.request?.started_ms) {
+        frame.tasks[l.key] = task;
+      }
+    }
+    const t = Math.floor(clock / 1000);
+    if (t > lastT) {
+      lastT = t;
+      frame.series = [point(t)];
+    }
+    store.applyFrame(frame, performance.now());
+    onChange();
+  }, FRAME_MS);
+}
