@@ -161,8 +161,17 @@ class Viewer:
         """The next (event, arrival time, data) received."""
         return self.events.get(timeout=timeout)
 
+    def next_snapshot(self, timeout: float = 5.0) -> tuple[str, float, dict]:
+        """The next snapshot received, skipping frames (a page drops those until it has one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.next(timeout=max(0.01, deadline - time.monotonic()))
+            if event[0] == "snapshot":
+                return event
+
     def close(self) -> None:
-        self.client.disconnect()
+        """Disconnect, or stop reconnecting (whose random back-off would disturb hypothesis)."""
+        self.client.shutdown()
 
 
 def _children(pid: int) -> list[psutil.Process]:

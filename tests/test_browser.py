@@ -26,6 +26,8 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 CAPACITY = 4  # the fixture's workload: 1 worker x 4 threads
 IO_PRESET = {"key": "1", "endpoint": "io", "count": 10, "ms": 500}
+CPU_PRESET = {"key": "2", "endpoint": "cpu", "count": 10, "ms": 500}
+SWITCH_MS = 40_000  # a new workload server must start and report
 SERVER_READY_MS = 30_000  # the workload server may still be starting
 BUSY_WITHIN_MS = 2_000
 RUN_DONE_MS = 15_000
@@ -151,3 +153,122 @@ def test_burst_form_shows_the_apis_error_for_bad_input(page: Page, dashboard):
     expect(page.locator("#run-result")).to_be_hidden()
     expect(page.locator(".tile[data-state=idle]")).to_have_count(CAPACITY)
     page.screenshot(path=ARTIFACTS / "bad-input.png")
+
+
+def wait_for_runs_over(dashboard) -> None:
+    """Every run fired so far is over, so the next test starts from an idle pool."""
+    for run_id in run_ids(dashboard):
+        dashboard.wait_run(run_id)
+
+
+# True once some tile is starved for the GIL and says so in its own words.
+GIL_STARVED_TILE = """() => [...document.querySelectorAll('.tile[data-state=starved][data-why=gil]')]
+    .some(t => t.querySelector('.tile-state').textContent.includes('GIL'))"""
+
+
+def test_cpu_burst_shows_gil_starvation_on_tiles_timeline_and_charts(page: Page, dashboard):
+    """10 x cpu 500 ms on 4 threads of one process: the threads take turns holding the GIL, so
+    the dashboard's schedstat reading marks some of them starved by the GIL (not by a core), and
+    the tile names that cause. The timeline draws the requests' spans on its canvas and the
+    charts get points. Screenshots of both under load."""
+    wait_for_idle_pool(page)
+    page.locator(f"[data-preset='{CPU_PRESET['key']}']").click()
+    page.wait_for_function(GIL_STARVED_TILE, timeout=8_000)
+    expect(page.locator("#starved-note")).to_contain_text("GIL")
+    page.screenshot(path=ARTIFACTS / "pool-gil-starved.png")
+
+    # In service now: CAPACITY bars growing to "now" (finished ones of earlier tests may add).
+    page.wait_for_function(
+        "() => Number(document.querySelector('#timeline-box canvas').dataset.spans) >= 4",
+        timeout=BUSY_WITHIN_MS,
+    )
+    assert page.locator("#timeline-box canvas").bounding_box()["height"] > 100
+
+    page.keyboard.press("c")
+    expect(page.locator("#charts-panel")).to_be_visible()
+    expect(page.locator("#timeline-panel")).to_be_hidden()
+    for chart in ("throughput", "concurrency", "latency", "cpu-process"):
+        expect(page.locator(f"[data-chart='{chart}'] .main-svg").first).to_be_attached(timeout=10_000)
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-chart=concurrency]').dataset.points) > 0"
+        " && Number(document.querySelector('[data-chart=\"cpu-process\"]').dataset.points) > 0",
+        timeout=10_000,
+    )
+    page.locator(".views").screenshot(path=ARTIFACTS / "charts-under-load.png")
+
+    page.keyboard.press("t")
+    expect(page.locator("#timeline-panel")).to_be_visible()
+    # Finished requests of this burst are drawn too: the first end after about 2 s.
+    expect(page.locator("#run-result [data-field=done]")).not_to_have_text("0", timeout=RUN_DONE_MS)
+    page.locator(".views").screenshot(path=ARTIFACTS / "timeline-under-load.png")
+    wait_for_runs_over(dashboard)
+
+
+def test_clicking_a_busy_tile_opens_the_inspector_with_its_stack(page: Page, dashboard):
+    """The inspector shows the task's sampled stack (the workload's work.py while it computes),
+    polled while open; Esc closes it and gives the focus back to the tile."""
+    wait_for_idle_pool(page)
+    run = dashboard.fire("cpu", CAPACITY, 600)  # 4 threads share one GIL: about 2.4 s
+    busy = page.locator(".tile[data-key]", has_text="/cpu").first
+    expect(busy).to_be_visible(timeout=BUSY_WITHIN_MS)
+    busy.click()
+    inspector = page.locator("#inspector")
+    expect(inspector).to_be_visible()
+    expect(inspector.locator(".inspector-stack")).to_contain_text("work.py", timeout=5_000)
+    expect(inspector.locator("[data-field=request]")).to_contain_text("/cpu")
+    expect(inspector.locator("#inspector-state-ms li").first).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "inspector.png")
+    page.keyboard.press("Escape")
+    expect(inspector).to_be_hidden()
+    dashboard.wait_run(run)
+
+
+def test_switching_server_mode_from_the_page_redraws_the_slots(page: Page, dashboard):
+    """The mode form switches the workload server (POST /api/server answers once it serves):
+    1 x 2 threads draws 2 tiles, and back to 1 x 4 draws 4."""
+    wait_for_idle_pool(page)
+    expect(page.locator("#mode-select")).to_have_value("gunicorn-gthread")
+    for threads in (2, CAPACITY):
+        page.locator("#mode-params [data-param=workers]").fill("1")
+        page.locator("#mode-params [data-param=threads]").fill(str(threads))
+        expect(page.locator("#mode-capacity")).to_contain_text(f"capacity: {threads}")
+        page.locator("#mode-form button[type=submit]").click()
+        expect(page.locator("#mode-message")).to_have_attribute("data-kind", "ok", timeout=SWITCH_MS)
+        expect(page.locator(".process")).to_have_count(1, timeout=SWITCH_MS)
+        expect(page.locator(".tile")).to_have_count(threads, timeout=SWITCH_MS)
+        if threads == 2:
+            page.screenshot(path=ARTIFACTS / "mode-switched.png")
+    assert dashboard.get("/api/server").json()["capacity"] == CAPACITY
+
+
+def test_presenter_token_moves_from_the_url_to_post_headers(browser: Browser, dashboard):
+    """`?token=` leaves the address bar at once (a projector shows it) and travels in the
+    X-Threadpulse-Token header of every POST; a page the dashboard says is a viewer shows the
+    read-only badge and disabled controls."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(f"{dashboard.url}/?token=presenter-secret-1")
+        page.wait_for_function("() => !location.search.includes('token')")
+        wait_for_idle_pool(page)
+        with page.expect_request(lambda r: r.url.endswith("/api/load") and r.method == "POST") as sent:
+            page.keyboard.press("1")
+        assert sent.value.headers.get("x-threadpulse-token") == "presenter-secret-1"
+        expect(page.locator("#viewer-badge")).to_be_hidden()
+
+        viewer = context.new_page()
+        viewer.route(
+            "**/api/health",
+            lambda route: route.fulfill(
+                json={"ok": True, "version": "test", "presenter_required": True, "presenter": False}
+            ),
+        )
+        viewer.goto(f"{dashboard.url}/")
+        expect(viewer.locator("#viewer-badge")).to_be_visible()
+        expect(viewer.locator("#viewer-badge")).to_have_text("viewer (read-only)")
+        expect(viewer.locator("[data-preset='1']")).to_be_disabled()
+        expect(viewer.locator("#mode-form button[type=submit]")).to_be_disabled()
+        viewer.screenshot(path=ARTIFACTS / "viewer-read-only.png")
+    finally:
+        context.close()
+    wait_for_runs_over(dashboard)

@@ -16,7 +16,9 @@ def busy_tasks(state: dict) -> list[dict]:
 
 def measured_mid_burst(dashboard, endpoint: str, count: int, ms: int, after_ms: float = 1500) -> dict:
     """The state once `count` requests have been in service long enough for a full CPU window."""
-    wait_for(lambda: dashboard.get("/api/state").json()["counters"]["in_service"] == 0, 30, what="a quiet pool")
+    wait_for(
+        lambda: dashboard.get("/api/state").json()["counters"]["in_service"] == 0, 30, what="a quiet pool"
+    )
     run = dashboard.fire(endpoint, count, ms)
 
     def settled():
@@ -93,6 +95,8 @@ def test_requests_queue_inside_gthread_workers_when_their_threads_are_busy(dashb
     assert state["queues"]["in_workers"] > 0
     dashboard.wait_run(run)
     state = wait_for(
-        lambda: (s := dashboard.get("/api/state").json())["queues"]["in_workers"] == 0 and s, 5, what="queues drained"
+        lambda: (s := dashboard.get("/api/state").json())["queues"]["in_workers"] == 0 and s,
+        5,
+        what="queues drained",
     )
     assert state["queues"]["client"] == 0

@@ -137,8 +137,8 @@ def test_a_dead_server_is_shown_failed_and_restarts_in_the_same_mode(dashboard):
     (what the page's restart button sends) brings it back."""
     viewer = Viewer(dashboard.url)
     try:
-        info = dashboard.get("/api/server").json()
-        os.kill(info["pids"][0], signal.SIGKILL)  # the gunicorn master: the whole server is gone
+        master = dashboard.get("/api/server").json()["pids"][0]
+        os.kill(master, signal.SIGKILL)  # the gunicorn master: the whole server is gone
         failed = wait_for(
             lambda: viewer.view and viewer.view["server"]["status"] == "failed" and viewer.view["server"],
             5,
@@ -149,9 +149,7 @@ def test_a_dead_server_is_shown_failed_and_restarts_in_the_same_mode(dashboard):
     finally:
         viewer.close()
 
-    again = dashboard.post(
-        "/api/server", {"mode": info["mode"], "workers": info["workers"], "threads": info["threads"]}
-    )
+    again = dashboard.post("/api/server", {"mode": failed["mode"], **failed["params"]})
     assert again.status_code == 200, again.text
     assert again.json()["status"] == "serving"
     assert again.json()["capacity"] == CAPACITY
@@ -173,11 +171,7 @@ def test_open_pages_reconnect_to_a_restarted_dashboard_and_get_its_full_state(da
         try:
             wait_for(lambda: _answers(again), 30, interval=0.02, what="the new dashboard to answer")
             answered = time.monotonic()
-            kind = None
-            while kind != "snapshot":  # a frame may come first; the page drops it and waits
-                kind, arrived, _ = viewer.next(
-                    timeout=max(0.01, answered + RECONNECTED_WITHIN_S - time.monotonic())
-                )
+            _, arrived, _ = viewer.next_snapshot(timeout=answered + RECONNECTED_WITHIN_S - time.monotonic())
             assert arrived - answered <= RECONNECTED_WITHIN_S
             again.wait_serving()
             state = again.wait_processes(1)

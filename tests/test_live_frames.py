@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import queue
 import time
 
 import pytest
-import socketio
 
-from tests.support import wait_for
+from tests.support import Viewer, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-class Viewer:
-    """A python-socketio client that rebuilds the page's state from snapshot + frames."""
-
-    def __init__(self, url: str) -> None:
-        self.events: queue.Queue = queue.Queue()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("snapshot", lambda data: self.events.put(("snapshot", time.monotonic(), data)))
-        self.client.on("frame", lambda data: self.events.put(("frame", time.monotonic(), data)))
-        self.client.connect(url, transports=["websocket"], wait_timeout=10)
-
-    def next(self, timeout: float = 5.0):
-        return self.events.get(timeout=timeout)
-
-    def close(self) -> None:
-        self.client.disconnect()
 
 
 @pytest.fixture
