@@ -8,7 +8,11 @@ counted here (the collector has its own benchmark).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from bench.common import (
+    Server,
     Throughput,
     command_line,
     drive,
@@ -27,6 +31,20 @@ WORKERS, THREADS, CONNECTIONS = 1, 4, 8
 SERVER_CPU, CLIENT_CPU = 0, 1
 
 
+@dataclass(frozen=True)
+class Run:
+    load: Throughput
+    cpu_us: float  # the server's CPU time per request served
+
+
+def timed(server: Server, path: str, seconds: float) -> Run:
+    """One load run, with what the server's whole tree spent on a core per request."""
+    before = server.cpu_ns()
+    load = drive(server.url + path, seconds, CONNECTIONS, CLIENT_CPU)
+    served = load.rps * seconds
+    return Run(load, (server.cpu_ns() - before) / 1e3 / served if served else math.nan)
+
+
 def measure(rounds: int, seconds: float) -> list[list[object]]:
     """One row per endpoint: medians of each variant and of the per-round ratios."""
     rows = []
@@ -36,31 +54,33 @@ def measure(rounds: int, seconds: float) -> list[list[object]]:
         workload_server(WORKERS, THREADS, collector=sink, cpu=SERVER_CPU) as agent,
     ):
         for path, target in ENDPOINTS.items():
-            for url in (bare, agent):  # warm both: imports, first connections, thread pool
-                drive(url + path, 1, CONNECTIONS, CLIENT_CPU)
-            runs: dict[str, list[Throughput]] = interleaved(
+            for server in (bare, agent):  # warm both: imports, first connections, thread pool
+                drive(server.url + path, 1, CONNECTIONS, CLIENT_CPU)
+            runs: dict[str, list[Run]] = interleaved(
                 rounds,
                 {
-                    "bare": lambda url=bare + path: drive(url, seconds, CONNECTIONS, CLIENT_CPU),
-                    "agent": lambda url=agent + path: drive(url, seconds, CONNECTIONS, CLIENT_CPU),
+                    "bare": lambda path=path: timed(bare, path, seconds),
+                    "agent": lambda path=path: timed(agent, path, seconds),
                 },
             )
             pairs = list(zip(runs["bare"], runs["agent"], strict=True))
-            loss = median([100 * (1 - a.rps / b.rps) for b, a in pairs])
-            p99_ratio = median([a.p99_ms / b.p99_ms for b, a in pairs])
-            errors = sum(t.errors for t in runs["bare"] + runs["agent"])
+            loss = median([100 * (1 - a.load.rps / b.load.rps) for b, a in pairs])
+            cpu = median([100 * (a.cpu_us / b.cpu_us - 1) for b, a in pairs])
             rows.append(
                 [
                     path,
-                    median([t.rps for t in runs["bare"]]),
-                    median([t.rps for t in runs["agent"]]),
+                    median([r.load.rps for r in runs["bare"]]),
+                    median([r.load.rps for r in runs["agent"]]),
                     f"{loss:+.2f}%",
                     f"≤ {target}%",
                     "met" if loss <= target else "NOT met",
-                    median([t.p99_ms for t in runs["bare"]]),
-                    median([t.p99_ms for t in runs["agent"]]),
-                    f"{p99_ratio:.2f}",
-                    errors,
+                    median([r.cpu_us for r in runs["bare"]]),
+                    median([r.cpu_us for r in runs["agent"]]),
+                    f"{cpu:+.1f}%",
+                    median([r.load.p99_ms for r in runs["bare"]]),
+                    median([r.load.p99_ms for r in runs["agent"]]),
+                    f"{median([a.load.p99_ms / b.load.p99_ms for b, a in pairs]):.2f}",
+                    sum(r.load.errors for r in runs["bare"] + runs["agent"]),
                 ]
             )
     return rows
@@ -68,8 +88,8 @@ def measure(rounds: int, seconds: float) -> list[list[object]]:
 
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=7)
-    p.add_argument("--seconds", type=float, default=3.0, help="length of each load run")
+    p.add_argument("--rounds", type=int, default=11)
+    p.add_argument("--seconds", type=float, default=2.0, help="length of each load run")
     args = p.parse_args(argv)
     rounds, seconds = (2, 1.0) if args.quick else (args.rounds, args.seconds)
     rows = measure(rounds, seconds)
@@ -80,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         "req/s lost (median of rounds)",
         "target",
         "",
+        "server CPU µs/req without",
+        "with",
+        "CPU per request",
         "p99 ms without",
         "p99 ms with",
         "p99 ratio",
@@ -90,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         f"gunicorn gthread {WORKERS} worker × {THREADS} threads pinned to core {SERVER_CPU}; "
         f"{load_tool()} with {CONNECTIONS} keep-alive connections pinned to core {CLIENT_CPU}; "
         f"{rounds} rounds of {seconds:g} s per variant, interleaved ABBA; the loss is the median of "
-        "the per-round ratios. The agent reports to a UDP port nobody reads."
+        "the per-round ratios. Server CPU per request is the whole gunicorn tree's time on a core "
+        "(schedstat) over the requests served: the agent's cost apart from how much of the core "
+        "the machine's other tenants left the server. The agent reports to a UDP port nobody reads."
     )
     report(
         "agent_overhead",

@@ -8,7 +8,7 @@ import sys
 
 from dashboard.children import PROJECT_ROOT
 
-BENCHMARKS = ("agent_overhead", "collector_ingest", "loadgen_ceiling", "viewers", "tile_latency")
+BENCHMARKS = ("agent_overhead", "collector_ingest", "loadgen_ceiling", "viewers", "tile_latency", "modes")
 
 
 def main(argv: list[str] | None = None) -> int:

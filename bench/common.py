@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import psutil
+
 from dashboard.children import PROJECT_ROOT, Spawner, terminate_tree
 from tests.support import free_port
 
@@ -172,11 +174,43 @@ def wait_http(url: str, proc: subprocess.Popen, timeout: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
+@dataclass(frozen=True)
+class Server:
+    """A started workload server: where it listens, and its process tree."""
+
+    url: str
+    pid: int
+
+    def cpu_ns(self) -> int:
+        """Time on a core so far of every thread of the tree (schedstat): a server's cost, apart
+        from how much of the core the machine's other tenants left it."""
+        total = 0
+        for pid in tree_pids_of(self.pid):
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
+                        total += int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    continue
+        return total
+
+
+def tree_pids_of(pid: int) -> list[int]:
+    try:
+        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return []
+
+
 @contextmanager
 def workload_server(
     workers: int, threads: int, collector: str | None = None, cpu: int | None = None
-) -> Iterator[str]:
-    """The workload app under gunicorn gthread, as the dashboard starts it; yields its base URL.
+) -> Iterator[Server]:
+    """The workload app under gunicorn gthread, as the dashboard starts it.
 
     With `collector` unset the agent is a no-op (THREADPULSE_COLLECTOR absent).
     """
@@ -192,7 +226,7 @@ def workload_server(
         with spawned(on_cpu(cpu, argv), env) as proc:
             url = f"http://{HOST}:{port}"
             wait_http(url + "/hello", proc)
-            yield url
+            yield Server(url, proc.pid)
     finally:
         if saved is not None:
             os.environ["THREADPULSE_COLLECTOR"] = saved
@@ -221,6 +255,7 @@ class Throughput:
     p50_ms: float
     p99_ms: float
     errors: int
+    client_cpu: float  # share of one core the generator used while it ran
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -232,14 +267,24 @@ def wrk_available() -> bool:
 
 def run_wrk(url: str, seconds: float, connections: int, cpu: int | None = None) -> Throughput:
     """Debian's wrk, one thread, keep-alive connections; its own latency percentiles."""
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", url]
+    seconds = max(1, round(seconds))
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    before = _children_cpu_s()
     out = subprocess.run(on_cpu(cpu, argv), capture_output=True, text=True, timeout=seconds + 30).stdout
+    client_cpu = (_children_cpu_s() - before) / seconds
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if rps is None:
         raise RuntimeError(f"wrk gave no figures: {out[-500:]}")
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     errors += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
-    return Throughput(float(rps.group(1)), _wrk_pct(out, "50%"), _wrk_pct(out, "99%"), errors)
+    return Throughput(float(rps.group(1)), _wrk_pct(out, "50%"), _wrk_pct(out, "99%"), errors, client_cpu)
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _wrk_pct(out: str, label: str) -> float:
@@ -260,7 +305,9 @@ def run_sustained(
     ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     nan = math.nan
-    return Throughput(result["rps"], result["p50_ms"] or nan, result["p99_ms"] or nan, result["errors"])
+    return Throughput(
+        result["rps"], result["p50_ms"] or nan, result["p99_ms"] or nan, result["errors"], result["cpu_share"]
+    )
 
 
 def drive(url: str, seconds: float, connections: int, cpu: int | None = None) -> Throughput:

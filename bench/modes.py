@@ -1,0 +1,136 @@
+"""The queueing law in every server mode: a burst of n × `/io?ms=s` on c slots takes ceil(n/c)·s.
+
+One real dashboard (`run.py`) is switched from mode to mode through `POST /api/server`, as a user
+would; each case fires its burst a few times and reports the median makespan and the peak of
+requests in service at once (from the agent's start and end times). Writes docs/modes.md.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.common import command_line, machine, median, parser, table
+from dashboard.children import PROJECT_ROOT
+from tests.support import Dashboard, alive, wait_for
+
+RESULTS = PROJECT_ROOT / "docs" / "modes.md"
+
+
+@dataclass(frozen=True)
+class Case:
+    mode: str
+    params: dict
+    count: int
+    ms: int
+    note: str = ""
+
+    def label(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.params.items()) or "–"
+
+
+CASES = (
+    Case("flask-dev-serial", {}, 4, 300),
+    Case("flask-dev-threaded", {}, 20, 300, "a new thread per request"),
+    Case("gunicorn-sync", {"workers": 2}, 8, 300),
+    Case("gunicorn-gthread", {"workers": 1, "threads": 4}, 12, 300),
+    Case("gunicorn-gthread", {"workers": 2, "threads": 4}, 16, 500, "uneven accept (gunicorn #908)"),
+    Case("uwsgi", {"workers": 1, "threads": 4}, 12, 300),
+    Case("uwsgi", {"workers": 2, "threads": 4}, 16, 500),
+    Case("eventlet", {"pool": 4}, 12, 300),
+    Case("eventlet", {"pool": 1000}, 500, 1000, "one OS thread"),
+    Case("gunicorn-gevent", {"workers": 1, "connections": 4}, 12, 300),
+    Case("gunicorn-gevent", {"workers": 1, "connections": 1000}, 500, 1000, "one OS thread"),
+    Case("asyncio", {}, 20, 300, "a new task per request"),
+    Case("asyncio", {}, 500, 1000, "one OS thread"),
+)
+QUICK = (CASES[0], CASES[3], CASES[11])
+
+
+@dataclass(frozen=True)
+class Result:
+    case: Case
+    capacity: int | None
+    peaks: list[int]
+    makespans: list[float]
+
+    def row(self) -> list[object]:
+        c = self.capacity or self.case.count
+        law = math.ceil(self.case.count / c) * self.case.ms
+        measured = median(self.makespans)
+        peak = "/".join(str(p) for p in sorted(set(self.peaks)))
+        capacity = "unbounded" if self.capacity is None else str(self.capacity)
+        return [
+            self.case.mode,
+            self.case.label(),
+            capacity,
+            f"{self.case.count} × {self.case.ms} ms",
+            peak,
+            float(law),
+            measured,
+            f"{measured / law:.2f}",
+            self.case.note,
+        ]
+
+
+COLUMNS = ("mode", "parameters", "capacity", "burst", "peak busy", "law ms", "makespan ms", "ratio", "note")
+
+
+def measure(dash: Dashboard, case: Case, rounds: int) -> Result:
+    reply = dash.post("/api/server", {"mode": case.mode, **case.params})
+    reply.raise_for_status()
+    info = reply.json()
+    dash.wait_processes(case.params.get("workers", 1))
+    peaks, makespans = [], []
+    for _ in range(rounds):
+        run = dash.wait_run(dash.fire("io", case.count, case.ms))
+        if run["done"] != case.count:
+            raise SystemExit(f"{case.mode}: {run['done']} of {case.count} requests done: {run}")
+        peaks.append(run["peak_busy"])
+        makespans.append(run["makespan_ms"])
+    return Result(case, info["capacity"], peaks, makespans)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=3, help="bursts per case (median makespan)")
+    args = p.parse_args(argv)
+    cases, rounds = (QUICK, 1) if args.quick else (CASES, args.rounds)
+    dash = Dashboard("--mode", "flask-dev-serial")
+    try:
+        dash.wait_serving()
+        results = [measure(dash, case, rounds) for case in cases]
+    finally:
+        pids = dash.stop()
+        wait_for(lambda: not alive(pids), 10, what="the dashboard's processes to exit")
+    body = table(COLUMNS, [r.row() for r in results])
+    print(body, flush=True)
+    if not (args.quick or args.no_doc):
+        RESULTS.write_text(_page(body, command_line("bench.modes", argv), rounds))
+    return 0
+
+
+def _page(body: str, command: str, rounds: int) -> str:
+    return f"""# Server modes against the queueing law
+
+Written by `{command}` ({machine()}). A burst of n concurrent `/io?ms=s` requests on a server
+that serves c at once should take ceil(n/c)·s (c = n for unbounded modes) and keep exactly c busy
+at its peak. Each case ran {rounds} times on a real server switched live through
+`POST /api/server`; "makespan" is the median from the first request sent to the last reply,
+"peak busy" the peaks seen (from the agent's start and end times), "ratio" makespan / law.
+
+{body}
+
+Where the ratio is well above 1 with several workers, the law is not wrong: a gthread or uWSGI
+worker keeps accepting connections while its threads are busy, so one worker queues requests
+another could serve (gunicorn issue #908); the page shows it per worker. The green-thread and
+asyncio rows with 500 requests ran on one OS thread each.
+
+mod_wsgi is not among the modes: see the README's note on it.
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
