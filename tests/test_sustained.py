@@ -1,0 +1,59 @@
+"""The sustained generator (the benchmarks' closed-loop load) against real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import pytest
+import requests
+
+from dashboard.loadgen.sustained import sustain
+from dashboard.servers.modes import get_mode
+from tests.support import free_port, wait_for
+from workload.agent.recorder import Recorder
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture(params=["gunicorn-gthread", "flask-dev-serial"])
+def server_url(request):
+    """gthread keeps connections alive; the serial dev server (HTTP/1.0) closes every one."""
+    mode = get_mode(request.param)
+    port = free_port()
+    proc = subprocess.Popen(mode.command(mode.validate({}), "127.0.0.1", port), stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(url + "/hello"), 20, what=f"{request.param} to serve")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.integration
+def test_every_request_sent_is_answered_or_counted_as_an_error(server_url):
+    """Requests go one after another per connection, reopened when the server closes it."""
+    recorder = Recorder()
+    result = asyncio.run(sustain(server_url + "/hello", 4, 0.5, "s1", recorder))
+    events = recorder.drain(100_000)
+    sent = [e for e in events if e[0] == "sent"]
+    replies = [e for e in events if e[0] == "reply"]
+    assert result["errors"] == 0
+    assert result["requests"] > 4
+    assert len(sent) == len(replies) == result["requests"]
+    assert sorted(e[2] for e in replies) == list(range(len(sent)))
+    assert {e[4] for e in replies} == {200}
+
+
+@pytest.mark.integration
+def test_error_replies_are_counted_not_timed(server_url):
+    result = asyncio.run(sustain(server_url + "/io?ms=-1", 2, 0.3))
+    assert result["requests"] == 0
+    assert result["errors"] > 0
+    assert result["p50_ms"] is None
