@@ -4,12 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: run test lint format setup setup-dev bench clean
+# Debian packages the tests and benchmarks drive: a real browser and a real load tool.
+DEBIAN_PACKAGES := chromium wrk
+
+.PHONY: run test lint format setup setup-dev system-packages bench clean
 
 run: setup
 	$(PY) run.py $(ARGS)
 
-test: setup-dev lint
+test: setup-dev system-packages lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev
@@ -39,11 +42,22 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+system-packages:
+	@missing=""; for cmd in $(DEBIAN_PACKAGES); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "missing Debian packages:$$missing; install them with: sudo apt-get install -y$$missing" >&2; exit 1; \
+	  fi; \
+	  echo "== installing Debian packages:$$missing (about 30 s)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 node_modules/.package-lock.json: package.json package-lock.json
 	@echo "== installing browser libraries from npm (lockfile)"
 	npm ci --no-audit --no-fund
 
-bench: setup-dev
+bench: setup-dev system-packages
 	$(PY) -m bench.all
 
 clean:

@@ -8,8 +8,13 @@ counted here (the collector has its own benchmark).
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from werkzeug.test import EnvironBuilder
 
 from bench.common import (
     Server,
@@ -25,9 +30,16 @@ from bench.common import (
     udp_sink,
     workload_server,
 )
+from workload import create_app
+from workload.agent.middleware import AgentMiddleware
+from workload.agent.protocol import encode_batches
+from workload.agent.recorder import Recorder
+from workload.agent.reporter import local_source
+from workload.agent.tasks import TaskRegistry
 
 ENDPOINTS = {"/hello": 2.0, "/io?ms=10": 0.5}  # path -> target: most req/s lost, in %
 WORKERS, THREADS, CONNECTIONS = 1, 4, 8
+IN_PROCESS_COLUMNS = ["µs per call bare", "with the agent", "the agent adds µs", "reporter µs per event"]
 SERVER_CPU, CLIENT_CPU = 0, 1
 
 
@@ -86,6 +98,40 @@ def measure(rounds: int, seconds: float) -> list[list[object]]:
     return rows
 
 
+def wsgi_call_us(app: Callable, calls: int) -> float:
+    """µs per in-process WSGI call of /hello, the whole reply iterated and closed as a server does."""
+    environ = EnvironBuilder(path="/hello").get_environ()
+    started = time.perf_counter()
+    for _ in range(calls):
+        body = app(dict(environ), lambda status, headers, exc_info=None: None)
+        for _ in body:
+            pass
+        body.close()
+    return (time.perf_counter() - started) / calls * 1e6
+
+
+def in_process(rounds: int, calls: int) -> list[object]:
+    """The middleware's own cost per request, without sockets, servers or their noise: the same
+    Flask app called bare and wrapped, interleaved; the recorder is drained as the reporter would."""
+    bare = create_app().wsgi_app
+    recorder = Recorder(limit=10 * calls)
+    wrapped = AgentMiddleware(bare, recorder, TaskRegistry())
+
+    encode_us: list[float] = []
+
+    def agent() -> float:
+        cost = wsgi_call_us(wrapped, calls)
+        events = recorder.drain(10 * calls)
+        started = time.perf_counter()
+        encode_batches(local_source("bench", "worker"), itertools.count(), 0, 0, events)
+        encode_us.append((time.perf_counter() - started) / len(events) * 1e6)
+        return cost
+
+    runs = interleaved(rounds, {"bare": lambda: wsgi_call_us(bare, calls), "agent": agent})
+    extra = median([a - b for b, a in zip(runs["bare"], runs["agent"], strict=True)])
+    return [median(runs["bare"]), median(runs["agent"]), extra, median(encode_us)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=11)
@@ -93,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     rounds, seconds = (2, 1.0) if args.quick else (args.rounds, args.seconds)
     rows = measure(rounds, seconds)
+    wsgi = in_process(rounds * 2 + 1, 500 if args.quick else 5_000)
     columns = [
         "endpoint",
         "req/s without agent",
@@ -115,7 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{rounds} rounds of {seconds:g} s per variant, interleaved ABBA; the loss is the median of "
         "the per-round ratios. Server CPU per request is the whole gunicorn tree's time on a core "
         "(schedstat) over the requests served: the agent's cost apart from how much of the core "
-        "the machine's other tenants left the server. The agent reports to a UDP port nobody reads."
+        "the machine's other tenants left the server. The agent reports to a UDP port nobody reads. "
+        "A negative loss is a round where the server with the agent served more: noise.\n\n"
+        "The middleware alone, in process (no sockets, no server), one WSGI call of `/hello` "
+        f"interleaved bare and wrapped, medians of {rounds * 2 + 1} rounds:\n\n"
+        f"{table(IN_PROCESS_COLUMNS, [wsgi])}\n\n"
+        "Set against the server CPU per `/hello` above, that is the agent's share of a request on the "
+        "request path; the reporter thread's encoding (two events a request) comes on top, off it."
     )
     report(
         "agent_overhead",

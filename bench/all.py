@@ -8,7 +8,15 @@ import sys
 
 from dashboard.children import PROJECT_ROOT
 
-BENCHMARKS = ("agent_overhead", "collector_ingest", "loadgen_ceiling", "viewers", "tile_latency", "modes")
+BENCHMARKS = (
+    "agent_overhead",
+    "collector_ingest",
+    "loadgen_ceiling",
+    "viewers",
+    "tile_latency",
+    "frame_budget",
+    "modes",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,9 +6,9 @@ back to back so that about SPANS requests end in any 30 s), so the sizes do not 
 workload server on this machine can serve. Per variant: frames per second counted by a
 requestAnimationFrame probe the benchmark adds, the slowest frames (p95 interval), main-thread
 busy time per frame (Chrome's TaskDuration, over the DevTools protocol) and the timeline's own
-draw time (the canvas's `data-draw-ms`, a moving average). Target: ≥ 50 fps and ≤ 8 ms of main
-thread per frame (half the 16.7 ms budget of a 60 Hz display) at 256 × 2,000, for the whole page
-and for the timeline alone (the pools hidden).
+draw time (the canvas's `data-draw-ms`, a moving average). Target at 256 × 2,000: ≥ 30 fps; and
+our own stricter budget, ≤ 8 ms of main thread per frame (half the 16.7 ms of a 60 Hz display),
+for the whole page and for the timeline alone (the pools hidden).
 """
 
 from __future__ import annotations
@@ -16,17 +16,8 @@ from __future__ import annotations
 import time
 
 from bench.common import command_line, interleaved, median, parser, percentile, report, table
-from tests.support import Dashboard, alive, wait_for
+from tests.support import Dashboard, alive, launch_chromium, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1920, "height": 1080}
 # name: (demo-load, CSS the benchmark adds). "timeline alone" hides the pools (256 tiles whose
 # ages tick), to tell the timeline's own cost from the page's.
@@ -36,7 +27,7 @@ VARIANTS = {
     "256 × 2,000, timeline alone": ("256x2000", "#pools { display: none }"),
 }
 TARGETED = ("256 × 2,000, whole page", "256 × 2,000, timeline alone")
-TARGET_FPS = 50.0
+TARGET_FPS = 30.0
 TARGET_MAIN_MS = 8.0
 WARM_UP_S = 1.5
 
@@ -96,7 +87,7 @@ def measure(rounds: int, seconds: float) -> dict[str, list[dict]]:
     try:
         dash.wait_serving()
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            browser = launch_chromium(p)
             try:
                 return interleaved(
                     rounds,
@@ -123,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, runs in results.items():
         fps = median([r["fps"] for r in runs])
         main_ms = median([r["main_ms"] for r in runs])
-        verdict = ""
+        verdict = budget = ""
         if name in TARGETED:
-            verdict = "met" if fps >= TARGET_FPS and main_ms <= TARGET_MAIN_MS else "NOT met"
+            verdict = "met" if fps >= TARGET_FPS else "NOT met"
+            budget = "met" if main_ms <= TARGET_MAIN_MS else "NOT met"
         rows.append(
             [
                 name,
@@ -135,15 +127,19 @@ def main(argv: list[str] | None = None) -> int:
                 main_ms,
                 median([r["draw_ms"] for r in runs]),
                 verdict,
+                budget,
             ]
         )
     columns = ["lanes × spans", "bars drawn", "fps", "p95 frame ms", "main thread ms/frame", "draw ms"]
-    columns.append("target")
+    columns += [f"≥ {TARGET_FPS:g} fps", f"≤ {TARGET_MAIN_MS:g} ms main thread"]
     rounds = 1 if args.quick else args.rounds
     body = (
         f"{table(columns, rows)}\n\n"
-        f"Target at 256 × 2,000: ≥ {TARGET_FPS:g} fps and ≤ {TARGET_MAIN_MS:g} ms of main thread per "
-        f"frame. Headless Chromium (`/usr/bin/chromium`, --disable-gpu: software raster), viewport "
+        f"Target at 256 × 2,000: ≥ {TARGET_FPS:g} fps; our own budget: ≤ {TARGET_MAIN_MS:g} ms of main "
+        "thread per frame. Where the whole page misses that budget and the timeline alone meets it, "
+        "the rest is the pools view: 256 tiles repainted on every frame of changes (20 a second) "
+        "and every 100 ms while ages tick. Headless Chromium (`/usr/bin/chromium`, --disable-gpu: "
+        "software raster), viewport "
         f"{VIEWPORT['width']} × {VIEWPORT['height']}, the timeline tab in view; synthetic load from "
         "`?demo-load=LANESxSPANS` (20 frames/s of task changes and new spans, a series point a "
         'second), so the pools view (a tile per lane, ages ticking) updates too; "timeline alone" '

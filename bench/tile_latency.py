@@ -15,18 +15,10 @@ import time
 from urllib.parse import urlsplit
 
 from bench.common import command_line, median, parser, percentile, report, table
-from tests.support import Dashboard, alive, wait_for
+from tests.support import Dashboard, alive, launch_chromium, wait_for
 
 TARGET_P95_MS = 100.0
 REQUEST_MS = 300
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OBSERVE = """() => {
   window.__seen = {};
   new MutationObserver(() => {
@@ -82,9 +74,7 @@ def measure(samples: int) -> dict:
         info = dash.wait_serving()
         dash.wait_processes(2)
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-            )
+            browser = launch_chromium(p)
             try:
                 page = browser.new_page()
                 page.goto(dash.url)

@@ -15,10 +15,28 @@ from typing import TypeVar
 import psutil
 import requests
 import socketio
+from playwright.sync_api import Browser, Playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
 T = TypeVar("T")
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless. No `playwright install`: it downloads a browser, which fails
+    here; without the background-networking flags Chromium keeps dialling out and is refused."""
+    return playwright.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
 
 
 def wait_for(

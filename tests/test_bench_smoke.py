@@ -6,7 +6,7 @@ docs/benchmarks.md, written by full runs.
 
 from __future__ import annotations
 
-import shutil
+import re
 import subprocess
 import sys
 
@@ -18,17 +18,9 @@ from tests.support import ROOT
 pytestmark = pytest.mark.integration
 
 
-def _needs(name: str) -> None:
-    if name in ("agent_overhead", "loadgen_ceiling") and shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (apt-get install -y wrk)")
-    if name == "tile_latency" and not shutil.which("/usr/bin/chromium"):
-        pytest.skip("Chromium is not installed")
-
-
 @pytest.mark.parametrize("name", [*BENCHMARKS, "soak"])
 def test_quick_variant_prints_a_table(name):
-    """A table header, its rule and at least one row of figures, and docs/benchmarks.md untouched."""
-    _needs(name)
+    """Tables, each a header, its rule and at least one row of figures; docs/benchmarks.md untouched."""
     doc = ROOT / "docs" / "benchmarks.md"
     before = doc.read_bytes() if doc.exists() else None
     out = subprocess.run(
@@ -39,9 +31,10 @@ def test_quick_variant_prints_a_table(name):
         timeout=120,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    lines = [line for line in out.stdout.splitlines() if line.startswith("|")]
-    assert len(lines) >= 3, out.stdout
-    columns = lines[0].count("|")
-    assert set(lines[1].replace(" ", "")) <= {"|", "-"}, lines[1]
-    assert all(line.count("|") == columns for line in lines), lines
+    tables = [t.split("\n") for t in re.findall(r"^\|.*(?:\n\|.*)*", out.stdout, re.M)]
+    assert tables and all(len(lines) >= 3 for lines in tables), out.stdout
+    for lines in tables:
+        columns = lines[0].count("|")
+        assert set(lines[1].replace(" ", "")) <= {"|", "-"}, lines[1]
+        assert all(line.count("|") == columns for line in lines), lines
     assert (doc.read_bytes() if doc.exists() else None) == before

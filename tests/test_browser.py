@@ -6,23 +6,14 @@ fixture). Waits are polls with deadlines, never sleeps. Screenshots go to tests/
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.support import ARTIFACTS, launch_chromium
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).parent / "artifacts"
 
 CAPACITY = 4  # the fixture's workload: 1 worker x 4 threads
 IO_PRESET = {"key": "1", "endpoint": "io", "count": 10, "ms": 500}
@@ -41,7 +32,7 @@ BUSY_ON_PATH = """([n, path]) => [...document.querySelectorAll('.tile')].filter(
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         yield browser
         browser.close()
 

@@ -14,8 +14,8 @@ import pytest
 
 from dashboard.children import Spawner
 from dashboard.servers.manager import ServerManager, StartError
-from dashboard.servers.mode import Mode
 from dashboard.servers.modes import REGISTRY
+from dashboard.servers.modes.flask_dev import FlaskDevSerial
 from tests.support import Dashboard, alive, wait_for
 
 pytestmark = pytest.mark.integration
@@ -220,18 +220,9 @@ def test_bad_switch_changes_nothing(dash):
     assert (info["mode"], info["status"]) == ("gunicorn-sync", "serving")
 
 
-class Broken(Mode):
+class Broken(FlaskDevSerial):
     name = "broken"
     title = sentence = capacity_formula = task = "a server that exits at once"
-
-    def capacity(self, params: dict[str, int]) -> int:
-        return 1
-
-    def slots_per_process(self, params: dict[str, int]) -> int:
-        return 1
-
-    def tree_size(self, params: dict[str, int]) -> int:
-        return 1
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         return [sys.executable, "-c", "raise SystemExit('no such server: boom')"]

@@ -14,8 +14,8 @@ import json
 import sys
 
 from dashboard.loadgen.burst import fire
+from dashboard.loadgen.reporting import reporting_to
 from workload.agent.recorder import Recorder
-from workload.agent.reporter import Reporter, local_source, parse_collector
 
 
 class Runs:
@@ -69,17 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collector", required=True, help="udp://HOST:PORT of the dashboard's collector")
     args = parser.parse_args(argv)
-    try:
-        address = parse_collector(args.collector)
-    except ValueError as exc:
-        parser.error(str(exc))
-    recorder = Recorder()
-    reporter = Reporter(address, local_source("loadgen", "loadgen"), recorder)
-    reporter.start()
-    try:
+    with reporting_to(args.collector, parser) as recorder:
         asyncio.run(serve(recorder))
-    finally:
-        reporter.stop()
 
 
 if __name__ == "__main__":

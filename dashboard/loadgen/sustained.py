@@ -15,15 +15,17 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from urllib.parse import urlsplit
 
 from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
+from dashboard.loadgen.reporting import reporting_to
 from workload.agent.protocol import make_tag
 from workload.agent.recorder import Recorder
-from workload.agent.reporter import Reporter, local_source, parse_collector
 
 MAX_CONNECTIONS = 1_000
 MAX_SECONDS = 3_600
+RETRY_S = 0.01
 
 
 class Tally:
@@ -141,6 +143,7 @@ async def _connection(
                 await protocol.closed
         except (OSError, TimeoutError):
             tally.errors += 1
+            await asyncio.sleep(RETRY_S)  # a refused connection fails at once: do not spin
 
 
 async def sustain(
@@ -192,20 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seconds must be above 0 and at most {MAX_SECONDS}")
     if urlsplit(args.url).scheme != "http":
         parser.error("--url must be an http:// URL")
-    recorder = reporter = None
-    if args.collector:
-        try:
-            address = parse_collector(args.collector)
-        except ValueError as exc:
-            parser.error(str(exc))
-        recorder = Recorder()
-        reporter = Reporter(address, local_source("loadgen", "loadgen"), recorder)
-        reporter.start()
-    try:
-        result = asyncio.run(sustain(args.url, args.connections, args.seconds, args.run[:60], recorder))
-    finally:
-        if reporter is not None:
-            reporter.stop()
+    url, run = args.url, args.run[:60]
+    with reporting_to(args.collector, parser) if args.collector else nullcontext() as recorder:
+        result = asyncio.run(sustain(url, args.connections, args.seconds, run, recorder))
     print(json.dumps(result), flush=True)
     return 0
 

@@ -30,6 +30,10 @@ class Param:
         }
 
 
+WORKERS = Param("workers", "worker processes", 2, 1, 16)
+THREADS = Param("threads", "threads per worker", 4, 1, 64)
+
+
 class BadServerRequest(ValueError):
     """A mode or parameter the manager cannot use; the message is shown to the user."""
 
@@ -77,8 +81,9 @@ class Mode:
         raise NotImplementedError
 
     def tree_size(self, params: dict[str, int]) -> int:
-        """How many processes the server's tree has once it is up (master included)."""
-        raise NotImplementedError
+        """How many processes the server's tree has once it is up: a master and its `workers`,
+        or one process for a mode without workers."""
+        return params["workers"] + 1 if "workers" in params else 1
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         """The argv that starts the server in the foreground, bound to host:port."""
@@ -95,6 +100,19 @@ class Mode:
             "task_kind": self.task_kind,
             "task": self.task,
         }
+
+
+class WorkersTimesThreads(Mode):
+    """A pre-forking server whose every worker process runs a pool of threads."""
+
+    capacity_formula = "workers × threads"
+    params = (WORKERS, THREADS)
+
+    def capacity(self, params: dict[str, int]) -> int:
+        return params["workers"] * params["threads"]
+
+    def slots_per_process(self, params: dict[str, int]) -> int:
+        return params["threads"]
 
 
 def python_module(*args: str) -> list[str]:

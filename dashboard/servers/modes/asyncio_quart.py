@@ -23,8 +23,5 @@ class AsyncioQuart(Mode):
     def slots_per_process(self, params: dict[str, int]) -> None:
         return None
 
-    def tree_size(self, params: dict[str, int]) -> int:
-        return 1
-
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         return python_module("workload.asgi_server", "--host", host, "--port", str(port))

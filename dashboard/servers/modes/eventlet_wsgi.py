@@ -26,8 +26,5 @@ class Eventlet(Mode):
     def slots_per_process(self, params: dict[str, int]) -> int:
         return params["pool"]
 
-    def tree_size(self, params: dict[str, int]) -> int:
-        return 1
-
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         return eventlet_server.command(host, port, params["pool"])

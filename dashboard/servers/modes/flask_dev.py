@@ -21,9 +21,6 @@ class FlaskDevSerial(Mode):
     def slots_per_process(self, params: dict[str, int]) -> int:
         return 1
 
-    def tree_size(self, params: dict[str, int]) -> int:
-        return 1
-
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         return python_module("workload.devserver", "--host", host, "--port", str(port), "--serial")
 
@@ -44,9 +41,6 @@ class FlaskDevThreaded(Mode):
 
     def slots_per_process(self, params: dict[str, int]) -> None:
         return None
-
-    def tree_size(self, params: dict[str, int]) -> int:
-        return 1
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         return python_module("workload.devserver", "--host", host, "--port", str(port))

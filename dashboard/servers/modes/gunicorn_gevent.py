@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dashboard.servers.mode import Mode, Param, python_module
+from dashboard.servers.mode import Mode, Param
+from dashboard.servers.modes.gunicorn_args import gunicorn
 
 
 class GunicornGevent(Mode):
@@ -28,20 +29,9 @@ class GunicornGevent(Mode):
     def slots_per_process(self, params: dict[str, int]) -> int:
         return params["connections"]
 
-    def tree_size(self, params: dict[str, int]) -> int:
-        return params["workers"] + 1
-
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
-        return python_module(
-            "gunicorn",
-            "--bind", f"{host}:{port}",
-            "--worker-class", "gevent",
-            "--workers", str(params["workers"]),
+        return gunicorn(
+            host, port, "gevent", params["workers"],
             "--worker-connections", str(params["connections"]),
             "--backlog", "1024",
-            "--no-control-socket",
-            "--graceful-timeout", "2",
-            "--timeout", "120",
-            "--log-level", "warning",
-            "workload:create_app()",
         )  # fmt: skip

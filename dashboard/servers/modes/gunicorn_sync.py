@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dashboard.servers.mode import Mode, Param, python_module
+from dashboard.servers.mode import WORKERS, Mode
+from dashboard.servers.modes.gunicorn_args import gunicorn
 
 
 class GunicornSync(Mode):
@@ -15,7 +16,7 @@ class GunicornSync(Mode):
     )
     capacity_formula = "workers"
     task = "the main thread of a worker process"
-    params = (Param("workers", "worker processes", 2, 1, 16),)
+    params = (WORKERS,)
 
     def capacity(self, params: dict[str, int]) -> int:
         return params["workers"]
@@ -23,19 +24,5 @@ class GunicornSync(Mode):
     def slots_per_process(self, params: dict[str, int]) -> int:
         return 1
 
-    def tree_size(self, params: dict[str, int]) -> int:
-        return params["workers"] + 1
-
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
-        return python_module(
-            "gunicorn",
-            "--bind", f"{host}:{port}",
-            "--worker-class", "sync",
-            "--workers", str(params["workers"]),
-            "--backlog", "1024",
-            "--no-control-socket",
-            "--graceful-timeout", "2",
-            "--timeout", "120",
-            "--log-level", "warning",
-            "workload:create_app()",
-        )  # fmt: skip
+        return gunicorn(host, port, "sync", params["workers"], "--backlog", "1024")

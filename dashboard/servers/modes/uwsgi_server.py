@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from dashboard.servers.mode import Mode, Param
+from dashboard.servers.mode import WorkersTimesThreads
 
 
 def _listen_queue() -> int:
@@ -23,7 +23,7 @@ def _uwsgi() -> str:
     return str(beside) if beside.exists() else shutil.which("uwsgi") or "uwsgi"
 
 
-class Uwsgi(Mode):
+class Uwsgi(WorkersTimesThreads):
     name = "uwsgi"
     title = "uWSGI (processes × threads)"
     sentence = (
@@ -33,19 +33,6 @@ class Uwsgi(Mode):
     )
     capacity_formula = "processes × threads"
     task = "a thread of a uWSGI worker (made by uWSGI in C, so Python calls it Dummy-N)"
-    params = (
-        Param("workers", "worker processes", 2, 1, 16),
-        Param("threads", "threads per worker", 4, 1, 64),
-    )
-
-    def capacity(self, params: dict[str, int]) -> int:
-        return params["workers"] * params["threads"]
-
-    def slots_per_process(self, params: dict[str, int]) -> int:
-        return params["threads"]
-
-    def tree_size(self, params: dict[str, int]) -> int:
-        return params["workers"] + 1
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         return [

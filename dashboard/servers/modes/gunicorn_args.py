@@ -1,0 +1,25 @@
+"""What every gunicorn mode passes, so the modes differ only in their worker class and sizes."""
+
+from __future__ import annotations
+
+from dashboard.servers.mode import python_module
+
+
+def gunicorn(host: str, port: int, worker_class: str, workers: int, *extra: str) -> list[str]:
+    """argv of gunicorn serving the workload; `extra` holds the mode's own flags.
+
+    gunicorn 27 opens a control socket in the home folder unless told not to; a short graceful
+    timeout keeps a mode switch quick; a long worker timeout lets a 60 s request finish.
+    """
+    return python_module(
+        "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--worker-class", worker_class,
+        "--workers", str(workers),
+        *extra,
+        "--no-control-socket",
+        "--graceful-timeout", "2",
+        "--timeout", "120",
+        "--log-level", "warning",
+        "workload:create_app()",
+    )  # fmt: skip
