@@ -110,7 +110,7 @@ class TaskRegistry:
         finished, and goes out in the same flush as this roster, after it. Only the next roster
         leaves it out, so the collector never sees a task gone before the end of its request.
         """
-        native = {t.native_id for t in os_threading().enumerate()}
+        native = _native_ids()
         alive = []
         for task in list(self.known.values()):
             if task.id in self._units:
@@ -172,6 +172,18 @@ def _innermost(coro: Any) -> FrameType | None:
 
 
 _ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+
+
+def _native_ids() -> set[int]:
+    """This process's threads as the OS lists them (Linux), else as `threading` knows them.
+
+    `threading` can be wrong: CPython 3.11 keeps the parent's native id on the thread that
+    forked, so a gunicorn sync worker's main thread would look gone after its first request.
+    """
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except (OSError, ValueError):
+        return {t.native_id for t in os_threading().enumerate()}
 
 
 def _finished(unit: Any) -> bool:
