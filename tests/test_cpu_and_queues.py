@@ -14,41 +14,55 @@ def busy_tasks(state: dict) -> list[dict]:
     return [t for p in state["processes"] for t in p["tasks"] if t["request"] is not None]
 
 
+def _in_service_for(dashboard, count: int, after_ms: float) -> dict | None:
+    state = dashboard.get("/api/state").json()
+    busy = busy_tasks(state)
+    return state if len(busy) == count and min(t["request"]["age_ms"] for t in busy) >= after_ms else None
+
+
 def measured_mid_burst(dashboard, endpoint: str, count: int, ms: int, after_ms: float = 1500) -> dict:
     """The state once `count` requests have been in service long enough for a full CPU window."""
     wait_for(
         lambda: dashboard.get("/api/state").json()["counters"]["in_service"] == 0, 30, what="a quiet pool"
     )
     run = dashboard.fire(endpoint, count, ms)
-
-    def settled():
-        state = dashboard.get("/api/state").json()
-        busy = busy_tasks(state)
-        return state if len(busy) == count and min(t["request"]["age_ms"] for t in busy) >= after_ms else None
-
-    state = wait_for(settled, 20, interval=0.1, what=f"{count} × {endpoint} in service for {after_ms} ms")
+    state = wait_for(
+        lambda: _in_service_for(dashboard, count, after_ms),
+        20,
+        interval=0.1,
+        what=f"{count} × {endpoint} in service for {after_ms} ms",
+    )
     state["run"] = run
     return state
 
 
 def test_four_cpu_bound_threads_share_one_core_and_are_starved_by_the_gil(dashboard):
     """4 × /cpu on one process of 4 threads: each gets about a quarter of a core (FIELD-NOTES:
-    23–27%), the process about one core, and the threads spend most of the time starved."""
-    before = {t["id"]: t for t in dashboard.get("/api/state").json()["processes"][0]["tasks"]}
+    23–27%), the process about one core, and the threads spend most of the time starved.
+
+    Each share is averaged over three consecutive 1 s windows: the GIL is not fair within one
+    window (14% beside 33% was seen), and the law is about the share over time."""
     state = measured_mid_burst(dashboard, "cpu", 4, 3000)
-    shares = [t["cpu_pct"] for t in busy_tasks(state)]
-    assert all(15 <= share <= 35 for share in shares), shares
-    assert sum(shares) <= 115, shares
+    busy = busy_tasks(state)
     (process,) = state["processes"]
     assert process["cpu_pct"] <= 115
+    assert all((t["state"], t["why"]) == ("starved", "gil") for t in busy), busy
+    detail = dashboard.get(f"/api/tasks/{process['pid']}/{busy[0]['id']}").json()
+    assert "waiting for the GIL" in detail["explanation"], detail
+    at_first = {t["id"]: dashboard.get(f"/api/tasks/{process['pid']}/{t['id']}").json() for t in busy}
+    windows = [busy]
+    for n in (1, 2):
+        later = wait_for(lambda n=n: _in_service_for(dashboard, 4, 1500 + 1000 * n), 10, what="a next window")
+        windows.append(busy_tasks(later))
+    shares = [sum(t["cpu_pct"] for w in windows for t in w if t["id"] == i) / len(windows) for i in at_first]
+    assert all(15 <= share <= 35 for share in shares), windows
+    assert sum(shares) <= 115, shares
     dashboard.wait_run(state["run"])
-    for task in busy_tasks(state):
-        detail = dashboard.get(f"/api/tasks/{process['pid']}/{task['id']}").json()
-        old = before.get(task["id"], {"state_ms": {}}).get("state_ms", {}) if task["id"] in before else {}
-        spent = {k: v - old.get(k, 0) for k, v in detail["state_ms"].items()}
+    for task_id, first in at_first.items():
+        detail = dashboard.get(f"/api/tasks/{process['pid']}/{task_id}").json()
+        spent = {k: v - first["state_ms"].get(k, 0) for k, v in detail["state_ms"].items()}
         starved, running = spent.get("starved:gil", 0), spent.get("running", 0)
         assert starved > 2 * running, spent
-        assert "GIL" in (detail["explanation"] or "GIL"), detail
 
 
 def test_c_code_that_releases_the_gil_runs_on_two_cores_at_once(dashboard):
@@ -75,6 +89,20 @@ def test_a_busy_task_can_be_inspected_down_to_its_stack(dashboard):
     assert detail["history"][-1]["state"].startswith(("waiting", "running"))
     assert dashboard.get(f"/api/tasks/{process['pid']}/1").status_code == 404
     assert process["sampling_cost_pct"] is not None and process["sampling_cost_pct"] < 1.0
+    dashboard.wait_run(state["run"])
+
+
+def test_processes_run_cpu_work_in_parallel_where_threads_cannot(dashboard):
+    """2 × /cpu on gunicorn-sync with 2 workers: two processes, two GILs, two cores; each request
+    gets most of a core (at least 60%), where threads of one process shared one."""
+    server = dashboard.post("/api/server", {"mode": "gunicorn-sync", "workers": 2}).json()
+    assert server["capacity"] == 2
+    dashboard.wait_processes(2)
+    state = measured_mid_burst(dashboard, "cpu", 2, 3000)
+    busy = busy_tasks(state)
+    assert len({p["pid"] for p in state["processes"] for t in p["tasks"] if t["request"]}) == 2
+    assert all(t["cpu_pct"] >= 60 for t in busy), busy
+    assert sum(p["cpu_pct"] for p in state["processes"]) > 130, state["processes"]
     dashboard.wait_run(state["run"])
 
 
