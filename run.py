@@ -9,9 +9,18 @@ import re
 import sys
 
 from dashboard.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_THREADS, Config
-from dashboard.servers.mode import BadServerRequest
+from dashboard.servers.mode import BadServerRequest, Param
 from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
 from dashboard.web.auth import ENV_TOKEN, resolve_token
+
+
+def _mode_params() -> dict[str, tuple[Param, list[str]]]:
+    """Every mode parameter a flag can set (--workers, --threads, --pool, ...), with its modes."""
+    params: dict[str, tuple[Param, list[str]]] = {}
+    for mode in REGISTRY.values():
+        for param in mode.params:
+            params.setdefault(param.name, (param, []))[1].append(mode.name)
+    return params
 
 
 def parse_args(argv: list[str]) -> Config:
@@ -32,8 +41,14 @@ def parse_args(argv: list[str]) -> Config:
         choices=sorted(REGISTRY),
         help=f"server mode of the workload at start (default {DEFAULT_MODE})",
     )
-    parser.add_argument("--workers", type=int, default=None, help="workload worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=None, help="threads per workload worker (default 4)")
+    for name, (param, modes) in _mode_params().items():
+        parser.add_argument(
+            f"--{name}",
+            type=int,
+            default=None,
+            help=f"{param.title}, {param.minimum}..{param.maximum}, for {', '.join(modes)} "
+            "(default: the mode's own, see GET /api/modes)",
+        )
     parser.add_argument(
         "--collector-port", type=int, default=0, help="UDP port agents report to (default: any free port)"
     )
@@ -73,11 +88,7 @@ def parse_args(argv: list[str]) -> Config:
     except ValueError as exc:
         parser.error(str(exc))
     mode = get_mode(args.mode)
-    given = {
-        name: value
-        for name, value in (("workers", args.workers), ("threads", args.threads))
-        if value is not None
-    }
+    given = {name: getattr(args, name) for name in _mode_params() if getattr(args, name) is not None}
     try:
         params = mode.validate(given)
     except BadServerRequest as exc:

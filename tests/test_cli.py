@@ -1,0 +1,45 @@
+"""`run.py`'s flags: every mode's parameters can be set at start, and bad flags stop it with a
+message before anything starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from run import parse_args
+
+
+@pytest.mark.parametrize(
+    ("argv", "mode", "params"),
+    [
+        ([], "gunicorn-gthread", {"workers": 2, "threads": 4}),
+        (["--workers", "1", "--threads", "8"], "gunicorn-gthread", {"workers": 1, "threads": 8}),
+        (["--mode", "eventlet", "--pool", "200"], "eventlet", {"pool": 200}),
+        (
+            ["--mode", "gunicorn-gevent", "--connections", "50"],
+            "gunicorn-gevent",
+            {"workers": 1, "connections": 50},
+        ),
+        (["--mode", "flask-dev-serial"], "flask-dev-serial", {}),
+    ],
+)
+def test_each_modes_parameters_come_from_flags_or_its_defaults(argv, mode, params):
+    config = parse_args(argv)
+    assert (config.mode, config.server_params) == (mode, params)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--mode", "eventlet", "--workers", "2"], "has no parameter 'workers'"),
+        (["--workers", "0"], "workers must be from 1 to 16"),
+        (["--threads", "65"], "threads must be from 1 to 64"),
+        (["--mode", "nope"], "invalid choice"),
+        (["--port", "70000"], "--port must be from 1 to 65535"),
+        (["--pool", "many"], "invalid int value"),
+    ],
+)
+def test_bad_flags_exit_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
