@@ -123,10 +123,12 @@ at its peak. Each case ran {rounds} times on a real server switched live through
 
 {body}
 
-Where the ratio is well above 1 with several workers, the law is not wrong: a gthread or uWSGI
+Where the ratio is well above 1 with several workers, the law is not wrong: a gunicorn gthread
 worker keeps accepting connections while its threads are busy, so one worker queues requests
-another could serve (gunicorn issue #908); the page shows it per worker. The green-thread and
-asyncio rows with 500 requests ran on one OS thread each.
+another could serve (gunicorn issue #908); the page shows it per worker. uWSGI's threads each
+accept only when they are free, so its spread stays even. The green-thread and asyncio rows with
+500 requests ran on one OS thread each: the time above the law is that one thread accepting,
+parsing and answering 500 connections (and the agent recording them), one after another.
 
 mod_wsgi is not among the modes: see the README's note on it.
 """
