@@ -148,3 +148,29 @@ def test_processes_of_a_retired_server_leave_and_stay_away():
     model.set_server({"mode": "gunicorn-gthread", "status": "starting"}, 4, retired_pids=[10])
     feed.send(WORKER, tasks=())
     assert model.processes == {}
+
+
+def test_green_tasks_wait_on_io_and_run_or_starve_by_who_holds_the_hub():
+    """No OS thread of their own to read: a greenlet's state follows its declared phase and the
+    agent's hub watch (gevent's page showed io requests as running at 0% CPU before this)."""
+    model, feed = serving_model()
+    green = Source("h", 11, "gunicorn-gevent", "worker")
+    roster = (Task(1, "Greenlet-1", "greenlet", 11), Task(2, "Greenlet-2", "greenlet", 11))
+    feed.send(
+        green,
+        [["begin", 1, 0, "11-0", "GET", "/io", None], ["begin", 2, 0, "11-1", "GET", "/cpu", None]],
+        roster,
+    )
+
+    def states():
+        return [(t["state"], t["why"]) for t in state_view(model, 0)["processes"][0]["tasks"]]
+
+    assert states() == [("running", None), ("running", None)]
+    feed.send(green, [["phase", 1, 1 * MS, "io"]])
+    assert states() == [("waiting", None), ("running", None)]
+    feed.send(green, [["phase", 2, 2 * MS, "cpu"], ["stall", 2, 3 * MS]])
+    assert states() == [("starved", "hub"), ("running", None)]
+    feed.send(green, [["phase", 1, 4 * MS, "io"]])  # a late event cannot unblock the hub
+    assert states() == [("starved", "hub"), ("running", None)]
+    feed.send(green, [["stall_end", 2, 5 * MS], ["end", 2, 5 * MS, "11-1", "200"]])
+    assert states() == [("waiting", None), ("idle", None)]

@@ -142,7 +142,12 @@ def test_cpu_request_stalls_every_other_green_thread(dash, mode, params):
     """A request that computes never yields: the others are starved by it, and the page says so."""
     switch(dash, mode, params)
     waiting = dash.fire("io", 4, 3000)
-    wait_for(lambda: len(in_request(dash.get("/api/state").json())) == 4, 5, what="4 requests in service")
+
+    def all_waiting():
+        tasks = in_request(dash.get("/api/state").json())
+        return len(tasks) == 4 and all(t["state"] == "waiting" for t in tasks)
+
+    wait_for(all_waiting, 5, what="4 requests in service, each waiting on its I/O")
     hog = dash.fire("cpu", 1, 1500)
 
     def stalled():
@@ -170,6 +175,8 @@ def test_cpu_request_stalls_every_other_green_thread(dash, mode, params):
     assert dash.wait_run(waiting)["done"] == 4
     state = dash.get("/api/state").json()
     assert all(p["stalled_by"] is None for p in state["processes"])
+    if mode == "gunicorn-gevent":  # gevent's own names, not its patched threading's Dummy-N
+        assert all(t["name"].startswith("Greenlet-") for p in state["processes"] for t in p["tasks"])
 
 
 def test_cpu_pool_processes_appear_with_their_cpu(dash):

@@ -177,7 +177,7 @@ class Model:
             elif name == "phase":
                 task = process.tasks.get(event[1])
                 if task is not None and task.request is not None:
-                    task.phase = event[3]
+                    self._phase(process, task, event[2], event[3])
             elif name == "stack":
                 task = process.tasks.get(event[1])
                 if task is not None:
@@ -253,6 +253,16 @@ class Model:
         task.stack = None
         if task.gone_ns is None:
             task.set_state("idle", None, t_ns)
+
+    def _phase(self, process: Process, task: TaskState, t_ns: int, phase: str) -> None:
+        """The endpoint declared what its request does now. An OS thread's state is then judged
+        from /proc; a green thread or asyncio task has no thread of its own to read, but the
+        one that is in the hub's way is known (`stall`): any other one doing I/O is suspended,
+        so waiting, and one that starts computing holds the hub, so running."""
+        task.phase = phase
+        if task.kind == "thread" or process.stalled_by not in (None, task.id):
+            return
+        task.set_state("running" if phase == "cpu" else "waiting", None, t_ns)
 
     def _stall(self, process: Process, task_id: int, t_ns: int) -> None:
         """One green thread / asyncio task holds the hub: every other request of the process starves."""

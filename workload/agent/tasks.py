@@ -88,7 +88,7 @@ class TaskRegistry:
     def _register(self) -> int:
         greenlet = _current_greenlet()
         if greenlet is not None:
-            task = Task(next(self._numbers), _green_name(), "greenlet", threading.get_native_id())
+            task = Task(next(self._numbers), _green_name(greenlet), "greenlet", threading.get_native_id())
             self._add(task, greenlet)
         else:
             native = threading.get_native_id()
@@ -209,6 +209,8 @@ def _current_greenlet():
     return None if current.parent is None else current
 
 
-def _green_name() -> str:
-    """The name the green library gives the running green thread (eventlet: GreenThread-N)."""
-    return threading.current_thread().name[:MAX_NAME]
+def _green_name(greenlet: Any) -> str:
+    """The name the green library gives the running green thread: gevent's own (Greenlet-N;
+    its patched `threading` would say Dummy-N), else `threading`'s (eventlet: GreenThread-N)."""
+    name = getattr(greenlet, "name", None)
+    return (name if isinstance(name, str) and name else threading.current_thread().name)[:MAX_NAME]
