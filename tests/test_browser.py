@@ -5,6 +5,8 @@ fixture). Waits are polls with deadlines, never sleeps. Screenshots go to tests/
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -263,3 +265,23 @@ def test_presenter_token_moves_from_the_url_to_post_headers(browser: Browser, da
     finally:
         context.close()
     wait_for_runs_over(dashboard)
+
+
+def test_a_dead_server_is_announced_and_the_restart_button_brings_it_back(page: Page, dashboard):
+    """The workload server dies on stage: the page says so with the reason, offers a restart,
+    and the button brings the same mode and sizes back, pool drawn again."""
+    wait_for_idle_pool(page)
+    master = dashboard.get("/api/server").json()["pids"][0]
+    os.kill(master, signal.SIGKILL)  # the gunicorn master: the whole server is gone
+    expect(page.locator("#server-status")).to_have_attribute("data-status", "failed", timeout=5_000)
+    expect(page.locator("#server-error")).to_contain_text("exited")
+    restart = page.locator("#server-restart")
+    expect(restart).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "server-died.png")
+    restart.click()
+    expect(page.locator("#server-status")).to_have_attribute("data-status", "serving", timeout=SWITCH_MS)
+    expect(restart).to_be_hidden()
+    expect(page.locator(".tile")).to_have_count(CAPACITY, timeout=SWITCH_MS)
+    info = dashboard.get("/api/server").json()
+    assert (info["mode"], info["capacity"], info["status"]) == ("gunicorn-gthread", CAPACITY, "serving")
+    assert master not in info["pids"]

@@ -137,7 +137,7 @@ def test_a_dead_server_is_shown_failed_and_restarts_in_the_same_mode(dashboard):
     (what the page's restart button sends) brings it back."""
     viewer = Viewer(dashboard.url)
     try:
-        master = dashboard.get("/api/server").json()["pids"][0]
+        master, *workers = dashboard.get("/api/server").json()["pids"]
         os.kill(master, signal.SIGKILL)  # the gunicorn master: the whole server is gone
         failed = wait_for(
             lambda: viewer.view and viewer.view["server"]["status"] == "failed" and viewer.view["server"],
@@ -146,6 +146,12 @@ def test_a_dead_server_is_shown_failed_and_restarts_in_the_same_mode(dashboard):
         )
         assert "exited" in failed["error"]
         assert dashboard.get("/api/server").json()["status"] == "failed"
+        wait_for(lambda: not alive(workers), 5, what=f"the orphaned workers {workers} to be gone")
+        wait_for(
+            lambda: all(p["status"] == "gone" for p in viewer.view["processes"]),
+            5,
+            what="the page to show the dead server's workers gone",
+        )
     finally:
         viewer.close()
 

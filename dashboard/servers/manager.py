@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dashboard.children import Spawner, terminate_tree, tree_pids
+from dashboard.children import Spawner, kill_group, terminate_tree, tree_pids
 from dashboard.servers.mode import Mode
 from dashboard.servers.modes import get_mode
 
@@ -113,6 +113,7 @@ class ServerManager:
         if proc is not None and self._status == "serving" and proc.poll() is not None:
             with self._lock:
                 if self._proc is proc:
+                    kill_group(proc)
                     self._status, self._error = "failed", f"the server exited with code {proc.returncode}"
                     self._publish([])
 
