@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from bench.common import command_line, interleaved, median, parser, percentile, report, table
-from tests.support import Dashboard, alive, launch_chromium, wait_for
+from tests.support import Dashboard, launch_chromium
 
 VIEWPORT = {"width": 1920, "height": 1080}
 # name: (demo-load, CSS the benchmark adds). "timeline alone" hides the pools (256 tiles whose
@@ -99,8 +99,7 @@ def measure(rounds: int, seconds: float) -> dict[str, list[dict]]:
             finally:
                 browser.close()
     finally:
-        pids = dash.stop()
-        wait_for(lambda: not alive(pids), 15, what=f"no process left of {pids}")
+        dash.stop_leaving_nothing(15)
 
 
 def main(argv: list[str] | None = None) -> int:

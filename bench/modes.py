@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bench.common import command_line, machine, median, parser, table
 from dashboard.children import PROJECT_ROOT
-from tests.support import Dashboard, alive, wait_for
+from tests.support import Dashboard
 
 RESULTS = PROJECT_ROOT / "docs" / "modes.md"
 
@@ -103,8 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dash.wait_serving()
         results = [measure(dash, case, rounds) for case in cases]
     finally:
-        pids = dash.stop()
-        wait_for(lambda: not alive(pids), 10, what="the dashboard's processes to exit")
+        dash.stop_leaving_nothing(10)
     body = table(COLUMNS, [r.row() for r in results])
     print(body, flush=True)
     if not (args.quick or args.no_doc):

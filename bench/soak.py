@@ -15,7 +15,7 @@ import psutil
 
 from bench.common import command_line, median, parser, report, run_sustained, table
 from bench.viewer import Viewer
-from tests.support import Dashboard, alive, wait_for
+from tests.support import Dashboard
 
 TARGET_GROWTH = 0.10
 CONNECTIONS = 8
@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         dash.wait_processes(2)
         samples, rps, frames = asyncio.run(_soak(dash, seconds, every))
     finally:
-        pids = dash.stop()
-        wait_for(lambda: not alive(pids), 15, what=f"no process left of {pids}")
+        dash.stop_leaving_nothing(15)
     warm = seconds * 0.1  # imports, pools and buffers fill during the first tenth
     rows = []
     for group, series in samples.items():

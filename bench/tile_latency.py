@@ -15,7 +15,7 @@ import time
 from urllib.parse import urlsplit
 
 from bench.common import command_line, median, parser, percentile, report, table
-from tests.support import Dashboard, alive, launch_chromium, wait_for
+from tests.support import Dashboard, launch_chromium
 
 TARGET_P95_MS = 100.0
 REQUEST_MS = 300
@@ -123,8 +123,7 @@ def measure(samples: int, clicks: int) -> dict:
             finally:
                 browser.close()
     finally:
-        pids = dash.stop()
-        wait_for(lambda: not alive(pids), 15, what=f"no process left of {pids}")
+        dash.stop_leaving_nothing(15)
     latencies = [seen[rid] - skew - (t + offset) for rid, t in started.items() if rid in seen]
     return {"latencies": latencies, "missed": len(started) - len(latencies), "skew": skew, "clicks": clicked}
 

@@ -12,7 +12,7 @@ import time
 
 from bench.common import command_line, interleaved, median, parser, percentile, report, table
 from bench.viewer import Viewer
-from tests.support import Dashboard, alive, wait_for
+from tests.support import Dashboard
 
 SIZES = (50, 200, 500)
 TARGET_SIZE, TARGET_P95_MS = 200, 150.0
@@ -76,8 +76,7 @@ def measure(rounds: int, seconds: float, sizes: tuple[int, ...]) -> dict[int, li
 
         return interleaved(rounds, {n: lambda n=n: one(n) for n in sizes})
     finally:
-        pids = dash.stop()
-        wait_for(lambda: not alive(pids), 15, what=f"no process left of {pids}")
+        dash.stop_leaving_nothing(15)
 
 
 def main(argv: list[str] | None = None) -> int:

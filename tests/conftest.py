@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import Dashboard, alive, wait_for
+from tests.support import Dashboard
 
 
 @pytest.fixture(scope="module")
@@ -16,5 +16,4 @@ def dashboard():
         dash.wait_processes(1)
         yield dash
     finally:
-        pids = dash.stop()
-        wait_for(lambda: not alive(pids), 10, what=f"no process left of {pids}")
+        dash.stop_leaving_nothing(10)

@@ -142,6 +142,11 @@ class Dashboard:
                 raise
         return pids
 
+    def stop_leaving_nothing(self, timeout: float = 15.0) -> None:
+        """Stop, then fail unless every process the dashboard had (servers, generator) exits."""
+        pids = self.stop()
+        wait_for(lambda: not alive(pids), timeout, what=f"no process left of {pids}")
+
 
 class Viewer:
     """A python-socketio client that keeps what a page keeps: the snapshot, with each frame applied.

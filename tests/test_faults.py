@@ -187,8 +187,7 @@ def test_open_pages_reconnect_to_a_restarted_dashboard_and_get_its_full_state(da
                 what=f"the page to show what /api/state says: {state['server']}",
             )
         finally:
-            pids = again.stop()
-            wait_for(lambda: not alive(pids), 10, what=f"no process left of {pids}")
+            again.stop_leaving_nothing(10)
     finally:
         viewer.close()
 

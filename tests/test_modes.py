@@ -57,8 +57,7 @@ def dash():
         dash.wait_serving()
         yield dash
     finally:
-        pids = dash.stop()
-        wait_for(lambda: not alive(pids), 10, what=f"no process left of {pids}")
+        dash.stop_leaving_nothing(10)
 
 
 def switch(dash: Dashboard, mode: str, params: dict, processes: int = 1) -> dict:

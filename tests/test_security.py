@@ -18,7 +18,7 @@ from dashboard.config import Config
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, MAX_COUNT, MAX_MS, BadLoadRequest, RunRate
 from dashboard.web import auth
 from run import parse_args
-from tests.support import Dashboard, Viewer, alive, wait_for
+from tests.support import Dashboard, Viewer, wait_for
 
 TOKEN = "s3cret-Token_0123"
 ALLOWED = "http://talk.example:8080"
@@ -161,8 +161,7 @@ def wide():
         )
         yield dash
     finally:
-        pids = dash.stop()
-        wait_for(lambda: not alive(pids), 10, what=f"no process left of {pids}")
+        dash.stop_leaving_nothing(10)
 
 
 def fingerprint(dash: Dashboard) -> dict:
