@@ -28,7 +28,8 @@ from typing import TypeVar
 import psutil
 
 from dashboard.children import PROJECT_ROOT, Spawner, terminate_tree
-from tests.support import free_port
+from dashboard.model.stats import nearest_rank
+from dashboard.servers.manager import free_port
 
 RESULTS = PROJECT_ROOT / "docs" / "benchmarks.md"
 HOST = "127.0.0.1"
@@ -64,10 +65,7 @@ def command_line(module: str, argv: Sequence[str] | None) -> str:
 
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (a value that occurred); NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+    return nearest_rank(sorted(values), p / 100) if values else math.nan
 
 
 def median(values: Sequence[float]) -> float:

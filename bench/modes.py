@@ -35,7 +35,7 @@ CASES = (
     Case("flask-dev-serial", {}, 4, 300),
     Case("flask-dev-threaded", {}, 20, 300, "a new thread per request"),
     Case("gunicorn-sync", {"workers": 2}, 8, 300),
-    Case("gunicorn-gthread", {"workers": 1, "threads": 4}, 12, 300),
+    Case("gunicorn-gthread", {"workers": 1, "threads": 4}, 12, 400, "the pool-law test's case"),
     Case("gunicorn-gthread", {"workers": 2, "threads": 4}, 16, 500, "uneven accept (gunicorn #908)"),
     Case("uwsgi", {"workers": 1, "threads": 4}, 12, 300),
     Case("uwsgi", {"workers": 2, "threads": 4}, 16, 500),
@@ -55,6 +55,7 @@ class Result:
     capacity: int | None
     peaks: list[int]
     makespans: list[float]
+    waves: list[list[float]]  # per round: the median queue wait of each wave of c requests
 
     def row(self) -> list[object]:
         c = self.capacity or self.case.count
@@ -71,11 +72,30 @@ class Result:
             float(law),
             measured,
             f"{measured / law:.2f}",
+            " / ".join(f"{median(wave):.0f}" for wave in zip(*self.waves, strict=False)),
             self.case.note,
         ]
 
 
-COLUMNS = ("mode", "parameters", "capacity", "burst", "peak busy", "law ms", "makespan ms", "ratio", "note")
+COLUMNS = (
+    "mode",
+    "parameters",
+    "capacity",
+    "burst",
+    "peak busy",
+    "law ms",
+    "makespan ms",
+    "ratio",
+    "queue wait ms by wave",
+    "note",
+)
+
+
+def waves(requests: list[dict], capacity: int) -> list[float]:
+    """Queue waits sorted and cut into waves of `capacity` requests: the median of each. By the
+    law, wave k waits k service times (0, s, 2s, ...)."""
+    waits = sorted(r["queue_wait_ms"] for r in requests if r["queue_wait_ms"] is not None)
+    return [median(waits[i : i + capacity]) for i in range(0, len(waits), capacity)]
 
 
 def measure(dash: Dashboard, case: Case, rounds: int) -> Result:
@@ -83,14 +103,15 @@ def measure(dash: Dashboard, case: Case, rounds: int) -> Result:
     reply.raise_for_status()
     info = reply.json()
     dash.wait_processes(case.params.get("workers", 1))
-    peaks, makespans = [], []
+    peaks, makespans, by_wave = [], [], []
     for _ in range(rounds):
         run = dash.wait_run(dash.fire("io", case.count, case.ms))
         if run["done"] != case.count:
             raise SystemExit(f"{case.mode}: {run['done']} of {case.count} requests done: {run}")
         peaks.append(run["peak_busy"])
         makespans.append(run["makespan_ms"])
-    return Result(case, info["capacity"], peaks, makespans)
+        by_wave.append(waves(run["requests"], info["capacity"] or case.count))
+    return Result(case, info["capacity"], peaks, makespans, by_wave)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,6 +140,8 @@ that serves c at once should take ceil(n/c)·s (c = n for unbounded modes) and k
 at its peak. Each case ran {rounds} times on a real server switched live through
 `POST /api/server`; "makespan" is the median from the first request sent to the last reply,
 "peak busy" the peaks seen (from the agent's start and end times), "ratio" makespan / law.
+"Queue wait by wave": the requests' waits (picked up − sent) sorted and cut into waves of c, the
+median of each; by the law wave k waits k·s.
 
 {body}
 

@@ -10,6 +10,7 @@ import logging
 import threading
 import webbrowser
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from dashboard.app import create_app
@@ -44,7 +45,7 @@ class DashboardServer(BaseApplication):
         for key, value in settings.items():
             self.cfg.set(key, value)
 
-    def load(self):
+    def load(self) -> Flask:
         app, self.services = create_app(self.config)
         return app
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ import psutil
 import requests
 import socketio
 from playwright.sync_api import Browser, Playwright
+
+from dashboard.servers.manager import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -51,12 +52,6 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}; last value {value!r}")
         time.sleep(interval)
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Dashboard:
@@ -116,7 +111,7 @@ class Dashboard:
 
         return wait_for(done, timeout, interval=0.1, what=f"run {run} to finish")
 
-    def loadgen(self, run: str | None = None) -> psutil.Process | None:
+    def loadgen(self) -> psutil.Process | None:
         """The load generator process (one for every run: it stays up between bursts)."""
         for child in _children(self.proc.pid):
             try:
@@ -151,7 +146,8 @@ class Dashboard:
 class Viewer:
     """A python-socketio client that keeps what a page keeps: the snapshot, with each frame applied.
 
-    Like the page, it drops a frame whose `base` is not its version and asks for a `resync`.
+    Like the page, it drops a frame whose `base` is not its version, and asks for a `resync` when
+    the frame is ahead of it (frames were missed); an older one is just stale.
     """
 
     def __init__(self, url: str, headers: dict[str, str] | None = None, reconnect: bool = False) -> None:
@@ -174,7 +170,8 @@ class Viewer:
         self.events.put(("frame", time.monotonic(), data))
         view = self.view
         if view is None or data["base"] != view["version"]:
-            self.client.emit("resync")
+            if view is not None and data["base"] > view["version"]:  # missed some: as the page does
+                self.client.emit("resync")
             return
         tasks = {**view["tasks"], **data.get("tasks", {})}
         tasks = {key: task for key, task in tasks.items() if task is not None}
@@ -191,6 +188,16 @@ class Viewer:
             event = self.next(timeout=max(0.01, deadline - time.monotonic()))
             if event[0] == "snapshot":
                 return event
+
+    def resynced(self, payload: object = None) -> bool:
+        """Ask for a snapshot; whether one came within 0.2 s (the dashboard answers a viewer's
+        resyncs at most every 0.5 s, so poll this with `wait_for`)."""
+        self.client.emit("resync", payload)
+        try:
+            self.next_snapshot(timeout=0.2)
+        except queue.Empty:
+            return False
+        return True
 
     def close(self) -> None:
         """Disconnect, or stop reconnecting (whose random back-off would disturb hypothesis)."""

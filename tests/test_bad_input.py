@@ -8,6 +8,8 @@ dashboard with a burst kept running throughout, which no refused request may dis
 from __future__ import annotations
 
 import math
+import queue
+import time
 
 import pytest
 import websocket
@@ -176,14 +178,34 @@ def test_a_viewer_sending_junk_events_changes_nothing_and_stays_served(dashboard
     try:
         wait_for(lambda: viewer.view, 5, what="a snapshot")
         for payload in VIEWER_JUNK:
-            viewer.client.emit("resync", payload)
-            viewer.next_snapshot()
+            # Resyncs are answered at most every RESYNC_EVERY_S: ask until one is.
+            wait_for(lambda p=payload: viewer.resynced(p), 5, what=f"a snapshot for resync({payload!r:.40})")
             for event in ("fire", "load", "switch", "stop", "server", "frame", "snapshot", "message"):
                 viewer.client.emit(event, payload)
         assert viewer.client.connected
     finally:
         viewer.close()
     assert fingerprint(dashboard) == before
+
+
+@pytest.mark.integration
+def test_a_viewer_spamming_resync_gets_a_snapshot_at_most_every_half_second(dashboard):
+    """A full snapshot costs far more than a frame: 100 resyncs at once are not 100 snapshots."""
+    viewer = Viewer(dashboard.url)
+    try:
+        viewer.next_snapshot()
+        for _ in range(100):
+            viewer.client.emit("resync")
+        started, snapshots = time.monotonic(), 0
+        while (left := started + 1.2 - time.monotonic()) > 0:  # a window to count in, not a wait
+            try:
+                snapshots += viewer.next(timeout=left)[0] == "snapshot"
+            except queue.Empty:
+                break
+        assert snapshots <= 3
+        assert wait_for(lambda: viewer.resynced(), 5, what="a resync answered after the spam")
+    finally:
+        viewer.close()
 
 
 RAW_PACKETS = [

@@ -17,7 +17,8 @@ import time
 import pytest
 from flask import Flask
 
-from tests.support import ROOT, Dashboard, Viewer, alive, free_port, wait_for
+from dashboard.servers.manager import free_port
+from tests.support import ROOT, Dashboard, Viewer, alive, wait_for
 from workload.agent.middleware import AgentMiddleware
 from workload.agent.recorder import Recorder
 from workload.agent.tasks import TaskRegistry
@@ -44,7 +45,7 @@ def alive_pids(state: dict) -> list[int]:
 
 def test_with_no_collector_listening_the_workload_serves_and_nothing_raises():
     """Sources never wait on the dashboard: datagrams to a closed UDP port are simply lost."""
-    closed = f"udp://127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
+    closed = f"udp://127.0.0.1:{free_port(kind=socket.SOCK_DGRAM)}"
     out = subprocess.run(
         [sys.executable, "-c", NO_COLLECTOR_SCRIPT % 3000],
         cwd=ROOT,
@@ -114,7 +115,7 @@ def test_a_load_generator_killed_mid_run_ends_its_run_as_failed_with_a_reason(da
     """The run does not hang: it ends failed, says why, and the dashboard fires the next one."""
     run = dashboard.fire("io", CAPACITY, 2000)
     wait_for(lambda: dashboard.get(f"/api/runs/{run}").json()["sent"] == CAPACITY, 10, what="every send")
-    wait_for(lambda: dashboard.loadgen(run), 5, what="the load generator").kill()
+    wait_for(dashboard.loadgen, 5, what="the load generator").kill()
 
     result = wait_for(
         lambda: (r := dashboard.get(f"/api/runs/{run}").json())["state"] != "running" and r,

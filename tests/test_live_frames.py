@@ -34,6 +34,7 @@ def test_a_newcomer_gets_the_full_state_first(viewer, dashboard):
 def test_frames_follow_the_snapshot_version_by_version_through_a_burst(viewer, dashboard):
     _, _, snapshot = viewer.next()
     version, tasks = snapshot["version"], tasks_of(snapshot)
+    sent_before = dashboard.get("/api/health").json()["frames_sent"]
     run = dashboard.fire("io", 8, 300)
     peak_busy, times = 0, []
     deadline = time.monotonic() + 15
@@ -54,25 +55,21 @@ def test_frames_follow_the_snapshot_version_by_version_through_a_burst(viewer, d
         runs = frame.get("runs") or []
         if peak_busy and busy == 0 and any(r["id"] == run and r["state"] == "done" for r in runs):
             break
+    else:
+        pytest.fail(f"run {run} was never seen done with its pool idle again")
     assert peak_busy == 4
     assert {t["state"] for t in tasks.values()} == {"idle"}
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert sorted(gaps)[len(gaps) // 2] >= 0.045, "frames must not exceed 20 per second"
+    assert dashboard.get("/api/health").json()["frames_sent"] - sent_before >= len(times)
 
 
 def test_junk_from_a_viewer_changes_nothing_and_resync_answers_a_snapshot(viewer, dashboard):
     viewer.next()
     before = dashboard.get("/api/server").json()
-    for event, payload in [("resync", {"evil": 1}), ("load", {"endpoint": "io"}), ("server", "x" * 10_000)]:
+    for event, payload in [("load", {"endpoint": "io"}), ("server", "x" * 10_000), ("frame", [])]:
         viewer.client.emit(event, payload)
-    kind, _, snapshot = wait_for(lambda: _next_snapshot(viewer), 5, what="a snapshot after resync")
-    assert kind == "snapshot" and snapshot["server"]["status"] == "serving"
+    wait_for(lambda: viewer.resynced({"evil": 1}), 5, what="a snapshot for a resync with junk")
+    assert viewer.view["server"]["status"] == "serving"
     assert dashboard.get("/api/server").json() == before
     assert dashboard.get("/api/health").json()["ok"] is True
-
-
-def _next_snapshot(viewer):
-    while True:
-        event = viewer.next()
-        if event[0] == "snapshot":
-            return event

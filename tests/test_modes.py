@@ -60,13 +60,13 @@ def dash():
         dash.stop_leaving_nothing(10)
 
 
-def switch(dash: Dashboard, mode: str, params: dict, processes: int = 1) -> dict:
+def switch(dash: Dashboard, mode: str, params: dict) -> dict:
     """Switch to `mode` and wait until each of its worker processes has reported."""
     reply = dash.post("/api/server", {"mode": mode, **params})
     assert reply.status_code == 200, reply.text
     info = reply.json()
     assert info["status"] == "serving" and info["mode"] == mode
-    dash.wait_processes(processes)
+    dash.wait_processes(params.get("workers", 1))
     return info
 
 
@@ -94,7 +94,7 @@ def test_modes_api_describes_every_mode_for_the_page(dash):
 )
 def test_burst_larger_than_capacity_follows_the_queueing_law(dash, mode, params, capacity, count, ms):
     """peak_busy = capacity (= count when unbounded); makespan ≈ ceil(n / c) · s."""
-    info = switch(dash, mode, params, processes=params.get("workers", 1))
+    info = switch(dash, mode, params)
     assert info["capacity"] == capacity
     run = dash.wait_run(dash.fire("io", count, ms))
     assert (run["sent"], run["done"], run["failed"]) == (count, count, 0)
@@ -133,7 +133,7 @@ def test_500_concurrent_io_requests_finish_within_3_s_on_one_os_thread(dash, mod
     assert worker.num_threads() < 10  # the main thread, the agent's reporter, a few helpers
     state = dash.get("/api/state").json()
     kinds = {t["kind"] for p in state["processes"] for t in p["tasks"]}
-    assert kinds <= {"greenlet", "asyncio"}
+    assert kinds and kinds <= {"greenlet", "asyncio"}
 
 
 @pytest.mark.parametrize(("mode", "params"), GREEN, ids=[g[0] for g in GREEN])
@@ -160,6 +160,8 @@ def test_cpu_request_stalls_every_other_green_thread(dash, mode, params):
         return None
 
     state = wait_for(stalled, 5, what="the /cpu request to starve the 4 /io ones")
+    if mode == "gunicorn-gevent":  # gevent's own names, not its patched threading's Dummy-N
+        assert all(t["name"].startswith("Greenlet-") for t in in_request(state)), in_request(state)
     (process,) = [p for p in state["processes"] if p["status"] == "alive"]
 
     def stack(task_id: int) -> str:
@@ -174,8 +176,6 @@ def test_cpu_request_stalls_every_other_green_thread(dash, mode, params):
     assert dash.wait_run(waiting)["done"] == 4
     state = dash.get("/api/state").json()
     assert all(p["stalled_by"] is None for p in state["processes"])
-    if mode == "gunicorn-gevent":  # gevent's own names, not its patched threading's Dummy-N
-        assert all(t["name"].startswith("Greenlet-") for p in state["processes"] for t in p["tasks"])
 
 
 def test_cpu_pool_processes_appear_with_their_cpu(dash):

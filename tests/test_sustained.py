@@ -9,8 +9,9 @@ import pytest
 import requests
 
 from dashboard.loadgen.sustained import sustain
+from dashboard.servers.manager import free_port
 from dashboard.servers.modes import get_mode
-from tests.support import free_port, wait_for
+from tests.support import wait_for
 from workload.agent.recorder import Recorder
 
 

@@ -21,6 +21,7 @@ async def _one(host: str, port: int, path: str, run: str, index: int, recorder: 
     sent = time.monotonic_ns()
     recorder.add(["sent", run, index, sent])
     status = 0
+    writer = None
     try:
         async with asyncio.timeout(REQUEST_TIMEOUT_S):
             reader, writer = await asyncio.open_connection(host, port)
@@ -33,10 +34,11 @@ async def _one(host: str, port: int, path: str, run: str, index: int, recorder: 
             if len(parts) >= 2 and parts[1].isdigit():
                 status = int(parts[1])
             await reader.read()  # the server closes when the whole reply is sent
-            writer.close()
-    except (OSError, TimeoutError, asyncio.IncompleteReadError):
-        pass
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError):  # ValueError: a line too long
+        status = 0
     finally:  # also when the run is cut short: the request ends without a reply
+        if writer is not None:
+            writer.close()
         recorder.add(["reply", run, index, time.monotonic_ns(), status])
 
 

@@ -57,11 +57,6 @@ class LoadControl:
             self._send({"cmd": "fire", "run": run, "url": url, "path": burst.path(), "count": burst.count})
         return run
 
-    @property
-    def generator_pid(self) -> int | None:
-        generator = self._generator
-        return generator.pid if generator is not None else None
-
     def _ensure_generator(self) -> subprocess.Popen:
         if self._generator is None or self._generator.poll() is not None:
             argv = python_module("dashboard.loadgen.generator", "--collector", self.collector_url)
@@ -77,7 +72,7 @@ class LoadControl:
                 generator.stdin.flush()
                 return
             except (BrokenPipeError, OSError):
-                generator.wait(timeout=5)
+                terminate_tree(generator)  # dead already, or no longer reading its commands
                 self._reap_locked(keep=command.get("run"))
         raise BadLoadRequest("the load generator could not be started; see the dashboard's log")
 

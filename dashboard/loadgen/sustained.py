@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
 from dashboard.loadgen.reporting import reporting_to
+from dashboard.model.stats import nearest_rank
 from workload.agent.protocol import make_tag
 from workload.agent.recorder import Recorder
 
@@ -68,6 +69,7 @@ class _KeepAlive(asyncio.Protocol):
                 try:
                     self._status, length, self._close = _head(self._buffer[:end])
                 except ValueError:
+                    self._buffer, self._need = b"", -1  # counted here, not again when it closes
                     self._finish(0, close=True)
                     return
                 self._buffer, self._need = self._buffer[end + 4 :], length
@@ -168,7 +170,7 @@ async def sustain(
     ordered = sorted(tally.latencies_ns)
 
     def pct(p: float) -> float | None:
-        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))] / 1e6, 3) if ordered else None
+        return round(nearest_rank(ordered, p) / 1e6, 3) if ordered else None
 
     return {
         "requests": len(ordered),

@@ -19,6 +19,7 @@ CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this wind
 MAX_RUNS = 50
 MAX_TASKS_PER_PROCESS = 1_024
 MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model
+MAX_IGNORED_PIDS = 1_024  # retired servers remembered; their stragglers arrive within seconds
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ class Model:
         self.server: dict = {"mode": None, "status": "stopped", "capacity": 0, "pids": []}
         self.slots_per_process: int | None = None
         self.processes: dict[int, Process] = {}
-        self.ignored_pids: set[int] = set()
+        # Processes of retired servers, whose last datagrams may still come (oldest first).
+        self.ignored_pids: OrderedDict[int, None] = OrderedDict()
         self.runs: OrderedDict[str, Run] = OrderedDict()
         self.done = 0
         self.failed = 0
@@ -110,8 +112,10 @@ class Model:
         self.server = info
         self.slots_per_process = slots_per_process
         for pid in retired_pids:
-            self.ignored_pids.add(pid)
+            self.ignored_pids[pid] = None
             self.processes.pop(pid, None)
+        while len(self.ignored_pids) > MAX_IGNORED_PIDS:
+            self.ignored_pids.popitem(last=False)
 
     # -- runs ---------------------------------------------------------------------------------
 

@@ -57,10 +57,6 @@ class Run:
         """Requests sent that no task has picked up and no reply has closed."""
         return sum(1 for i in self.sent if i not in self.begun and i not in self.replies)
 
-    def failed_unserved(self) -> int:
-        """Requests that failed without ever reaching a task (refused, reset, timed out)."""
-        return sum(1 for i, (_, status) in self.replies.items() if i not in self.begun and not _ok(status))
-
     def state(self, now_ns: int) -> str:
         """running; then done, or failed when it was cut short (its reason says why)."""
         if self.ended_ns is None:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+
+def nearest_rank(ordered: Sequence[float], p: float) -> float:
+    """The p-quantile (0 < p <= 1) of sorted values by the nearest-rank method: a value that
+    occurred, never an interpolation between two."""
+    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -11,11 +17,11 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50": None, "p95": None, "max": None}
     ordered = sorted(values)
-
-    def rank(p: float) -> float:
-        return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
-
-    return {"p50": round(rank(0.50), 1), "p95": round(rank(0.95), 1), "max": round(ordered[-1], 1)}
+    return {
+        "p50": round(nearest_rank(ordered, 0.50), 1),
+        "p95": round(nearest_rank(ordered, 0.95), 1),
+        "max": round(ordered[-1], 1),
+    }
 
 
 def peak_overlap(intervals: Iterable[tuple[int, int]]) -> int:

@@ -29,9 +29,9 @@ class StartError(RuntimeError):
     """The server did not come up; the message says why (its log's last lines)."""
 
 
-def free_port(host: str) -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    """A port (TCP, or UDP with SOCK_DGRAM) nothing is bound to right now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
@@ -62,8 +62,8 @@ class ServerManager:
 
     def info(self) -> dict:
         """The server as `GET /api/server` shows it."""
-        mode, params = self._mode, self._params
-        pids = tree_pids(self._proc) if self._proc is not None and self._status == "serving" else []
+        mode, params, proc = self._mode, self._params, self._proc  # one read: a switch may run
+        pids = tree_pids(proc) if proc is not None and self._status == "serving" else []
         return {
             "mode": mode.name if mode else None,
             "workers": params.get("workers"),
@@ -135,6 +135,8 @@ class ServerManager:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
+                kill_group(self._proc)  # whatever it forked before it died
+                self._proc = None
                 raise StartError(f"{mode.name} exited at start: {_tail(log_path)}")
             if _answers(self.host, port) and len(tree_pids(self._proc)) >= mode.tree_size(params):
                 self._url = url
@@ -150,7 +152,7 @@ def _answers(host: str, port: int) -> bool:
     try:
         conn.request("GET", "/hello")
         return conn.getresponse().status == 200
-    except OSError:
+    except (OSError, http.client.HTTPException):  # not up yet, or something else on the port
         return False
     finally:
         conn.close()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from dashboard import __version__
 from dashboard.loadgen.limits import BadLoadRequest
+from dashboard.model.live import Model
 from dashboard.model.views import history_view, state_view, task_detail
 from dashboard.servers.manager import StartError
 from dashboard.servers.mode import BadServerRequest
@@ -36,17 +38,17 @@ def json_body() -> object:
 
 @api.errorhandler(BadLoadRequest)
 @api.errorhandler(BadServerRequest)
-def bad_input(exc: ValueError):
+def bad_input(exc: ValueError) -> ResponseReturnValue:
     return jsonify(error=str(exc)), 400
 
 
 @api.errorhandler(StartError)
-def start_failed(exc: StartError):
+def start_failed(exc: StartError) -> ResponseReturnValue:
     return jsonify(error=str(exc), server=services().servers.info()), 502
 
 
 @api.app_errorhandler(HTTPException)
-def http_error(exc: HTTPException):
+def http_error(exc: HTTPException) -> ResponseReturnValue:
     """JSON errors under /api, also for unknown paths and methods (which no blueprint routes)."""
     if not request.path.startswith(api.url_prefix + "/"):
         return exc
@@ -54,30 +56,32 @@ def http_error(exc: HTTPException):
 
 
 @api.get("/health")
-def health():
-    """Also whether actions need the presenter token, and whether this request carries it."""
+def health() -> ResponseReturnValue:
+    """Also whether actions need the presenter token, whether this request carries it, and how
+    many live frames went to viewers since start (read it twice for the frame rate)."""
     return jsonify(
         ok=True,
         version=__version__,
         collector=services().collector.url,
         presenter_required=services().config.token is not None,
         presenter=refusal() is None,
+        frames_sent=services().broadcaster.frames_sent,
     )
 
 
 @api.get("/modes")
-def modes():
+def modes() -> ResponseReturnValue:
     return jsonify(modes=[mode.view() for mode in REGISTRY.values()])
 
 
 @api.get("/server")
-def get_server():
+def get_server() -> ResponseReturnValue:
     return jsonify(services().servers.info())
 
 
 @api.post("/server")
 @presenter_only
-def switch_server():
+def switch_server() -> ResponseReturnValue:
     body = json_body()
     if not isinstance(body, dict):
         raise BadServerRequest('body must be a JSON object like {"mode": "gunicorn-gthread", "workers": 1}')
@@ -87,19 +91,19 @@ def switch_server():
 
 @api.post("/load")
 @presenter_only
-def fire_load():
+def fire_load() -> ResponseReturnValue:
     return jsonify(run=services().load.fire(json_body())), 202
 
 
 @api.post("/load/stop")
 @presenter_only
-def stop_load():
+def stop_load() -> ResponseReturnValue:
     """Stop every running burst; answers the ids of the runs it cut short."""
     return jsonify(stopped=services().load.stop_all("stopped by the presenter"))
 
 
 @api.get("/runs/<run_id>")
-def get_run(run_id: str):
+def get_run(run_id: str) -> ResponseReturnValue:
     now = time.monotonic_ns()
     found = services().store.use(
         lambda model: (
@@ -115,17 +119,17 @@ def get_run(run_id: str):
 
 
 @api.get("/state")
-def get_state():
+def get_state() -> ResponseReturnValue:
     now = time.monotonic_ns()
     return jsonify(services().store.use(lambda model: state_view(model, now)))
 
 
 @api.get("/tasks/<int:pid>/<int:task_id>")
-def inspect_task(pid: int, task_id: int):
+def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
     """One task in detail: what the page shows when a tile is clicked."""
     now = time.monotonic_ns()
 
-    def find(model):
+    def find(model: Model) -> dict | None:
         process = model.processes.get(pid)
         task = process.tasks.get(task_id) if process is not None else None
         return None if task is None else task_detail(process, task, now)
@@ -137,7 +141,7 @@ def inspect_task(pid: int, task_id: int):
 
 
 @api.get("/history")
-def get_history():
+def get_history() -> ResponseReturnValue:
     """Spans as [seq, task key, start_ms, end_ms, sent_ms, path, status]; series a point a second."""
     now = time.monotonic_ns()
     return jsonify(services().store.use(lambda model: history_view(model, now)))

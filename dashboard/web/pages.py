@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from flask import Blueprint, Response, abort, current_app, render_template, send_file
+from flask.typing import ResponseReturnValue
 
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
@@ -20,7 +21,7 @@ PRESETS = [
 
 
 @pages.get("/")
-def index():
+def index() -> ResponseReturnValue:
     bootstrap = {
         "version": __version__,
         "endpoints": list(ENDPOINTS),
@@ -40,12 +41,12 @@ def _plotly_js() -> str:
 
 
 @pages.get("/vendor/plotly.min.js")
-def plotly_js():
+def plotly_js() -> ResponseReturnValue:
     return Response(_plotly_js(), mimetype="text/javascript", headers={"Cache-Control": "max-age=3600"})
 
 
 @pages.get("/vendor/socket.io.min.js")
-def socket_io_js():
+def socket_io_js() -> ResponseReturnValue:
     if not SOCKET_IO_CLIENT.is_file():
         abort(500, "the Socket.IO client is not installed: run `make setup` (npm ci)")
     return send_file(SOCKET_IO_CLIENT, mimetype="text/javascript", max_age=3600)

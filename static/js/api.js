@@ -1,7 +1,7 @@
 // The HTTP API as the page uses it. Every POST carries the presenter token (when the page has
 // one) in the X-Threadpulse-Token header; the API is the one judge of what is allowed.
 
-export const TOKEN_HEADER = "X-Threadpulse-Token";
+const TOKEN_HEADER = "X-Threadpulse-Token";
 
 export class Api {
   /** @param {string|null} token the presenter token, or null */

@@ -43,7 +43,10 @@ export function connect(io, store, { onChange, onStatus }) {
     const now = performance.now();
     if (store.applyFrame(frame, now)) {
       onChange();
-    } else if (resyncAskedAt === null || now - resyncAskedAt >= RESYNC_PATIENCE_MS) {
+    } else if (
+      store.missed(frame) &&
+      (resyncAskedAt === null || now - resyncAskedAt >= RESYNC_PATIENCE_MS)
+    ) {
       resyncAskedAt = now;
       socket.emit("resync");
     }

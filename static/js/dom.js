@@ -26,7 +26,7 @@ export function setAttr(el, name, value) {
 }
 
 /** Whether a key press is typing into a form field (shortcuts must then stay out of the way). */
-export function isTyping(target) {
+function isTyping(target) {
   return Boolean(target?.closest?.("input, select, textarea, [contenteditable]"));
 }
 

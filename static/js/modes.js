@@ -15,7 +15,7 @@ function product(values) {
 
 /** Capacity for these values, when the mode's default capacity is the product of its
  * defaults (true of every pool-shaped mode); null when it cannot be told, "unbounded" if so. */
-export function capacityOf(mode, values) {
+function capacityOf(mode, values) {
   if (mode.capacity_default === null) return "unbounded";
   const defaults = product(mode.params.map((p) => p.default));
   if (defaults !== mode.capacity_default) return null;

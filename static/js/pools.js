@@ -14,7 +14,7 @@ const DENSE_TILES = 16; // past this many tiles a panel draws them small
 // Why a task is starved, as the tile says it (the legend explains how each is inferred).
 export const WHY_LABEL = { gil: "GIL", core: "no free core", hub: "hub blocked" };
 
-export function stateLabel(task) {
+function stateLabel(task) {
   if (!task) return "free";
   if (task.state === "starved") {
     const why = WHY_LABEL[task.why];

@@ -87,6 +87,15 @@ export class Store {
   }
 
   /**
+   * True when `frame` is ahead of the version held, so frames in between were missed; false for
+   * a frame cut before the snapshot held (or before the first one arrives): it is stale, and
+   * asking for another full snapshot would only cost the dashboard.
+   */
+  missed(frame) {
+    return this.version !== null && frame.base > this.version;
+  }
+
+  /**
    * Applies a delta frame if it follows the version held; returns false (changing nothing)
    * when it does not, so the caller can ask for a resync.
    */

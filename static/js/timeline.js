@@ -9,7 +9,7 @@ import { element, setAttr, setText } from "./dom.js";
 import { formatMs } from "./format.js";
 import { SPAN_WINDOW_MS } from "./store.js";
 
-export const KINDS = [
+const KINDS = [
   { kind: "io", label: "/io", colour: "#56b4e9" },
   { kind: "cpu", label: "/cpu", colour: "#e69f00" },
   { kind: "cpu-native", label: "/cpu-native", colour: "#009e73" },
@@ -26,7 +26,7 @@ const TICK_MS = 5000;
 const PRUNE_EVERY_MS = 1000;
 
 /** The endpoint kind of a request path ("/cpu-native?ms=5" -> "cpu-native"). */
-export function kindOf(path) {
+function kindOf(path) {
   const name = String(path).split("?")[0].replace(/^\/+/, "");
   return KIND_INDEX.has(name) && name !== "other" ? name : "other";
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 from workload.agent import ENV_COLLECTOR, ENV_MODE, phases
 from workload.agent.hubwatch import LoopWatch
-from workload.agent.protocol import MAX_TEXT
+from workload.agent.protocol import begin_event
 from workload.agent.recorder import Recorder
 from workload.agent.reporter import Reporter, local_source, parse_collector
 from workload.agent.stacks import StackSampler
@@ -77,16 +77,11 @@ class AsgiAgent:
             await send(message)
 
         add(
-            [
-                "begin",
-                task,
-                time.monotonic_ns(),
-                request_id,
-                scope.get("method", "")[:16],
-                scope.get("path", "")[:MAX_TEXT],
-                tag.decode("latin-1")[:MAX_TEXT] or None,
-            ]
-        )
+            begin_event(
+                task, time.monotonic_ns(), request_id, scope.get("method", ""), scope.get("path", ""),
+                tag.decode("latin-1"),
+            )
+        )  # fmt: skip
         try:
             await self.app(scope, receive, recording_send)
         finally:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from threading import get_ident
 from typing import Any
 
-from workload.agent.protocol import MAX_TEXT
+from workload.agent.protocol import begin_event
 from workload.agent.recorder import Recorder
 from workload.agent.tasks import TaskRegistry
 
@@ -76,17 +76,9 @@ class AgentMiddleware:
         task = self.registry.current()
         self.busy[task] = get_ident()
         request = _Request(add, self.busy, task, self._prefix + str(next(self._ids)), start_response)
-        add(
-            [
-                "begin",
-                task,
-                time.monotonic_ns(),
-                request.request_id,
-                environ.get("REQUEST_METHOD", "")[:16],
-                environ.get("PATH_INFO", "")[:MAX_TEXT],
-                environ.get(TAG_HEADER, "")[:MAX_TEXT] or None,
-            ]
-        )
+        get = environ.get
+        method, path, tag = get("REQUEST_METHOD", ""), get("PATH_INFO", ""), get(TAG_HEADER, "")
+        add(begin_event(task, time.monotonic_ns(), request.request_id, method, path, tag))
         try:
             request.inner = self.app(environ, request.start)
         except BaseException:

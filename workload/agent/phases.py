@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-PHASES = ("cpu", "io")
 _sink: Callable[[str], None] | None = None
 
 

@@ -92,6 +92,11 @@ class Datagram:
     events: tuple[tuple[Any, ...], ...]
 
 
+def begin_event(task: int, t_ns: int, request_id: str, method: str, path: str, tag: str) -> list[Any]:
+    """A request's `begin` event, its texts cut to the limits here (WSGI and ASGI agents alike)."""
+    return ["begin", task, t_ns, request_id, method[:16], path[:MAX_TEXT], tag[:MAX_TEXT] or None]
+
+
 def make_tag(run: str, index: int, sent_ns: int) -> str:
     """The X-Threadpulse-Tag header value by which a request names its run and send time."""
     return f"{run}/{index}/{sent_ns}"

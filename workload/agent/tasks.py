@@ -13,13 +13,13 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any
 
 from workload.agent.protocol import MAX_NAME, Task
 
 
-def os_threading():
+def os_threading() -> ModuleType:
     """The real `threading` module, also under eventlet's or gevent's monkey patching.
 
     The reporter must be a real OS thread so it still runs while a green thread hogs the hub.
