@@ -15,6 +15,7 @@ BENCHMARKS = (
     "viewers",
     "tile_latency",
     "frame_budget",
+    "cpu_shares",
     "modes",
 )
 
