@@ -45,10 +45,13 @@ def measure(dash: Dashboard, case: tuple, windows: int, request_ms: int) -> dict
 
     shares: list[list[float]] = []
     totals: list[float] = []
+    sampling: list[float] = []
     for n in range(windows):
         state = wait_for(lambda n=n: in_service_since(WARM_MS + 1000 * n), 20, what=f"{count} × {endpoint}")
         shares.append(sorted(t["cpu_pct"] for _, t in busy(state)))
-        totals.append(sum(p["cpu_pct"] for p in state["processes"] if p["status"] == "alive"))
+        alive = [p for p in state["processes"] if p["status"] == "alive"]
+        totals.append(sum(p["cpu_pct"] for p in alive))
+        sampling += [p["sampling_cost_pct"] for p in alive if p["sampling_cost_pct"] is not None]
     tasks = busy(state)
     dash.wait_run(run, timeout=120)
     starved = []
@@ -60,6 +63,7 @@ def measure(dash: Dashboard, case: tuple, windows: int, request_ms: int) -> dict
         "shares": [median([w[i] for w in shares]) for i in range(count)],
         "total": median(totals),
         "starved": median(starved),
+        "sampling": max(sampling, default=float("nan")),
     }
 
 
@@ -83,17 +87,27 @@ def main(argv: list[str] | None = None) -> int:
                     " / ".join(f"{share:.0f}%" for share in result["shares"]),
                     f"{result['total']:.0f}%",
                     f"{result['starved'] * 100:.0f}%",
+                    f"{result['sampling']:.3f}%",
                 ]
             )
     finally:
         dash.stop_leaving_nothing()
-    columns = ["case", "burst", "each task's CPU (% of a core)", "server total", "time starved"]
+    columns = [
+        "case",
+        "burst",
+        "each task's CPU (% of a core)",
+        "server total",
+        "time starved",
+        "stack sampling, worst process",
+    ]
     body = (
         f"{table(columns, rows)}\n\n"
         f"Requests of {request_ms} ms of CPU each; shares are the medians of {windows} one-second "
         "readings of `cpu_pct` taken while every request was in service; the server total adds up "
         "its processes' `cpu_pct`; time starved is the share of each task's time in its request "
-        "that the page drew it starved (GIL or no free core), median over tasks. 2 cores. "
+        "that the page drew it starved (GIL or no free core), median over tasks; stack sampling is "
+        "what the agent's stack sampler cost a worker process (% of a core, capped at 1%), the "
+        "highest reading. 2 cores. "
         f"Took {time.monotonic() - started:.0f} s."
     )
     report(
