@@ -1,4 +1,5 @@
-"""Sends viewers what changed, at most 20 times a second, whatever the request rate.
+"""Sends viewers what changed as soon as it changes, at most 20 times a second, whatever the
+request rate.
 
 Each frame is the difference between two views of the model (tasks, processes, counters,
 runs), so its size depends on how many tasks changed, not on how many requests ran. A newcomer
@@ -123,7 +124,16 @@ class Broadcaster:
         return {"version": self._version, "base": self._version - 1, "now_ms": round(now / 1e6, 1), **frame}
 
     def _run(self) -> None:
-        while not self._stop.wait(FRAME_INTERVAL_S):
+        """A frame as soon as the model changes (or every interval, for ages and expiry), but
+        never sooner than FRAME_INTERVAL_S after the last: a change that comes after a quiet
+        spell reaches viewers at once instead of at the next tick."""
+        last = 0.0
+        while not self._stop.is_set():
+            self.store.changed.wait(FRAME_INTERVAL_S)
+            if self._stop.wait(max(0.0, last + FRAME_INTERVAL_S - time.monotonic())):
+                return
+            self.store.changed.clear()
+            last = time.monotonic()
             try:
                 if not self.viewers:
                     continue

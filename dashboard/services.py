@@ -80,7 +80,7 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
     spawner = Spawner()
 
     def server_changed(info: dict, slots: int | None, retired: list[int]) -> None:
-        store.use(lambda model: model.set_server(info, slots, retired))
+        store.update(lambda model: model.set_server(info, slots, retired))
 
     servers = ServerManager(spawner, collector.url, server_changed)
     load = LoadControl(store, spawner, collector.url, lambda: servers.url)

@@ -17,8 +17,17 @@ class Store:
     def __init__(self, model: Model | None = None) -> None:
         self._model = model or Model()
         self._lock = threading.Lock()
+        self.changed = threading.Event()  # set by every update: the broadcaster waits on it
 
     def use(self, fn: Callable[[Model], T]) -> T:
         """Run `fn` on the model while holding the lock; keep `fn` short and free of I/O."""
         with self._lock:
             return fn(self._model)
+
+    def update(self, fn: Callable[[Model], T]) -> T:
+        """`use` for a change: also wakes the broadcaster, so viewers see it without waiting
+        for a tick."""
+        try:
+            return self.use(fn)
+        finally:
+            self.changed.set()

@@ -83,7 +83,7 @@ class Collector:
             for datagram in good:
                 model.apply(datagram, now)
 
-        self.store.use(fold)
+        self.store.update(fold)
 
     def _sample(self) -> None:
         wanted, port = self.store.use(_what_to_sample)
@@ -96,7 +96,7 @@ class Collector:
                 model.apply_cpu(pid, sample, now)
             model.tick(now, backlog)
 
-        self.store.use(fold)
+        self.store.update(fold)
 
 
 def _what_to_sample(model: Model) -> tuple[dict[int, list[int]], int | None]:

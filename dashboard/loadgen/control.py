@@ -52,7 +52,7 @@ class LoadControl:
                 raise BadLoadRequest(f"{MAX_ACTIVE_RUNS} bursts are already running; wait for one to finish")
             self._rate.admit(time.monotonic())
             run = f"r{next(self._ids)}"
-            self.store.use(lambda model: model.add_run(run, burst.endpoint, burst.count, burst.ms))
+            self.store.update(lambda model: model.add_run(run, burst.endpoint, burst.count, burst.ms))
             self._active.add(run)
             self._send({"cmd": "fire", "run": run, "url": url, "path": burst.path(), "count": burst.count})
         return run
@@ -116,7 +116,7 @@ class LoadControl:
 
     def _end_run(self, run: str, reason: str) -> None:
         now = time.monotonic_ns()
-        self.store.use(lambda model: model.end_run(run, now, reason))
+        self.store.update(lambda model: model.end_run(run, now, reason))
 
 
 def _exit_reason(code: int) -> str:
