@@ -24,12 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-import psutil
-
-from dashboard.children import PROJECT_ROOT, Spawner, terminate_tree
+from dashboard.children import PROJECT_ROOT, Spawner, terminate_tree, tree_pids
 from dashboard.model.stats import nearest_rank
-from dashboard.servers.manager import free_port
+from dashboard.servers.manager import answers, free_port
 
 RESULTS = PROJECT_ROOT / "docs" / "benchmarks.md"
 HOST = "127.0.0.1"
@@ -151,23 +150,13 @@ def spawned(argv: list[str], env: dict[str, str] | None = None) -> Iterator[subp
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 20.0) -> None:
     """Wait until `url` answers 200 (the server is up), or fail if the process exits."""
-    import http.client
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{url}: the server exited with code {proc.returncode}")
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=1)
-        try:
-            conn.request("GET", parts.path or "/")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            conn.close()
+        if answers(parts.hostname, parts.port, parts.path or "/"):
+            return
         time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
@@ -183,7 +172,7 @@ class Server:
         """Time on a core so far of every thread of the tree (schedstat): a server's cost, apart
         from how much of the core the machine's other tenants left it."""
         total = 0
-        for pid in tree_pids_of(self.pid):
+        for pid in tree_pids(self.pid):
             try:
                 tids = os.listdir(f"/proc/{pid}/task")
             except OSError:
@@ -195,13 +184,6 @@ class Server:
                 except (OSError, ValueError, IndexError):
                     continue
         return total
-
-
-def tree_pids_of(pid: int) -> list[int]:
-    try:
-        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
-    except psutil.Error:
-        return []
 
 
 @contextmanager

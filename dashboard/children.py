@@ -59,10 +59,10 @@ def _spawn(argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: boo
         )
 
 
-def tree_pids(proc: subprocess.Popen) -> list[int]:
-    """The child and all its descendants that are still alive."""
+def tree_pids(proc: subprocess.Popen | int) -> list[int]:
+    """The child (or the process with that pid) and all its descendants that are still alive."""
     try:
-        root = psutil.Process(proc.pid)
+        root = psutil.Process(proc if isinstance(proc, int) else proc.pid)
         return [root.pid, *(c.pid for c in root.children(recursive=True))]
     except psutil.Error:
         return []

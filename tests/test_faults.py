@@ -17,7 +17,7 @@ import time
 import pytest
 from flask import Flask
 
-from dashboard.servers.manager import free_port
+from dashboard.servers.manager import answers, free_port
 from tests.support import ROOT, Dashboard, Viewer, alive, wait_for
 from workload.agent.middleware import AgentMiddleware
 from workload.agent.recorder import Recorder
@@ -176,7 +176,8 @@ def test_open_pages_reconnect_to_a_restarted_dashboard_and_get_its_full_state(da
         viewer.events.queue.clear()
         again = Dashboard("--workers", "1", "--threads", str(CAPACITY), port=dashboard.port)
         try:
-            wait_for(lambda: _answers(again), 30, interval=0.02, what="the new dashboard to answer")
+            health = lambda: answers("127.0.0.1", again.port, "/api/health")  # noqa: E731
+            wait_for(health, 30, interval=0.02, what="the new dashboard to answer")
             answered = time.monotonic()
             _, arrived, _ = viewer.next_snapshot(timeout=answered + RECONNECTED_WITHIN_S - time.monotonic())
             assert arrived - answered <= RECONNECTED_WITHIN_S
@@ -191,13 +192,6 @@ def test_open_pages_reconnect_to_a_restarted_dashboard_and_get_its_full_state(da
             again.stop_leaving_nothing(10)
     finally:
         viewer.close()
-
-
-def _answers(dash: Dashboard) -> bool:
-    try:
-        return dash.http.get(dash.url + "/api/health", timeout=1).ok
-    except OSError:
-        return False
 
 
 def _page_shows(view: dict | None, state: dict) -> bool:

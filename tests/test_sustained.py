@@ -6,20 +6,12 @@ import asyncio
 import subprocess
 
 import pytest
-import requests
 
 from dashboard.loadgen.sustained import sustain
-from dashboard.servers.manager import free_port
+from dashboard.servers.manager import answers, free_port
 from dashboard.servers.modes import get_mode
 from tests.support import wait_for
 from workload.agent.recorder import Recorder
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).ok
-    except requests.RequestException:
-        return False
 
 
 @pytest.fixture(params=["gunicorn-gthread", "flask-dev-serial"])
@@ -29,9 +21,8 @@ def server_url(request):
     port = free_port()
     proc = subprocess.Popen(mode.command(mode.validate({}), "127.0.0.1", port), stderr=subprocess.DEVNULL)
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(url + "/hello"), 20, what=f"{request.param} to serve")
-        yield url
+        wait_for(lambda: answers("127.0.0.1", port), 20, what=f"{request.param} to serve")
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(10)

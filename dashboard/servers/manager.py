@@ -138,7 +138,7 @@ class ServerManager:
                 kill_group(self._proc)  # whatever it forked before it died
                 self._proc = None
                 raise StartError(f"{mode.name} exited at start: {_tail(log_path)}")
-            if _answers(self.host, port) and len(tree_pids(self._proc)) >= mode.tree_size(params):
+            if answers(self.host, port) and len(tree_pids(self._proc)) >= mode.tree_size(params):
                 self._url = url
                 return
             time.sleep(POLL_S)
@@ -147,10 +147,11 @@ class ServerManager:
         raise StartError(f"{mode.name} did not answer within {START_TIMEOUT_S:.0f} s: {_tail(log_path)}")
 
 
-def _answers(host: str, port: int) -> bool:
+def answers(host: str, port: int, path: str = "/hello") -> bool:
+    """Whether an HTTP server on host:port answers `path` with 200 now."""
     conn = http.client.HTTPConnection(host, port, timeout=1)
     try:
-        conn.request("GET", "/hello")
+        conn.request("GET", path)
         return conn.getresponse().status == 200
     except (OSError, http.client.HTTPException):  # not up yet, or something else on the port
         return False
