@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 
 import pytest
 from flask import Flask
@@ -176,7 +177,7 @@ def test_open_pages_reconnect_to_a_restarted_dashboard_and_get_its_full_state(da
         viewer.events.queue.clear()
         again = Dashboard("--workers", "1", "--threads", str(CAPACITY), port=dashboard.port)
         try:
-            health = lambda: answers("127.0.0.1", again.port, "/api/health")  # noqa: E731
+            health = partial(answers, "127.0.0.1", again.port, "/api/health")
             wait_for(health, 30, interval=0.02, what="the new dashboard to answer")
             answered = time.monotonic()
             _, arrived, _ = viewer.next_snapshot(timeout=answered + RECONNECTED_WITHIN_S - time.monotonic())
