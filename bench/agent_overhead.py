@@ -19,7 +19,6 @@ from werkzeug.test import EnvironBuilder
 from bench.common import (
     Server,
     Throughput,
-    command_line,
     drive,
     interleaved,
     load_tool,
@@ -170,13 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "Set against the server CPU per `/hello` above, that is the agent's share of a request on the "
         "request path; the reporter thread's encoding (two events a request) comes on top, off it."
     )
-    report(
-        "agent_overhead",
-        "Agent overhead",
-        command_line("bench.agent_overhead", argv),
-        body,
-        write=not (args.quick or args.no_doc),
-    )
+    report("agent_overhead", "Agent overhead", body, argv, args)
     return 0
 
 

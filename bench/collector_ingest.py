@@ -14,7 +14,7 @@ import sys
 import time
 from typing import NamedTuple
 
-from bench.common import command_line, interleaved, median, on_cpu, parser, report, spawned, table
+from bench.common import interleaved, median, on_cpu, parser, report, spawned, table
 from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from workload.agent.protocol import EVENTS_PER_DATAGRAM, Source, encode
@@ -200,13 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "A loss is counted "
         "when the collector sees the gap in sequence numbers (`collector.lost` on the page)."
     )
-    report(
-        "collector_ingest",
-        "Collector ingest",
-        command_line("bench.collector_ingest", argv),
-        body,
-        write=not (args.quick or args.no_doc),
-    )
+    report("collector_ingest", "Collector ingest", body, argv, args)
     return 0
 
 

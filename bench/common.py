@@ -109,11 +109,13 @@ def machine() -> str:
     )
 
 
-def report(name: str, title: str, command: str, body: str, write: bool) -> None:
-    """Print the result, and replace this benchmark's section of docs/benchmarks.md when `write`."""
+def report(name: str, title: str, body: str, argv: Sequence[str] | None, args: argparse.Namespace) -> None:
+    """Print the result of `bench.NAME`, and replace its section of docs/benchmarks.md unless this
+    was the smoke variant (`--quick`) or `--no-doc` was given."""
+    command = command_line(f"bench.{name}", argv)
     section = f"## {title}\n\n{machine()}. Command: `{command}`\n\n{body.strip()}\n"
     print(section, flush=True)
-    if not write:
+    if args.quick or args.no_doc:
         return
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     text = RESULTS.read_text() if RESULTS.exists() else _PAGE_HEAD

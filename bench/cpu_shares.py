@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from bench.common import command_line, median, parser, report, table
+from bench.common import median, parser, report, table
 from tests.support import Dashboard, wait_for
 
 # name, mode, parameters, endpoint, requests
@@ -110,13 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "highest reading. 2 cores. "
         f"Took {time.monotonic() - started:.0f} s."
     )
-    report(
-        "cpu_shares",
-        "CPU shares and the GIL",
-        command_line("bench.cpu_shares", argv),
-        body,
-        write=not (args.quick or args.no_doc),
-    )
+    report("cpu_shares", "CPU shares and the GIL", body, argv, args)
     return 0
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from bench.common import command_line, interleaved, median, parser, percentile, report, table
+from bench.common import interleaved, median, parser, percentile, report, table
 from tests.support import Dashboard, launch_chromium
 
 VIEWPORT = {"width": 1920, "height": 1080}
@@ -148,13 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{rounds} round(s) of {1.5 if args.quick else args.seconds:g} s per variant, interleaved; "
         f"medians. Took {time.monotonic() - started:.0f} s."
     )
-    report(
-        "frame_budget",
-        "Timeline frame budget",
-        command_line("bench.frame_budget", argv),
-        body,
-        write=not (args.quick or args.no_doc),
-    )
+    report("frame_budget", "Timeline frame budget", body, argv, args)
     return 0
 
 

@@ -8,7 +8,6 @@ nobody reads) as it does for the dashboard, so its whole cost is counted.
 from __future__ import annotations
 
 from bench.common import (
-    command_line,
     interleaved,
     median,
     parser,
@@ -66,13 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         f'{seconds:g} s each, interleaved ABBA. The workload\'s agent is off. "Client core used" is the '
         "generator's CPU time over the run: well below 100%, it was waiting for the server."
     )
-    report(
-        "loadgen_ceiling",
-        "Load generator ceiling",
-        command_line("bench.loadgen_ceiling", argv),
-        body,
-        write=not (args.quick or args.no_doc),
-    )
+    report("loadgen_ceiling", "Load generator ceiling", body, argv, args)
     return 0
 
 

@@ -13,7 +13,7 @@ import time
 
 import psutil
 
-from bench.common import command_line, median, parser, report, run_sustained, table
+from bench.common import median, parser, report, run_sustained, table
 from bench.viewer import Viewer
 from tests.support import Dashboard
 
@@ -109,13 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         f"memory sampled every {every:g} s; after warm-up = median of the first tenth after the "
         "first tenth, at end = median of the last tenth."
     )
-    report(
-        "soak",
-        "Soak: memory under steady load",
-        command_line("bench.soak", argv),
-        body,
-        write=not (args.quick or args.no_doc),
-    )
+    report("soak", "Soak: memory under steady load", body, argv, args)
     return 0
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from bench.common import command_line, median, parser, percentile, report, table
+from bench.common import median, parser, percentile, report, table
 from tests.support import Dashboard, launch_chromium
 
 TARGET_P95_MS = 100.0
@@ -165,13 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             [[len(clicks), *(percentile(clicks, q) for q in (50, 95, 100))]],
         )
     )
-    report(
-        "tile_latency",
-        "State change → tile",
-        command_line("bench.tile_latency", argv),
-        body,
-        write=not (args.quick or args.no_doc),
-    )
+    report("tile_latency", "State change → tile", body, argv, args)
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bench.common import command_line, interleaved, median, parser, percentile, report, table
+from bench.common import interleaved, median, parser, percentile, report, table
 from bench.viewer import Viewer
 from tests.support import Dashboard
 
@@ -112,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         f"`now_ms`. {rounds} rounds of {seconds:g} s per size, interleaved; medians of the per-round "
         "percentiles. Nothing is pinned: dashboard, workload and viewers share both cores."
     )
-    report(
-        "viewers", "Viewers", command_line("bench.viewers", argv), body, write=not (args.quick or args.no_doc)
-    )
+    report("viewers", "Viewers", body, argv, args)
     return 0
 
 
