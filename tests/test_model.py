@@ -142,12 +142,20 @@ def test_replayed_and_missing_datagrams_are_counted():
     assert model.rejected == {"replayed": 1}
 
 
-def test_processes_of_a_retired_server_leave_and_stay_away():
+def test_processes_of_a_retired_server_leave_and_stay_away_and_its_counts_with_it():
+    """Switching servers on stage: the new one's done and failed start from zero."""
     model, feed = serving_model()
-    feed.send(WORKER, tasks=())
+    feed.send(WORKER, [["begin", 5, 0, "10-0", "GET", "/io", None], ["end", 5, MS, "10-0", "500"]])
+    feed.send(WORKER, [["begin", 5, 2 * MS, "10-1", "GET", "/io", None], ["end", 5, 3 * MS, "10-1", "200"]])
+    assert (model.done, model.failed) == (1, 1)
     model.set_server({"mode": "gunicorn-gthread", "status": "starting"}, 4, retired_pids=[10])
-    feed.send(WORKER, tasks=())
+    feed.send(WORKER, [["begin", 5, 4 * MS, "10-2", "GET", "/io", None], ["end", 5, 5 * MS, "10-2", "200"]])
     assert model.processes == {}
+    assert model.counters(0) == {"queued": 0, "in_service": 0, "done": 0, "failed": 0}
+    fresh = Source("h", 11, "gunicorn-gthread", "worker")
+    feed.send(fresh, [["begin", 6, 6 * MS, "11-0", "GET", "/io", None], ["end", 6, 7 * MS, "11-0", "200"]])
+    model.set_server({"mode": "gunicorn-gthread", "status": "failed"}, 4)  # a status, not a new server
+    assert model.counters(0)["done"] == 1
 
 
 def test_green_tasks_wait_on_io_and_run_or_starve_by_who_holds_the_hub():

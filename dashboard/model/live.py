@@ -108,9 +108,12 @@ class Model:
     # -- server -------------------------------------------------------------------------------
 
     def set_server(self, info: dict, slots_per_process: int | None, retired_pids: list[int] = ()) -> None:
-        """A new server (or a new status of it). Processes of a retired server leave the page."""
+        """A new server (or a new status of it). Processes of a retired server leave the page, and a
+        server that is starting counts its requests done and failed from zero."""
         self.server = info
         self.slots_per_process = slots_per_process
+        if info.get("status") == "starting":
+            self.done = self.failed = 0
         for pid in retired_pids:
             self.ignored_pids[pid] = None
             self.processes.pop(pid, None)
