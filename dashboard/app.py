@@ -9,7 +9,7 @@ from flask_socketio import SocketIO
 
 from dashboard.children import PROJECT_ROOT
 from dashboard.config import Config
-from dashboard.services import Services, build
+from dashboard.services import EXTENSION, Services, build
 from dashboard.web import events
 from dashboard.web.api import api
 from dashboard.web.auth import socketio_origins
@@ -35,7 +35,7 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
         app, async_mode=ASYNC_MODE, cors_allowed_origins=socketio_origins(config.allowed_origins)
     )
     services = build(config, lambda event, data, skip=None: socketio.emit(event, data, skip_sid=skip))
-    app.extensions["threadpulse"] = services
+    app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)
     events.register(socketio, services)

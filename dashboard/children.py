@@ -84,16 +84,13 @@ def terminate_tree(proc: subprocess.Popen, timeout: float = 5.0) -> list[int]:
 def kill_group(proc: subprocess.Popen) -> None:
     """SIGKILL what is left of a child's process group after the child itself died: a gunicorn
     master killed with -9 leaves its workers running, orphans serving nobody."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    _signal(proc.pid, [], signal.SIGKILL)
 
 
 def _signal(group: int, procs: list[psutil.Process], sig: int) -> None:
     try:
         os.killpg(group, sig)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
     for p in procs:  # also any that left the group
         try:

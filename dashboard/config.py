@@ -22,3 +22,8 @@ class Config:
     token: str | None = None
     token_generated: bool = False  # then the presenter URL is printed once at start
     allowed_origins: tuple[str, ...] = ()  # Socket.IO origins beside the dashboard's own
+
+    @property
+    def presenter_required(self) -> bool:
+        """Only a page holding the token may act; any other page is a read-only viewer."""
+        return self.token is not None

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask import current_app
+
 from dashboard.broadcaster import Broadcaster
 from dashboard.children import Spawner
 from dashboard.collector.store import Store
@@ -18,6 +20,8 @@ from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
 
 log = logging.getLogger(__name__)
+
+EXTENSION = "threadpulse"  # the key of the Services in app.extensions
 
 HOUSEKEEPING_S = 0.25
 
@@ -86,3 +90,8 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
     load = LoadControl(store, spawner, collector.url, lambda: servers.url)
     broadcaster = Broadcaster(store, emit)
     return Services(config, store, collector, spawner, servers, load, broadcaster)
+
+
+def current_services() -> Services:
+    """The Services of the dashboard handling this request (inside a Flask request or app context)."""
+    return current_app.extensions[EXTENSION]

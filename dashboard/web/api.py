@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 
@@ -15,14 +15,10 @@ from dashboard.model.views import history_view, state_view, task_detail
 from dashboard.servers.manager import StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY
-from dashboard.services import Services
+from dashboard.services import current_services
 from dashboard.web.auth import presenter_only, refusal
 
 api = Blueprint("api", __name__, url_prefix="/api")
-
-
-def services() -> Services:
-    return current_app.extensions["threadpulse"]
 
 
 def json_body() -> object:
@@ -44,7 +40,7 @@ def bad_input(exc: ValueError) -> ResponseReturnValue:
 
 @api.errorhandler(StartError)
 def start_failed(exc: StartError) -> ResponseReturnValue:
-    return jsonify(error=str(exc), server=services().servers.info()), 502
+    return jsonify(error=str(exc), server=current_services().servers.info()), 502
 
 
 @api.app_errorhandler(HTTPException)
@@ -62,10 +58,10 @@ def health() -> ResponseReturnValue:
     return jsonify(
         ok=True,
         version=__version__,
-        collector=services().collector.url,
-        presenter_required=services().config.token is not None,
+        collector=current_services().collector.url,
+        presenter_required=current_services().config.presenter_required,
         presenter=refusal() is None,
-        frames_sent=services().broadcaster.frames_sent,
+        frames_sent=current_services().broadcaster.frames_sent,
     )
 
 
@@ -76,7 +72,7 @@ def modes() -> ResponseReturnValue:
 
 @api.get("/server")
 def get_server() -> ResponseReturnValue:
-    return jsonify(services().servers.info())
+    return jsonify(current_services().servers.info())
 
 
 @api.post("/server")
@@ -86,26 +82,26 @@ def switch_server() -> ResponseReturnValue:
     if not isinstance(body, dict):
         raise BadServerRequest('body must be a JSON object like {"mode": "gunicorn-gthread", "workers": 1}')
     params = {key: value for key, value in body.items() if key != "mode"}
-    return jsonify(services().switch_server(body.get("mode"), params))
+    return jsonify(current_services().switch_server(body.get("mode"), params))
 
 
 @api.post("/load")
 @presenter_only
 def fire_load() -> ResponseReturnValue:
-    return jsonify(run=services().load.fire(json_body())), 202
+    return jsonify(run=current_services().load.fire(json_body())), 202
 
 
 @api.post("/load/stop")
 @presenter_only
 def stop_load() -> ResponseReturnValue:
     """Stop every running burst; answers the ids of the runs it cut short."""
-    return jsonify(stopped=services().load.stop_all("stopped by the presenter"))
+    return jsonify(stopped=current_services().load.stop_all("stopped by the presenter"))
 
 
 @api.get("/runs/<run_id>")
 def get_run(run_id: str) -> ResponseReturnValue:
     now = time.monotonic_ns()
-    found = services().store.use(
+    found = current_services().store.use(
         lambda model: (
             None
             if run_id not in model.runs
@@ -121,7 +117,7 @@ def get_run(run_id: str) -> ResponseReturnValue:
 @api.get("/state")
 def get_state() -> ResponseReturnValue:
     now = time.monotonic_ns()
-    return jsonify(services().store.use(lambda model: state_view(model, now)))
+    return jsonify(current_services().store.use(lambda model: state_view(model, now)))
 
 
 @api.get("/tasks/<int:pid>/<int:task_id>")
@@ -134,7 +130,7 @@ def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
         task = process.tasks.get(task_id) if process is not None else None
         return None if task is None else task_detail(process, task, now)
 
-    detail = services().store.use(find)
+    detail = current_services().store.use(find)
     if detail is None:
         return jsonify(error=f"no task {task_id} in process {pid}"), 404
     return jsonify(detail)
@@ -144,4 +140,4 @@ def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
 def get_history() -> ResponseReturnValue:
     """Spans as [seq, task key, start_ms, end_ms, sent_ms, path, status]; series a point a second."""
     now = time.monotonic_ns()
-    return jsonify(services().store.use(lambda model: history_view(model, now)))
+    return jsonify(current_services().store.use(lambda model: history_view(model, now)))

@@ -17,7 +17,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
+
+from dashboard.services import current_services
 
 TOKEN_HEADER = "X-Threadpulse-Token"
 ENV_TOKEN = "THREADPULSE_TOKEN"
@@ -69,7 +71,7 @@ def socketio_origins(extra: tuple[str, ...]) -> Callable[[str, dict[str, Any]], 
 
 def refusal() -> str | None:
     """Why the current request may not change anything, or None when it may."""
-    config = current_app.extensions["threadpulse"].config
+    config = current_services().config
     if not origin_allowed(request.headers.get("Origin"), request.environ, config.allowed_origins):
         return "requests from another site may not change anything"
     if config.token is not None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from flask import Blueprint, Response, abort, current_app, render_template, send_file
+from flask import Blueprint, Response, abort, render_template, send_file
 from flask.typing import ResponseReturnValue
 
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
 from dashboard.loadgen.limits import ENDPOINTS, MAX_COUNT, MAX_MS
+from dashboard.services import current_services
 
 pages = Blueprint("pages", __name__)
 
@@ -27,8 +28,7 @@ def index() -> ResponseReturnValue:
         "endpoints": list(ENDPOINTS),
         "limits": {"count": [1, MAX_COUNT], "ms": [0, MAX_MS]},
         "presets": PRESETS,
-        # True: only a page holding the presenter token may act; without it the page is a viewer.
-        "presenter_required": current_app.extensions["threadpulse"].config.token is not None,
+        "presenter_required": current_services().config.presenter_required,
     }
     return render_template("index.html", bootstrap=bootstrap)
 

@@ -36,7 +36,7 @@ class StackSampler:
     def __init__(
         self,
         busy: dict[int, int],
-        task_frame: Callable[[int, dict[int, FrameType]], FrameType | None] | None = None,
+        task_frame: Callable[[int, dict[int, FrameType]], FrameType | None],
     ) -> None:
         self.busy = busy
         # Green threads and asyncio tasks are not in sys._current_frames(): the task registry
@@ -54,8 +54,8 @@ class StackSampler:
             start = time.thread_time_ns()
             frames = sys._current_frames()
             for task, ident in list(self.busy.items()):
-                frame = self.task_frame(task, frames) if self.task_frame is not None else None
-                events.append(["stack", task, now_ns, format_stack(frame or frames.get(ident))])
+                frame = self.task_frame(task, frames) or frames.get(ident)
+                events.append(["stack", task, now_ns, format_stack(frame)])
             cost = time.thread_time_ns() - start
             self._cost_ns += cost
             self.interval_ns = max(MIN_INTERVAL_NS, int(cost / BUDGET))

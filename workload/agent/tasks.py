@@ -157,6 +157,9 @@ class TaskRegistry:
         return None
 
 
+_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
+
+
 def _innermost(coro: Any) -> FrameType | None:
     """The innermost coroutine outside asyncio itself that a suspended one awaits.
 
@@ -169,9 +172,6 @@ def _innermost(coro: Any) -> FrameType | None:
             frame = coro.cr_frame
         coro = coro.cr_await
     return frame
-
-
-_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
 
 
 def _native_ids() -> set[int]:
