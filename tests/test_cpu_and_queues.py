@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cores import parallel_cpu_pct
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -37,17 +38,22 @@ def measured_mid_burst(dashboard, endpoint: str, count: int, ms: int, after_ms: 
 
 
 def test_four_cpu_bound_threads_share_one_core_and_are_starved_by_the_gil(dashboard):
-    """4 × /cpu on one process of 4 threads: each gets about a quarter of a core (FIELD-NOTES:
-    23–27%), the process about one core, and the threads spend most of the time starved.
+    """4 × /cpu on one process of 4 threads: each gets about a quarter of what the process gets
+    (FIELD-NOTES: 23–27% of one core each), the process at most one core, and the threads spend
+    most of the time starved: on the GIL, or, while other processes crowd the machine, on a core
+    too (a thread woken to retry the GIL waits in the run queue; seen 10.6 s against 12.1 s).
 
     Each share is averaged over three consecutive 1 s windows: the GIL is not fair within one
-    window (14% beside 33% was seen), and the law is about the share over time."""
+    window (14% beside 33% was seen), and the law is about the share over time. Shares are
+    judged against the process's own total, since another process may take part of the core."""
     state = measured_mid_burst(dashboard, "cpu", 4, 3000)
     busy = busy_tasks(state)
     (process,) = state["processes"]
     assert process["cpu_pct"] <= 115
-    assert all((t["state"], t["why"]) == ("starved", "gil") for t in busy), busy
-    detail = dashboard.get(f"/api/tasks/{process['pid']}/{busy[0]['id']}").json()
+    assert all(t["state"] == "starved" for t in busy), busy
+    on_gil = [t for t in busy if t["why"] == "gil"]
+    assert on_gil, busy
+    detail = dashboard.get(f"/api/tasks/{process['pid']}/{on_gil[0]['id']}").json()
     assert "waiting for the GIL" in detail["explanation"], detail
     at_first = {t["id"]: dashboard.get(f"/api/tasks/{process['pid']}/{t['id']}").json() for t in busy}
     windows = [busy]
@@ -55,24 +61,30 @@ def test_four_cpu_bound_threads_share_one_core_and_are_starved_by_the_gil(dashbo
         later = wait_for(lambda n=n: _in_service_for(dashboard, 4, 1500 + 1000 * n), 10, what="a next window")
         windows.append(busy_tasks(later))
     shares = [sum(t["cpu_pct"] for w in windows for t in w if t["id"] == i) / len(windows) for i in at_first]
-    assert all(15 <= share <= 35 for share in shares), windows
+    quarter = sum(shares) / 4
+    assert all(0.6 * quarter <= share <= 1.4 * quarter for share in shares), windows
     assert sum(shares) <= 115, shares
     dashboard.wait_run(state["run"])
     for task_id, first in at_first.items():
         detail = dashboard.get(f"/api/tasks/{process['pid']}/{task_id}").json()
         spent = {k: v - first["state_ms"].get(k, 0) for k, v in detail["state_ms"].items()}
-        starved, running = spent.get("starved:gil", 0), spent.get("running", 0)
-        assert starved > 2 * running, spent
+        on_gil, on_core, running = (spent.get(k, 0) for k in ("starved:gil", "starved:core", "running"))
+        assert on_gil + on_core > 2 * running, spent
 
 
 def test_c_code_that_releases_the_gil_runs_on_two_cores_at_once(dashboard):
-    """2 × /cpu-native (hashing, GIL released) on two threads of one process: above 1.3 cores."""
+    """2 × /cpu-native (hashing, GIL released) on two threads of one process get what two separate
+    processes get on this machine right now (the control, measured before and after the burst),
+    and never wait for the GIL. Held to a fixed 130%, this failed whenever another process had a
+    core (127% was seen): two burners got no more than that either."""
+    control = parallel_cpu_pct()
     state = measured_mid_burst(dashboard, "cpu-native", 2, 3000)
     (process,) = state["processes"]
-    shares = [t["cpu_pct"] for t in busy_tasks(state)]
-    assert process["cpu_pct"] > 130, (process, shares)
-    assert all(t["state"] == "running" for t in busy_tasks(state)), busy_tasks(state)
+    busy = busy_tasks(state)
     dashboard.wait_run(state["run"])
+    control = min(control, parallel_cpu_pct())
+    assert process["cpu_pct"] >= 0.75 * control, (control, process, busy)
+    assert all(t["state"] == "running" or t["why"] == "core" for t in busy), busy
 
 
 def test_a_busy_task_can_be_inspected_down_to_its_stack(dashboard):
@@ -93,17 +105,20 @@ def test_a_busy_task_can_be_inspected_down_to_its_stack(dashboard):
 
 
 def test_processes_run_cpu_work_in_parallel_where_threads_cannot(dashboard):
-    """2 × /cpu on gunicorn-sync with 2 workers: two processes, two GILs, two cores; each request
-    gets most of a core (at least 60%), where threads of one process shared one."""
+    """2 × /cpu on gunicorn-sync with 2 workers: two processes, two GILs, two cores. Together
+    they get at least 75% of what two plain CPU-burning processes get on this machine right now
+    (the control), each at least a third of it; threads of one process would share one core."""
     server = dashboard.post("/api/server", {"mode": "gunicorn-sync", "workers": 2}).json()
     assert server["capacity"] == 2
     dashboard.wait_processes(2)
+    control = parallel_cpu_pct()
     state = measured_mid_burst(dashboard, "cpu", 2, 3000)
     busy = busy_tasks(state)
-    assert len({p["pid"] for p in state["processes"] for t in p["tasks"] if t["request"]}) == 2
-    assert all(t["cpu_pct"] >= 60 for t in busy), busy
-    assert sum(p["cpu_pct"] for p in state["processes"]) > 130, state["processes"]
     dashboard.wait_run(state["run"])
+    control = min(control, parallel_cpu_pct())
+    assert len({p["pid"] for p in state["processes"] for t in p["tasks"] if t["request"]}) == 2
+    assert all(t["cpu_pct"] >= control / 3 for t in busy), (control, busy)
+    assert sum(p["cpu_pct"] for p in state["processes"]) >= 0.75 * control, (control, state["processes"])
 
 
 def test_requests_queue_inside_gthread_workers_when_their_threads_are_busy(dashboard):
