@@ -16,6 +16,7 @@ from dashboard.children import Spawner
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.modes import REGISTRY
 from dashboard.servers.modes.flask_dev import FlaskDevSerial
+from tests.cores import parallel_cpu_pct
 from tests.support import Dashboard, alive, wait_for
 
 pytestmark = pytest.mark.integration
@@ -179,8 +180,11 @@ def test_cpu_request_stalls_every_other_green_thread(dash, mode, params):
 
 
 def test_cpu_pool_processes_appear_with_their_cpu(dash):
-    """/cpu-pool hands its work to a process pool; the pool's processes report and show CPU."""
+    """/cpu-pool hands its work to a process pool; the pool's processes report and show CPU, each
+    at least a quarter of what two plain CPU burners get on this machine right now (a fixed 20%
+    failed at 19% while other processes crowded the machine)."""
     switch(dash, "gunicorn-gthread", {"workers": 1, "threads": 2})
+    least = parallel_cpu_pct() / 4
     run = dash.fire("cpu-pool", 2, 3000)
 
     seen = []
@@ -189,12 +193,14 @@ def test_cpu_pool_processes_appear_with_their_cpu(dash):
         state = dash.get("/api/state").json()
         seen[:] = [(p["pid"], [(t["name"], t["cpu_pct"]) for t in p["tasks"]]) for p in state["processes"]]
         pool = [t for p in state["processes"] for t in p["tasks"] if t["name"] == "cpu-pool"]
-        return pool if len(pool) == 2 and all(t["cpu_pct"] > 20 for t in pool) else None
+        return pool if len(pool) == 2 and all(t["cpu_pct"] >= least for t in pool) else None
 
     try:
         wait_for(pool_busy, 10, what="2 cpu-pool processes, each on a CPU")
     except AssertionError as exc:
-        raise AssertionError(f"{exc}; processes and tasks seen last: {seen}") from None
+        raise AssertionError(
+            f"{exc}; at least {least:.0f}% each; processes and tasks seen last: {seen}"
+        ) from None
     assert dash.wait_run(run)["done"] == 2
 
 
