@@ -21,6 +21,7 @@ from flask import Flask
 from dashboard.model.live import task_key
 from dashboard.servers.manager import answers, free_port
 from tests.support import ROOT, Dashboard, Viewer, alive, wait_for
+from workload.agent import ENV_COLLECTOR
 from workload.agent.middleware import AgentMiddleware
 from workload.agent.recorder import Recorder
 from workload.agent.tasks import TaskRegistry
@@ -51,7 +52,7 @@ def test_with_no_collector_listening_the_workload_serves_and_nothing_raises():
     out = subprocess.run(
         [sys.executable, "-c", NO_COLLECTOR_SCRIPT % 3000],
         cwd=ROOT,
-        env={**os.environ, "THREADPULSE_COLLECTOR": closed, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, ENV_COLLECTOR: closed, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=60,
