@@ -88,7 +88,8 @@ class Mode:
     # What one task is under this server, said plainly for the page.
     task: str
     params: tuple[Param, ...] = ()
-    # The bursts tests/test_modes.py and bench.modes fire at it; at least one `tested`.
+    # The bursts tests/test_modes.py and bench.modes fire at it: at least one `tested`, larger
+    # than its capacity, so that some requests must queue.
     law_cases: tuple[LawCase, ...] = ()
 
     def validate(self, given: dict) -> dict[str, int]:

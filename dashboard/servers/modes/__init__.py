@@ -1,7 +1,11 @@
 """The registry: every mode defined in a module of this package, found by itself.
 
-Adding a mode is dropping one module here that defines a `Mode` subclass with a `name` and an
-`order` (the page lists modes by it). `REGISTRY` maps API names to modes in that order.
+Adding a mode is dropping one module here. It defines a `Mode` subclass (dashboard/servers/mode.py)
+with `name` (the API's), `order` (its place on the page), `title`, `sentence`, `capacity_formula`,
+`task` (and `task_kind` unless "thread"), its `params` and `law_cases`, and the methods `capacity`,
+`slots_per_process` and `command` (and `tree_size` if its process tree is not a master and its
+`workers`). tests/test_modes.py then runs its law cases, bench.modes measures them, and the README's
+table must gain its row (the drift test prints it). `REGISTRY` maps API names to modes in order.
 """
 
 from __future__ import annotations
