@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from dashboard.children import PROJECT_ROOT, Spawner, terminate_tree, tree_pids
 from dashboard.model.stats import nearest_rank
 from dashboard.servers.manager import answers, free_port
+from workload.agent import ENV_COLLECTOR, ENV_MODE
 
 RESULTS = PROJECT_ROOT / "docs" / "benchmarks.md"
 HOST = "127.0.0.1"
@@ -194,16 +195,17 @@ def workload_server(
 ) -> Iterator[Server]:
     """The workload app under gunicorn gthread, as the dashboard starts it.
 
-    With `collector` unset the agent is a no-op (THREADPULSE_COLLECTOR absent).
+    With `collector` unset the agent is a no-op (its environment variable absent).
     """
     from dashboard.servers.modes.gunicorn_gthread import GunicornGthread  # only where needed
 
     port = free_port()
-    argv = GunicornGthread().command({"workers": workers, "threads": threads}, HOST, port)
-    env = {"THREADPULSE_MODE": "gunicorn-gthread"}
+    mode = GunicornGthread()
+    argv = mode.command({"workers": workers, "threads": threads}, HOST, port)
+    env = {ENV_MODE: mode.name}
     if collector:
-        env["THREADPULSE_COLLECTOR"] = collector
-    saved = os.environ.pop("THREADPULSE_COLLECTOR", None)  # never inherit one by accident
+        env[ENV_COLLECTOR] = collector
+    saved = os.environ.pop(ENV_COLLECTOR, None)  # never inherit one by accident
     try:
         with spawned(on_cpu(cpu, argv), env) as proc:
             url = f"http://{HOST}:{port}"
@@ -211,7 +213,7 @@ def workload_server(
             yield Server(url, proc.pid)
     finally:
         if saved is not None:
-            os.environ["THREADPULSE_COLLECTOR"] = saved
+            os.environ[ENV_COLLECTOR] = saved
 
 
 @contextmanager

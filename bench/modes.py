@@ -1,19 +1,21 @@
 """The queueing law in every server mode: a burst of n × `/io?ms=s` on c slots takes ceil(n/c)·s.
 
-One real dashboard (`run.py`) is switched from mode to mode through `POST /api/server`, as a user
-would; each case fires its burst a few times and reports the median makespan and the peak of
-requests in service at once (from the agent's start and end times). Writes docs/modes.md.
+Each mode's law cases come from the registry (`Mode.law_cases`). One real dashboard (`run.py`) is
+switched from mode to mode through `POST /api/server`, as a user would; each case fires its burst
+a few times and reports the median makespan and the peak of requests in service at once (from the
+agent's start and end times). Writes docs/modes.md.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.common import command_line, machine, median, parser, table
 from dashboard.children import PROJECT_ROOT
+from dashboard.servers.mode import LawCase
+from dashboard.servers.modes import DEFAULT_MODE, REGISTRY
 from tests.support import Dashboard
 
 RESULTS = PROJECT_ROOT / "docs" / "modes.md"
@@ -22,31 +24,16 @@ RESULTS = PROJECT_ROOT / "docs" / "modes.md"
 @dataclass(frozen=True)
 class Case:
     mode: str
-    params: dict
-    count: int
-    ms: int
-    note: str = ""
-
-    def label(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in self.params.items()) or "–"
+    law: LawCase
 
 
-CASES = (
-    Case("flask-dev-serial", {}, 4, 300),
-    Case("flask-dev-threaded", {}, 20, 300, "a new thread per request"),
-    Case("gunicorn-sync", {"workers": 2}, 8, 300),
-    Case("gunicorn-gthread", {"workers": 1, "threads": 4}, 12, 400, "the pool-law test's case"),
-    Case("gunicorn-gthread", {"workers": 2, "threads": 4}, 16, 500, "uneven accept (gunicorn #908)"),
-    Case("uwsgi", {"workers": 1, "threads": 4}, 12, 300),
-    Case("uwsgi", {"workers": 2, "threads": 4}, 16, 500),
-    Case("eventlet", {"pool": 4}, 12, 300),
-    Case("eventlet", {"pool": 1000}, 500, 1000, "one OS thread"),
-    Case("gunicorn-gevent", {"workers": 1, "connections": 4}, 12, 300),
-    Case("gunicorn-gevent", {"workers": 1, "connections": 1000}, 500, 1000, "one OS thread"),
-    Case("asyncio", {}, 20, 300, "a new task per request"),
-    Case("asyncio", {}, 500, 1000, "one OS thread"),
+# Every mode's law cases in the page's order; the quick variant fires the first case of the first
+# mode, of the default one and of the last.
+CASES = tuple(Case(name, law) for name, mode in REGISTRY.items() for law in mode.law_cases)
+_NAMES = list(REGISTRY)
+QUICK = tuple(
+    Case(name, REGISTRY[name].law_cases[0]) for name in dict.fromkeys((_NAMES[0], DEFAULT_MODE, _NAMES[-1]))
 )
-QUICK = (CASES[0], CASES[3], CASES[11])
 
 
 @dataclass(frozen=True)
@@ -58,22 +45,21 @@ class Result:
     waves: list[list[float]]  # per round: the median queue wait of each wave of c requests
 
     def row(self) -> list[object]:
-        c = self.capacity or self.case.count
-        law = math.ceil(self.case.count / c) * self.case.ms
+        law = self.case.law
         measured = median(self.makespans)
         peak = "/".join(str(p) for p in sorted(set(self.peaks)))
         capacity = "unbounded" if self.capacity is None else str(self.capacity)
         return [
             self.case.mode,
-            self.case.label(),
+            law.label(),
             capacity,
-            f"{self.case.count} × {self.case.ms} ms",
+            f"{law.count} × {law.ms} ms",
             peak,
-            float(law),
+            float(law.makespan_ms),
             measured,
-            f"{measured / law:.2f}",
+            f"{measured / law.makespan_ms:.2f}",
             " / ".join(f"{median(wave):.0f}" for wave in zip(*self.waves, strict=False)),
-            self.case.note,
+            law.note if law.tested else f"{law.note}; not in the law test",
         ]
 
 
@@ -99,18 +85,19 @@ def waves(requests: list[dict], capacity: int) -> list[float]:
 
 
 def measure(dash: Dashboard, case: Case, rounds: int) -> Result:
-    reply = dash.post("/api/server", {"mode": case.mode, **case.params})
+    law = case.law
+    reply = dash.post("/api/server", {"mode": case.mode, **law.params})
     reply.raise_for_status()
     info = reply.json()
-    dash.wait_processes(case.params.get("workers", 1))
+    dash.wait_processes(law.params.get("workers", 1))
     peaks, makespans, by_wave = [], [], []
     for _ in range(rounds):
-        run = dash.wait_run(dash.fire("io", case.count, case.ms))
-        if run["done"] != case.count:
-            raise SystemExit(f"{case.mode}: {run['done']} of {case.count} requests done: {run}")
+        run = dash.wait_run(dash.fire("io", law.count, law.ms))
+        if run["done"] != law.count:
+            raise SystemExit(f"{case.mode}: {run['done']} of {law.count} requests done: {run}")
         peaks.append(run["peak_busy"])
         makespans.append(run["makespan_ms"])
-        by_wave.append(waves(run["requests"], info["capacity"] or case.count))
+        by_wave.append(waves(run["requests"], law.peak_busy))
     return Result(case, info["capacity"], peaks, makespans, by_wave)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dashboard.servers.modes import DEFAULT_MODE, get_mode
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 DEFAULT_THREADS = 100  # viewers hold a thread each (Flask-SocketIO threading mode under gthread)
@@ -13,8 +15,8 @@ DEFAULT_THREADS = 100  # viewers hold a thread each (Flask-SocketIO threading mo
 class Config:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
-    mode: str = "gunicorn-gthread"
-    server_params: dict[str, int] = field(default_factory=lambda: {"workers": 2, "threads": 4})
+    mode: str = DEFAULT_MODE
+    server_params: dict[str, int] = field(default_factory=lambda: get_mode(DEFAULT_MODE).validate({}))
     collector_port: int = 0
     viewer_threads: int = DEFAULT_THREADS
     open_browser: bool = True

@@ -16,6 +16,7 @@ import requests
 import socketio
 from playwright.sync_api import Browser, Playwright
 
+from dashboard.model.live import task_key
 from dashboard.servers.manager import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,7 +163,7 @@ class Viewer:
 
     def _snapshot(self, data: dict) -> None:
         self.events.put(("snapshot", time.monotonic(), data))
-        tasks = {f"{p['pid']}:{t['id']}": t for p in data["processes"] for t in p["tasks"]}
+        tasks = {task_key(p["pid"], t["id"]): t for p in data["processes"] for t in p["tasks"]}
         processes = [{k: v for k, v in p.items() if k != "tasks"} for p in data["processes"]]
         self.view = {**data, "processes": processes, "tasks": tasks}
 

@@ -218,9 +218,12 @@ def test_clicking_a_busy_tile_opens_the_inspector_with_its_stack(page: Page, das
 
 def test_switching_server_mode_from_the_page_redraws_the_slots(page: Page, dashboard):
     """The mode form switches the workload server (POST /api/server answers once it serves):
-    1 x 2 threads draws 2 tiles, and back to 1 x 4 draws 4."""
+    1 x 2 threads draws 2 tiles, and back to 1 x 4 draws 4. The capacity shown before the switch
+    is the mode's own answer, refusal included."""
     wait_for_idle_pool(page)
     expect(page.locator("#mode-select")).to_have_value("gunicorn-gthread")
+    page.locator("#mode-params [data-param=threads]").fill("0")
+    expect(page.locator("#mode-capacity")).to_contain_text("threads must be from 1 to 64, got 0")
     for threads in (2, CAPACITY):
         page.locator("#mode-params [data-param=workers]").fill("1")
         page.locator("#mode-params [data-param=threads]").fill(str(threads))

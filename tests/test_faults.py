@@ -18,8 +18,10 @@ from functools import partial
 import pytest
 from flask import Flask
 
+from dashboard.model.live import task_key
 from dashboard.servers.manager import answers, free_port
 from tests.support import ROOT, Dashboard, Viewer, alive, wait_for
+from workload.agent import ENV_COLLECTOR
 from workload.agent.middleware import AgentMiddleware
 from workload.agent.recorder import Recorder
 from workload.agent.tasks import TaskRegistry
@@ -50,7 +52,7 @@ def test_with_no_collector_listening_the_workload_serves_and_nothing_raises():
     out = subprocess.run(
         [sys.executable, "-c", NO_COLLECTOR_SCRIPT % 3000],
         cwd=ROOT,
-        env={**os.environ, "THREADPULSE_COLLECTOR": closed, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, ENV_COLLECTOR: closed, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -199,7 +201,7 @@ def _page_shows(view: dict | None, state: dict) -> bool:
     """The page's view and the API's state agree on the server, its processes and its tasks."""
     if view is None:
         return False
-    tasks = {f"{p['pid']}:{t['id']}" for p in state["processes"] for t in p["tasks"]}
+    tasks = {task_key(p["pid"], t["id"]) for p in state["processes"] for t in p["tasks"]}
     processes = [{k: v for k, v in p.items() if k != "tasks"} for p in state["processes"]]
     return (
         view["server"] == state["server"] and view["processes"] == processes and set(view["tasks"]) == tasks

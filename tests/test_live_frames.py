@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from dashboard.model.live import task_key
 from tests.support import Viewer, wait_for
 
 pytestmark = pytest.mark.integration
@@ -19,7 +20,7 @@ def viewer(dashboard):
 
 
 def tasks_of(snapshot: dict) -> dict:
-    return {f"{p['pid']}:{t['id']}": t for p in snapshot["processes"] for t in p["tasks"]}
+    return {task_key(p["pid"], t["id"]): t for p in snapshot["processes"] for t in p["tasks"]}
 
 
 def test_a_newcomer_gets_the_full_state_first(viewer, dashboard):

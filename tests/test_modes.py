@@ -1,54 +1,144 @@
-"""Every server mode on a real server, switched live through `POST /api/server`.
+"""The registry of server modes, and every mode on a real server switched live through
+`POST /api/server`: the law cases and the green modes come from the registry, not from a list here.
 
-One dashboard serves the whole module; each test switches it to the mode it needs, so the
-switch itself (old tree gone, new one serving) is exercised between every two tests.
+One dashboard serves the integration tests; each switches it to the mode it needs, so the switch
+itself (old tree gone, new one serving) is exercised between every two tests.
 """
 
 from __future__ import annotations
 
-import math
+import importlib
+import pkgutil
 import sys
+import textwrap
 
 import psutil
 import pytest
 
+from dashboard.app import create_app
 from dashboard.children import Spawner
+from dashboard.config import Config
+from dashboard.servers import modes as modes_package
 from dashboard.servers.manager import ServerManager, StartError
-from dashboard.servers.modes import REGISTRY
+from dashboard.servers.mode import LawCase, Mode
+from dashboard.servers.modes import REGISTRY, discover
 from dashboard.servers.modes.flask_dev import FlaskDevSerial
 from tests.cores import parallel_cpu_pct
-from tests.support import Dashboard, alive, wait_for
+from tests.support import ROOT, Dashboard, alive, wait_for
 
-pytestmark = pytest.mark.integration
+integration = pytest.mark.integration
 
-MODES = {
-    "flask-dev-serial",
-    "flask-dev-threaded",
-    "gunicorn-sync",
-    "gunicorn-gthread",
-    "uwsgi",
-    "eventlet",
-    "gunicorn-gevent",
-    "asyncio",
-}
+# Every burst a mode promises the law for; the modes without an OS thread per task.
+LAW_CASES = [(name, case) for name, mode in REGISTRY.items() for case in mode.law_cases if case.tested]
+GREEN = [name for name, mode in REGISTRY.items() if mode.task_kind != "thread"]
+README_TABLE = ("<!-- modes: generated from the registry", "<!-- end of modes -->")
 
-# mode, parameters, capacity (None: unbounded), burst size, service ms. One process where the
-# law is exact; gunicorn-sync has two, since its workers accept one connection at a time each.
-LAW_CASES = [
-    ("flask-dev-serial", {}, 1, 3, 300),
-    ("flask-dev-threaded", {}, None, 8, 400),
-    ("gunicorn-sync", {"workers": 2}, 2, 5, 300),
-    ("gunicorn-gthread", {"workers": 1, "threads": 3}, 3, 7, 300),
-    ("uwsgi", {"workers": 1, "threads": 3}, 3, 7, 300),
-    ("eventlet", {"pool": 4}, 4, 9, 300),
-    ("gunicorn-gevent", {"workers": 1, "connections": 4}, 4, 9, 300),
-    ("asyncio", {}, None, 10, 400),
-]
-GREEN = [
-    ("eventlet", {"pool": 1000}),
-    ("gunicorn-gevent", {"workers": 1, "connections": 1000}),
-    ("asyncio", {}),
-]
+
+def test_a_mode_module_dropped_into_the_package_is_found_in_its_order(tmp_path, monkeypatch):
+    """Issue 9: adding a mode is adding one module; the registry imports no mode by name."""
+    package = tmp_path / "dropped_modes"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text("from dashboard.servers.mode import Mode, WorkersTimesThreads\n")
+    for module, name, order in (("late", "zeta", 1), ("early", "alpha", 2)):
+        (package / f"{module}.py").write_text(
+            textwrap.dedent(f"""
+                from dashboard.servers.mode import WorkersTimesThreads
+                class Dropped(WorkersTimesThreads):
+                    name = {name!r}
+                    order = {order}
+            """)
+        )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = discover("dropped_modes")
+    assert list(found) == ["zeta", "alpha"]
+    assert all(isinstance(mode, Mode) for mode in found.values())
+
+
+def test_every_mode_class_of_the_package_is_registered_in_a_stable_order():
+    """No mode is skipped silently (a class without a `name` would be), and the page's order
+    comes from each mode's own `order`, never from the file names."""
+    orders = [mode.order for mode in REGISTRY.values()]
+    assert orders == sorted(orders) and len(set(orders)) == len(orders)
+    registered = {type(mode) for mode in REGISTRY.values()}
+    for info in pkgutil.iter_modules(modes_package.__path__, f"{modes_package.__name__}."):
+        module = importlib.import_module(info.name)
+        defined = {
+            value
+            for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, Mode) and value.__module__ == module.__name__
+        }
+        assert defined <= registered, info.name
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_mode_states_a_law_case_its_capacity_agrees_with(name):
+    """Each mode brings the burst it is tested with; the capacity it states is the one it computes,
+    and the burst is larger than a bounded pool, so that some requests must queue."""
+    mode = REGISTRY[name]
+    assert any(case.tested for case in mode.law_cases)
+    for case in mode.law_cases:
+        assert mode.capacity(mode.validate(dict(case.params))) == case.capacity, case
+        if case.tested and case.capacity is not None:
+            assert case.count > case.capacity, case
+
+
+@pytest.fixture
+def client():
+    """The dashboard's app in this process; its services never start (the modes API needs none)."""
+    app, services = create_app(Config(), start=False)
+    try:
+        yield app.test_client()
+    finally:
+        services.collector.sock.close()
+        services.spawner.close()
+
+
+@pytest.mark.parametrize(("name", "case"), [(n, c) for n, m in REGISTRY.items() for c in m.law_cases])
+def test_capacity_api_answers_what_the_mode_computes(client, name, case):
+    """Issue 9: the page asks the mode for a capacity instead of multiplying parameters itself."""
+    reply = client.get(f"/api/modes/{name}/capacity", query_string=dict(case.params))
+    assert reply.status_code == 200, reply.json
+    assert reply.json["capacity"] == case.capacity
+    assert reply.json["params"] == REGISTRY[name].validate(dict(case.params))
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/api/modes/nope/capacity", "unknown mode"),
+        ("/api/modes/gunicorn-gthread/capacity?threads=0", "threads must be from 1"),
+        ("/api/modes/gunicorn-gthread/capacity?threads=%C2%B2", "threads must be a whole number"),
+        ("/api/modes/gunicorn-gthread/capacity?threads=-1", "threads must be a whole number"),
+        ("/api/modes/eventlet/capacity?workers=2", "has no parameter 'workers'"),
+    ],
+)
+def test_capacity_api_refuses_bad_parameters_with_the_reason(client, path, says):
+    reply = client.get(path)
+    assert reply.status_code == 400 and says in reply.json["error"], reply.json
+
+
+def law_cell(case: LawCase) -> str:
+    return f"{case.count} × {case.ms} ms, {case.label()} → {case.peak_busy} busy, {case.makespan_ms:,} ms"
+
+
+def readme_table() -> str:
+    rows = [
+        "| mode | server | capacity | a task is | law case (burst → peak busy, makespan) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for mode in REGISTRY.values():
+        law = "; ".join(law_cell(case) for case in mode.law_cases if case.tested)
+        rows.append(f"| `{mode.name}` | {mode.title} | {mode.capacity_formula} | {mode.task} | {law} |")
+    return "\n".join(rows)
+
+
+def test_readme_table_of_modes_is_the_registrys():
+    """The README lists the modes the registry has, as the modes describe themselves."""
+    readme = (ROOT / "README.md").read_text()
+    start, end = README_TABLE
+    block = readme.split(start, 1)[1].split("-->", 1)[1].split(end, 1)[0].strip()
+    assert block == readme_table(), f"paste this table into README.md:\n{readme_table()}"
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +165,11 @@ def in_request(state: dict) -> list[dict]:
     return [t for p in state["processes"] for t in p["tasks"] if t["request"] is not None]
 
 
+@integration
 def test_modes_api_describes_every_mode_for_the_page(dash):
     """The page needs, per mode: title, the one sentence, parameters and the capacity formula."""
     modes = {m["name"]: m for m in dash.get("/api/modes").json()["modes"]}
-    assert set(modes) == MODES
+    assert list(modes) == list(REGISTRY)
     for mode in modes.values():
         assert mode["title"] and len(mode["sentence"]) > 40 and mode["task"]
         assert mode["capacity_formula"]
@@ -90,21 +181,19 @@ def test_modes_api_describes_every_mode_for_the_page(dash):
     assert modes["gunicorn-gthread"]["capacity_default"] == 8
 
 
-@pytest.mark.parametrize(
-    ("mode", "params", "capacity", "count", "ms"), LAW_CASES, ids=[c[0] for c in LAW_CASES]
-)
-def test_burst_larger_than_capacity_follows_the_queueing_law(dash, mode, params, capacity, count, ms):
+@integration
+@pytest.mark.parametrize(("mode", "case"), LAW_CASES, ids=[f"{n}-{c.count}x{c.ms}" for n, c in LAW_CASES])
+def test_burst_larger_than_capacity_follows_the_queueing_law(dash, mode, case):
     """peak_busy = capacity (= count when unbounded); makespan ≈ ceil(n / c) · s."""
-    info = switch(dash, mode, params)
-    assert info["capacity"] == capacity
-    run = dash.wait_run(dash.fire("io", count, ms))
-    assert (run["sent"], run["done"], run["failed"]) == (count, count, 0)
-    slots = capacity or count
-    assert run["peak_busy"] == slots, run
-    law = math.ceil(count / slots) * ms
-    assert law <= run["makespan_ms"] < law + 400, run
+    info = switch(dash, mode, dict(case.params))
+    assert info["capacity"] == case.capacity
+    run = dash.wait_run(dash.fire("io", case.count, case.ms))
+    assert (run["sent"], run["done"], run["failed"]) == (case.count, case.count, 0)
+    assert run["peak_busy"] == case.peak_busy, run
+    assert case.makespan_ms <= run["makespan_ms"] < case.makespan_ms + 400, run
 
 
+@integration
 def test_threaded_dev_server_runs_each_request_on_a_fresh_thread(dash):
     """werkzeug's threaded=True is no pool: n requests, n threads, each gone after its reply."""
     switch(dash, "flask-dev-threaded", {})
@@ -122,13 +211,17 @@ def test_threaded_dev_server_runs_each_request_on_a_fresh_thread(dash):
     assert all("process_request_thread" in name for name in names)
 
 
-@pytest.mark.parametrize(("mode", "params"), GREEN, ids=[g[0] for g in GREEN])
-def test_500_concurrent_io_requests_finish_within_3_s_on_one_os_thread(dash, mode, params):
-    """Green threads and asyncio tasks wait for I/O without a thread each: 500 × 1 s in < 3 s."""
-    info = switch(dash, mode, params)
+@integration
+@pytest.mark.parametrize("mode", GREEN)
+def test_500_concurrent_io_requests_overlap_on_one_os_thread(dash, mode):
+    """Green threads and asyncio tasks wait for I/O without a thread each: 500 × 1 s on one process
+    of fewer than 10 threads take seconds, where those threads as a pool would need 50 s or more
+    (each green mode's defaults: one process, room for 500). Measured 1.2–1.3 s idle and up to
+    4.4 s at load 15 on two cores, so the bound is 10 s: the law's 1 s plus that slack, doubled."""
+    info = switch(dash, mode, {})
     run = dash.wait_run(dash.fire("io", 500, 1000))
     assert (run["done"], run["failed"]) == (500, 0)
-    assert run["makespan_ms"] < 3000, run
+    assert 1000 <= run["makespan_ms"] < 10_000, run
     assert run["peak_busy"] > 250  # most of them at once, though all are on one OS thread
     worker = psutil.Process(info["pids"][-1])
     assert worker.num_threads() < 10  # the main thread, the agent's reporter, a few helpers
@@ -137,10 +230,11 @@ def test_500_concurrent_io_requests_finish_within_3_s_on_one_os_thread(dash, mod
     assert kinds and kinds <= {"greenlet", "asyncio"}
 
 
-@pytest.mark.parametrize(("mode", "params"), GREEN, ids=[g[0] for g in GREEN])
-def test_cpu_request_stalls_every_other_green_thread(dash, mode, params):
+@integration
+@pytest.mark.parametrize("mode", GREEN)
+def test_cpu_request_stalls_every_other_green_thread(dash, mode):
     """A request that computes never yields: the others are starved by it, and the page says so."""
-    switch(dash, mode, params)
+    switch(dash, mode, {})
     waiting = dash.fire("io", 4, 3000)
 
     def all_waiting():
@@ -179,6 +273,7 @@ def test_cpu_request_stalls_every_other_green_thread(dash, mode, params):
     assert all(p["stalled_by"] is None for p in state["processes"])
 
 
+@integration
 def test_cpu_pool_processes_appear_with_their_cpu(dash):
     """/cpu-pool hands its work to a process pool; the pool's processes report and show CPU, each
     at least a quarter of what two plain CPU burners get on this machine right now (a fixed 20%
@@ -204,6 +299,7 @@ def test_cpu_pool_processes_appear_with_their_cpu(dash):
     assert dash.wait_run(run)["done"] == 2
 
 
+@integration
 def test_switch_leaves_no_orphans_and_cuts_the_running_burst_short(dash):
     """Every process of the old server (workers, pool processes) is gone when the switch answers."""
     switch(dash, "gunicorn-gthread", {"workers": 2, "threads": 2})
@@ -223,6 +319,7 @@ def test_switch_leaves_no_orphans_and_cuts_the_running_burst_short(dash):
     assert {p["pid"] for p in state["processes"]}.isdisjoint(old)
 
 
+@integration
 def test_bad_switch_changes_nothing(dash):
     switch(dash, "gunicorn-sync", {"workers": 1})
     for body in ({"mode": "nope"}, {"mode": "eventlet", "workers": 2}, {"mode": "uwsgi", "threads": 0}):
@@ -240,6 +337,7 @@ class Broken(FlaskDevSerial):
         return [sys.executable, "-c", "raise SystemExit('no such server: boom')"]
 
 
+@integration
 def test_mode_that_fails_to_start_shows_why_and_the_next_switch_works(monkeypatch):
     """The failure reaches the model (what the page draws); the manager stays usable."""
     monkeypatch.setitem(REGISTRY, "broken", Broken())

@@ -14,17 +14,16 @@ from hypercorn.config import Config
 
 from workload.asgi import create_app
 
-BACKLOG = 1024  # a burst of 500 connects at once must not overflow the listen queue
-
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--backlog", type=int, required=True, help="listen queue length")
     args = parser.parse_args(argv)
     config = Config()
     config.bind = [f"{args.host}:{args.port}"]
-    config.backlog = BACKLOG
+    config.backlog = args.backlog
     config.accesslog = None
     config.keep_alive_timeout = 5
     asyncio.run(serve(create_app(), config))

@@ -12,12 +12,14 @@ import argparse
 import sys
 
 BOOT = "import eventlet; eventlet.monkey_patch(); from workload.eventlet_server import main; main()"
-BACKLOG = 1024  # a burst of 500 connects at once must not overflow the listen queue
 
 
-def command(host: str, port: int, pool: int) -> list[str]:
+def command(host: str, port: int, pool: int, backlog: int) -> list[str]:
     """argv serving the workload with a green pool of `pool` threads at host:port."""
-    return [sys.executable, "-c", BOOT, "--host", host, "--port", str(port), "--pool", str(pool)]
+    return [
+        sys.executable, "-c", BOOT,
+        "--host", host, "--port", str(port), "--pool", str(pool), "--backlog", str(backlog),
+    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pool", type=int, default=1000, help="green threads serving at most at once")
+    parser.add_argument("--backlog", type=int, required=True, help="listen queue length")
     args = parser.parse_args(argv)
-    listener = eventlet.listen((args.host, args.port), backlog=BACKLOG)
+    listener = eventlet.listen((args.host, args.port), backlog=args.backlog)
     pool = eventlet.GreenPool(args.pool)
     eventlet.wsgi.server(listener, create_app(), custom_pool=pool, log_output=False)

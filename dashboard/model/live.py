@@ -20,6 +20,12 @@ MAX_RUNS = 50
 MAX_TASKS_PER_PROCESS = 1_024
 MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model
 MAX_IGNORED_PIDS = 1_024  # retired servers remembered; their stragglers arrive within seconds
+TASK_KEY_SEPARATOR = ":"  # the page gets it in its bootstrap data to build and split keys
+
+
+def task_key(pid: int, task_id: int) -> str:
+    """How frames, spans and the page name a task: its id is unique only within its process."""
+    return f"{pid}{TASK_KEY_SEPARATOR}{task_id}"
 
 
 @dataclass(frozen=True)
@@ -255,7 +261,8 @@ class Model:
             sent_ns = run.sent.get(request.index)
         wait_ms = None if sent_ns is None else (request.started_ns - sent_ns) / 1e6
         self.series.record_end(ok, wait_ms, (t_ns - request.started_ns) / 1e6)
-        self.spans.add(f"{process.pid}:{task.id}", request.started_ns, t_ns, sent_ns, request.path, status)
+        key = task_key(process.pid, task.id)
+        self.spans.add(key, request.started_ns, t_ns, sent_ns, request.path, status)
         task.request = None
         task.stack = None
         if task.gone_ns is None:

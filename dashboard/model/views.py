@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashboard.model.classify import EXPLANATIONS
-from dashboard.model.live import Model, Process, TaskState
+from dashboard.model.live import Model, Process, TaskState, task_key
 
 RECENT_RUNS = 5
 SPANS_IN_SNAPSHOT = 2_000
@@ -73,10 +73,6 @@ def queues_view(model: Model, now_ns: int) -> dict:
 def spans_view(model: Model, now_ns: int, after: int = 0, most: int = SPANS_IN_SNAPSHOT) -> list[list]:
     """Finished requests of the last 30 s after span number `after` (the timeline's bars)."""
     return model.spans.since(after, now_ns, most)
-
-
-def task_key(pid: int, task_id: int) -> str:
-    return f"{pid}:{task_id}"
 
 
 def runs_view(model: Model, now_ns: int) -> list[dict]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from dashboard.children import Spawner, kill_group, terminate_tree, tree_pids
 from dashboard.servers.mode import Mode
 from dashboard.servers.modes import get_mode
+from workload.agent import ENV_COLLECTOR, ENV_MODE
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class ServerManager:
     def _start_locked(self, mode: Mode, params: dict[str, int]) -> None:
         port = free_port(self.host)
         log_path = self._logdir / f"{mode.name}-{port}.log"
-        env = {"THREADPULSE_COLLECTOR": self.collector_url, "THREADPULSE_MODE": mode.name}
+        env = {ENV_COLLECTOR: self.collector_url, ENV_MODE: mode.name}
         log.info("starting %s %s on %s:%d", mode.name, params, self.host, port)
         self._proc = self.spawner.spawn(mode.command(params, self.host, port), env, log_path)
         url = f"http://{self.host}:{port}"

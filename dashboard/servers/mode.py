@@ -1,13 +1,19 @@
 """What a server mode is: how to start the workload under one server, and what its capacity is.
 
 Each mode is one module in `dashboard/servers/modes/` defining a `Mode` subclass; the registry
-lists them. Parameters are validated here, so the API and the CLI share one set of rules.
+finds them there. Parameters are validated here, so the API and the CLI share one set of rules.
 """
 
 from __future__ import annotations
 
+import math
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+# Listen queue every mode asks for: a burst of 500 connects at once must not overflow it.
+LISTEN_BACKLOG = 1024
 
 
 @dataclass(frozen=True)
@@ -34,14 +40,45 @@ WORKERS = Param("workers", "worker processes", 2, 1, 16)
 THREADS = Param("threads", "threads per worker", 4, 1, 64)
 
 
+@dataclass(frozen=True)
+class LawCase:
+    """A burst a mode is measured with, and what the queueing law predicts for it: `count`
+    concurrent `/io?ms=ms` requests on `capacity` slots (None: a task per request) keep
+    `peak_busy` of them in service at once and take `makespan_ms`, ceil(n / c) · s."""
+
+    params: Mapping[str, int]
+    count: int
+    ms: int
+    capacity: int | None  # stated, not computed, so the law test also checks `Mode.capacity`
+    note: str = ""
+    # False where the law's tight bound is not promised (the note says why): bench.modes measures
+    # the case and the law test leaves it out.
+    tested: bool = True
+
+    @property
+    def peak_busy(self) -> int:
+        return self.count if self.capacity is None else min(self.count, self.capacity)
+
+    @property
+    def makespan_ms(self) -> int:
+        return math.ceil(self.count / self.peak_busy) * self.ms
+
+    def label(self) -> str:
+        """The parameters as a reader would say them: "workers 1, threads 4"."""
+        return ", ".join(f"{k} {v}" for k, v in self.params.items()) or "defaults"
+
+
 class BadServerRequest(ValueError):
     """A mode or parameter the manager cannot use; the message is shown to the user."""
 
 
 class Mode:
-    """A server the workload can run under. Subclasses fill in the class attributes and methods."""
+    """A server the workload can run under. Subclasses fill in the class attributes and methods;
+    the registry takes every subclass with a `name` defined in a module of its package."""
 
     name: str
+    # Where the page lists the mode (lowest first); the registry sorts by it.
+    order: int
     title: str
     sentence: str
     # How capacity follows from the parameters, in words the page can show ("workers × threads").
@@ -51,6 +88,9 @@ class Mode:
     # What one task is under this server, said plainly for the page.
     task: str
     params: tuple[Param, ...] = ()
+    # The bursts tests/test_modes.py and bench.modes fire at it: at least one `tested`, larger
+    # than its capacity, so that some requests must queue.
+    law_cases: tuple[LawCase, ...] = ()
 
     def validate(self, given: dict) -> dict[str, int]:
         """Every parameter as a whole number within bounds (defaults for the missing ones)."""
@@ -113,6 +153,15 @@ class WorkersTimesThreads(Mode):
 
     def slots_per_process(self, params: dict[str, int]) -> int:
         return params["threads"]
+
+
+def listen_backlog() -> int:
+    """LISTEN_BACKLOG as the kernel grants it: it caps a listen queue at somaxconn (and uWSGI
+    refuses to start when asked for more)."""
+    try:
+        return min(LISTEN_BACKLOG, int(Path("/proc/sys/net/core/somaxconn").read_text()))
+    except (OSError, ValueError):
+        return 128
 
 
 def python_module(*args: str) -> list[str]:

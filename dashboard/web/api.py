@@ -14,7 +14,7 @@ from dashboard.model.live import Model
 from dashboard.model.views import history_view, state_view, task_detail
 from dashboard.servers.manager import StartError
 from dashboard.servers.mode import BadServerRequest
-from dashboard.servers.modes import REGISTRY
+from dashboard.servers.modes import REGISTRY, get_mode
 from dashboard.services import current_services
 from dashboard.web.auth import presenter_only, refusal
 
@@ -68,6 +68,20 @@ def health() -> ResponseReturnValue:
 @api.get("/modes")
 def modes() -> ResponseReturnValue:
     return jsonify(modes=[mode.view() for mode in REGISTRY.values()])
+
+
+@api.get("/modes/<name>/capacity")
+def mode_capacity(name: str) -> ResponseReturnValue:
+    """What the mode would serve at once with the query's parameters (the rest at their defaults),
+    so the page shows a capacity before switching without knowing how a mode computes it."""
+    mode = get_mode(name)
+    params = mode.validate({key: _whole_number(value) for key, value in request.args.items()})
+    return jsonify(mode=mode.name, params=params, capacity=mode.capacity(params))
+
+
+def _whole_number(text: str) -> int | str:
+    """A query value as an int when it is plainly one; else as given, for `validate` to refuse."""
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 9 else text
 
 
 @api.get("/server")

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
 from dashboard.loadgen.limits import ENDPOINTS, MAX_COUNT, MAX_MS
+from dashboard.model.live import TASK_KEY_SEPARATOR
 from dashboard.services import current_services
 
 pages = Blueprint("pages", __name__)
@@ -29,6 +30,7 @@ def index() -> ResponseReturnValue:
         "limits": {"count": [1, MAX_COUNT], "ms": [0, MAX_MS]},
         "presets": PRESETS,
         "presenter_required": current_services().config.presenter_required,
+        "task_key_separator": TASK_KEY_SEPARATOR,
     }
     return render_template("index.html", bootstrap=bootstrap)
 

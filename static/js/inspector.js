@@ -48,7 +48,7 @@ export class Inspector {
   }
 
   open(key) {
-    const [pid, id] = key.split(":");
+    const [pid, id] = this.store.splitTaskKey(key);
     this.close(false);
     this.key = key;
     this.opener = document.activeElement;

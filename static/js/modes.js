@@ -1,6 +1,7 @@
 // Server mode switcher and restart offer. The modes come from GET /api/modes (name, title,
 // sentence, params with bounds, capacity formula); the form shows the chosen mode's sentence and
-// what its capacity would be, beside the running server's live figures. POST /api/server
+// what its capacity would be, as the mode computes it (GET /api/modes/NAME/capacity: the page
+// never multiplies parameters), beside the running server's live figures. POST /api/server
 // switches (it answers once the new server serves, or 400/502 with an error, shown as is).
 // When the server has failed, a Restart button starts it again with its mode and params.
 
@@ -8,20 +9,6 @@ import { byId, element, setText } from "./dom.js";
 import { formatCount } from "./format.js";
 
 const RETRY_MS = 2000;
-
-function product(values) {
-  return values.reduce((p, v) => p * v, 1);
-}
-
-/** Capacity for these values, when the mode's default capacity is the product of its
- * defaults (true of every pool-shaped mode); null when it cannot be told, "unbounded" if so. */
-function capacityOf(mode, values) {
-  if (mode.capacity_default === null) return "unbounded";
-  const defaults = product(mode.params.map((p) => p.default));
-  if (defaults !== mode.capacity_default) return null;
-  const given = mode.params.map((p) => values[p.name]);
-  return given.every((v) => Number.isInteger(v)) ? product(given) : null;
-}
 
 export class ModeSwitcher {
   /**
@@ -46,6 +33,7 @@ export class ModeSwitcher {
     this.busy = false;
     this.readOnly = false;
     this.shownServer = null; // "mode {params}" the form was last filled from
+    this.capacityAsked = 0; // numbers the capacity questions: only the latest answer is shown
     this.select.addEventListener("change", () => {
       this.dirty = true;
       this.buildParams(null);
@@ -155,9 +143,25 @@ export class ModeSwitcher {
     const mode = this.modes.get(this.select.value);
     if (!mode) return;
     setText(this.sentence, mode.sentence ?? "");
-    const cap = capacityOf(mode, this.values());
-    const formula = mode.capacity_formula ? ` (${mode.capacity_formula})` : "";
-    setText(this.capacity, `capacity: ${cap ?? "?"}${cap === "unbounded" ? "" : formula}`);
+    this.showCapacity(mode);
+  }
+
+  /** Asks the mode what the form's values would give; the fields go as typed, so an answer of
+   * 400 says what is wrong with them before any switch. */
+  async showCapacity(mode) {
+    const asked = ++this.capacityAsked;
+    const query = new URLSearchParams();
+    for (const [name, input] of this.inputs) query.set(name, input.value.trim());
+    const path = `/api/modes/${encodeURIComponent(mode.name)}/capacity?${query}`;
+    const { ok, body } = await this.api.get(path);
+    if (asked !== this.capacityAsked) return; // the form changed while this was asked
+    if (!ok) {
+      setText(this.capacity, `capacity: ? (${body?.error ?? "the dashboard did not answer"})`);
+    } else if (body.capacity === null) {
+      setText(this.capacity, "capacity: unbounded");
+    } else {
+      setText(this.capacity, `capacity: ${body.capacity} (${mode.capacity_formula})`);
+    }
   }
 
   say(text, kind) {

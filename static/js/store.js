@@ -6,10 +6,6 @@ export const SPAN_WINDOW_MS = 30_000;
 const MAX_SPANS = 4_000; // the snapshot brings at most 2,000; frames add up to 500 each
 const MAX_SERIES = 120;
 
-function taskKey(pid, id) {
-  return `${pid}:${id}`;
-}
-
 function processOf(proc) {
   return {
     pid: String(proc.pid),
@@ -39,11 +35,14 @@ function spanOf(raw) {
 }
 
 export class Store {
-  constructor() {
+  /** @param {{taskKeySeparator: string}} bootstrap the page's bootstrap data, as the dashboard
+   * names tasks in frames ("pid:id": a task id is unique only within its process) */
+  constructor({ taskKeySeparator }) {
+    this.keySeparator = taskKeySeparator;
     this.version = null;
     this.server = null;
     this.processes = new Map(); // pid (string) -> {pid, slots, status, queue, cpu_pct, ...}
-    this.tasks = new Map(); // "pid:id" -> task, plus its `pid`
+    this.tasks = new Map(); // task key -> task, plus its `pid`
     this.counters = null;
     this.queues = null; // {client, accept_backlog, in_workers}
     this.collector = null; // {rejected: {reason: n}, lost, dropped}
@@ -59,6 +58,16 @@ export class Store {
     this.changed = true; // set on every update, cleared by the renderer
   }
 
+  taskKey(pid, id) {
+    return `${pid}${this.keySeparator}${id}`;
+  }
+
+  /** [pid, id] of a task key, both as strings. */
+  splitTaskKey(key) {
+    const at = key.indexOf(this.keySeparator);
+    return [key.slice(0, at), key.slice(at + this.keySeparator.length)];
+  }
+
   /** Replaces everything with a snapshot. */
   applySnapshot(snap, receivedAt) {
     this.version = snap.version;
@@ -69,7 +78,7 @@ export class Store {
       const process = processOf(proc);
       this.processes.set(process.pid, process);
       for (const task of proc.tasks ?? []) {
-        this.tasks.set(taskKey(process.pid, task.id), { ...task, pid: process.pid });
+        this.tasks.set(this.taskKey(process.pid, task.id), { ...task, pid: process.pid });
       }
     }
     this.counters = snap.counters ?? null;
@@ -108,7 +117,7 @@ export class Store {
       if (task === null) {
         this.tasks.delete(key);
       } else {
-        this.tasks.set(key, { ...task, pid: key.slice(0, key.indexOf(":")) });
+        this.tasks.set(key, { ...task, pid: this.splitTaskKey(key)[0] });
       }
     }
     if (frame.counters) this.counters = frame.counters;

@@ -34,7 +34,7 @@ export function feed(store, search, { onChange, onStatus }) {
   const lane = [];
   for (let i = 0; i < lanes; i++) {
     const pid = 10_000 + Math.floor(i / TASKS_PER_PROCESS);
-    lane.push({ key: `${pid}:${20_000 + i}`, pid, id: 20_000 + i, next: null });
+    lane.push({ key: store.taskKey(pid, 20_000 + i), pid, id: 20_000 + i, next: null });
   }
   let seq = 0;
   let version = 1;

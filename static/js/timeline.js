@@ -142,7 +142,7 @@ export class Timeline {
     }
     extra.sort();
     for (const key of extra) {
-      lanes.push({ key, pid: key.split(":")[0], label: `${key} (gone)` });
+      lanes.push({ key, pid: store.splitTaskKey(key)[0], label: `${key} (gone)` });
     }
     this.lanes = lanes;
     this.laneOf = new Map(lanes.map((lane, i) => [lane.key, i]));

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dashboard.servers.mode import Mode, python_module
+from dashboard.servers.mode import LawCase, Mode, listen_backlog, python_module
 
 
 class AsyncioQuart(Mode):
     name = "asyncio"
+    order = 80
     title = "asyncio (Quart on Hypercorn)"
     sentence = (
         "The same endpoints written as async Quart views under Hypercorn: each request is an "
@@ -16,6 +17,10 @@ class AsyncioQuart(Mode):
     capacity_formula = "unbounded (a new asyncio task per request)"
     task_kind = "asyncio"
     task = "an asyncio task made by Hypercorn for the request (Task-N), gone after it"
+    law_cases = (
+        LawCase({}, 20, 300, None, "a new task per request"),
+        LawCase({}, 500, 1000, None, "one OS thread", tested=False),
+    )
 
     def capacity(self, params: dict[str, int]) -> None:
         return None
@@ -24,4 +29,6 @@ class AsyncioQuart(Mode):
         return None
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
-        return python_module("workload.asgi_server", "--host", host, "--port", str(port))
+        return python_module(
+            "workload.asgi_server", "--host", host, "--port", str(port), "--backlog", str(listen_backlog())
+        )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dashboard.servers.mode import Mode, Param
+from dashboard.servers.mode import LawCase, Mode, Param, listen_backlog
 from workload import eventlet_server
 
 
 class Eventlet(Mode):
     name = "eventlet"
+    order = 60
     title = "eventlet WSGI server (green pool)"
     sentence = (
         "eventlet monkey-patches sockets and sleep so a waiting request yields to its hub: one "
@@ -19,6 +20,11 @@ class Eventlet(Mode):
     task_kind = "greenlet"
     task = "a green thread spawned from the pool for the connection, gone when it closes"
     params = (Param("pool", "green threads in the pool", 1000, 1, 10_000),)
+    law_cases = (
+        LawCase({"pool": 4}, 12, 300, 4),
+        # The time above the law is the one thread accepting and answering 500 connections.
+        LawCase({"pool": 1000}, 500, 1000, 1000, "one OS thread", tested=False),
+    )
 
     def capacity(self, params: dict[str, int]) -> int:
         return params["pool"]
@@ -27,4 +33,4 @@ class Eventlet(Mode):
         return params["pool"]
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
-        return eventlet_server.command(host, port, params["pool"])
+        return eventlet_server.command(host, port, params["pool"], listen_backlog())

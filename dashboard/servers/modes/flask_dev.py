@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dashboard.servers.mode import Mode, python_module
+from dashboard.servers.mode import LawCase, Mode, python_module
 
 
 class FlaskDevSerial(Mode):
     name = "flask-dev-serial"
+    order = 10
     title = "Flask dev server, threaded=False"
     sentence = (
         "app.run(threaded=False) serves one request at a time on the main thread: capacity 1, "
@@ -14,6 +15,7 @@ class FlaskDevSerial(Mode):
     )
     capacity_formula = "1"
     task = "the process's main thread"
+    law_cases = (LawCase({}, 4, 300, 1),)
 
     def capacity(self, params: dict[str, int]) -> int:
         return 1
@@ -27,6 +29,7 @@ class FlaskDevSerial(Mode):
 
 class FlaskDevThreaded(Mode):
     name = "flask-dev-threaded"
+    order = 20
     title = "Flask dev server, app.run() defaults (threaded)"
     sentence = (
         "app.run() has been threaded=True since Flask 1.0, but it is no thread pool: werkzeug "
@@ -35,6 +38,7 @@ class FlaskDevThreaded(Mode):
     )
     capacity_formula = "unbounded (a new thread per request)"
     task = "a thread made for one request (Thread-N (process_request_thread)), gone after it"
+    law_cases = (LawCase({}, 20, 300, None, "a new thread per request"),)
 
     def capacity(self, params: dict[str, int]) -> None:
         return None

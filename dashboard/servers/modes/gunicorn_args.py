@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.servers.mode import python_module
+from dashboard.servers.mode import listen_backlog, python_module
 
 
 def gunicorn(host: str, port: int, worker_class: str, workers: int, *extra: str) -> list[str]:
@@ -17,6 +17,7 @@ def gunicorn(host: str, port: int, worker_class: str, workers: int, *extra: str)
         "--worker-class", worker_class,
         "--workers", str(workers),
         *extra,
+        "--backlog", str(listen_backlog()),
         "--no-control-socket",
         "--graceful-timeout", "2",
         "--timeout", "120",

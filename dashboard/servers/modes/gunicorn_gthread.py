@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dashboard.servers.mode import WorkersTimesThreads
+from dashboard.servers.mode import LawCase, WorkersTimesThreads
 from dashboard.servers.modes.gunicorn_args import gunicorn
 
 
 class GunicornGthread(WorkersTimesThreads):
     name = "gunicorn-gthread"
+    order = 40
     title = "gunicorn gthread (workers × threads)"
     sentence = (
         "gunicorn forks N worker processes, each running requests on a pool of M threads: "
@@ -15,6 +16,11 @@ class GunicornGthread(WorkersTimesThreads):
         "connections while its threads are busy, so one worker can queue what another could serve."
     )
     task = "a thread of the worker's ThreadPoolExecutor, reused from request to request"
+    law_cases = (
+        LawCase({"workers": 1, "threads": 4}, 12, 400, 4, "the pool-law test's case"),
+        # A worker accepts while its threads are busy, so one can queue what another could serve.
+        LawCase({"workers": 2, "threads": 4}, 16, 500, 8, "uneven accept (gunicorn #908)", tested=False),
+    )
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         # The config hands the agent a probe into each worker's queue of accepted requests.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dashboard.servers.mode import WORKERS, Mode
+from dashboard.servers.mode import WORKERS, LawCase, Mode
 from dashboard.servers.modes.gunicorn_args import gunicorn
 
 
 class GunicornSync(Mode):
     name = "gunicorn-sync"
+    order = 30
     title = "gunicorn sync (workers)"
     sentence = (
         "gunicorn forks N worker processes that each serve one request at a time on their main "
@@ -17,6 +18,8 @@ class GunicornSync(Mode):
     capacity_formula = "workers"
     task = "the main thread of a worker process"
     params = (WORKERS,)
+    # Two workers, yet the law is exact: each accepts one connection only when it is free.
+    law_cases = (LawCase({"workers": 2}, 8, 300, 2),)
 
     def capacity(self, params: dict[str, int]) -> int:
         return params["workers"]
@@ -25,4 +28,4 @@ class GunicornSync(Mode):
         return 1
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
-        return gunicorn(host, port, "sync", params["workers"], "--backlog", "1024")
+        return gunicorn(host, port, "sync", params["workers"])

@@ -6,15 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from dashboard.servers.mode import WorkersTimesThreads
-
-
-def _listen_queue() -> int:
-    """uWSGI refuses to start with --listen above the kernel's somaxconn."""
-    try:
-        return min(1024, int(Path("/proc/sys/net/core/somaxconn").read_text()))
-    except (OSError, ValueError):
-        return 128
+from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
 
 
 def _uwsgi() -> str:
@@ -25,14 +17,19 @@ def _uwsgi() -> str:
 
 class Uwsgi(WorkersTimesThreads):
     name = "uwsgi"
+    order = 50
     title = "uWSGI (processes × threads)"
     sentence = (
         "uWSGI's master forks N worker processes that each run M threads and take requests "
         "straight from the shared socket (--http-socket): N × M at once; threads of a process "
         "share its GIL, as under gunicorn gthread."
     )
-    capacity_formula = "processes × threads"
     task = "a thread of a uWSGI worker (made by uWSGI in C, so Python calls it Dummy-N)"
+    law_cases = (
+        LawCase({"workers": 1, "threads": 4}, 12, 300, 4),
+        # Even in practice (a thread accepts only when free), but not a promise the test holds.
+        LawCase({"workers": 2, "threads": 4}, 16, 500, 8, "two workers", tested=False),
+    )
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         return [
@@ -44,7 +41,7 @@ class Uwsgi(WorkersTimesThreads):
             "--enable-threads",
             "--lazy-apps",  # each worker imports the app itself: its agent starts after the fork
             "--die-on-term",
-            "--listen", str(_listen_queue()),
+            "--listen", str(listen_backlog()),
             "--module", "workload.wsgi:application",
             "--disable-logging",
             "--need-app",
