@@ -29,6 +29,7 @@ MODES = {
     "eventlet",
     "gunicorn-gevent",
     "asyncio",
+    "mod_wsgi",
 }
 
 # mode, parameters, capacity (None: unbounded), burst size, service ms. One process where the
@@ -42,6 +43,7 @@ LAW_CASES = [
     ("eventlet", {"pool": 4}, 4, 9, 300),
     ("gunicorn-gevent", {"workers": 1, "connections": 4}, 4, 9, 300),
     ("asyncio", {}, None, 10, 400),
+    ("mod_wsgi", {"workers": 1, "threads": 3}, 3, 7, 300),
 ]
 GREEN = [
     ("eventlet", {"pool": 1000}),
@@ -215,6 +217,22 @@ def test_switch_leaves_no_orphans_and_cuts_the_running_burst_short(dash):
     assert result["reason"] == "cut short: the server was switched"
     state = dash.get("/api/state").json()
     assert {p["pid"] for p in state["processes"]}.isdisjoint(old)
+
+
+def test_mod_wsgi_daemons_serve_as_www_data_and_leave_nothing_after_a_switch(dash):
+    """Apache may not serve as root: its daemons run as www-data on the copy of the workload, each
+    reports before any request (preloaded), and stopping Apache's group ends every process of it."""
+    info = switch(dash, "mod_wsgi", {"workers": 2, "threads": 2})
+    apache, *children = info["pids"]
+    assert len(children) == 3  # one front process that hands requests on, two daemons
+    assert psutil.Process(apache).username() == "root"
+    assert {psutil.Process(pid).username() for pid in children} == {"www-data"}
+    daemons = {p["pid"] for p in dash.get("/api/state").json()["processes"]}
+    assert len(daemons) == 2 and daemons < set(children)
+    assert dash.wait_run(dash.fire("io", 4, 200))["peak_busy"] == 4
+
+    switch(dash, "flask-dev-serial", {})
+    assert alive(info["pids"]) == []
 
 
 def test_bad_switch_changes_nothing(dash):

@@ -96,7 +96,7 @@ class Mode:
             "sentence": self.sentence,
             "params": [p.view() for p in self.params],
             "capacity_formula": self.capacity_formula,
-            "capacity_default": self.capacity(self.validate({})),
+            "capacity_default": self.capacity({p.name: p.default for p in self.params}),
             "task_kind": self.task_kind,
             "task": self.task,
         }

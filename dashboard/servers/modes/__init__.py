@@ -9,6 +9,7 @@ from dashboard.servers.modes.flask_dev import FlaskDevSerial, FlaskDevThreaded
 from dashboard.servers.modes.gunicorn_gevent import GunicornGevent
 from dashboard.servers.modes.gunicorn_gthread import GunicornGthread
 from dashboard.servers.modes.gunicorn_sync import GunicornSync
+from dashboard.servers.modes.mod_wsgi import ModWsgi
 from dashboard.servers.modes.uwsgi_server import Uwsgi
 
 REGISTRY: dict[str, Mode] = {
@@ -22,6 +23,7 @@ REGISTRY: dict[str, Mode] = {
         Eventlet(),
         GunicornGevent(),
         AsyncioQuart(),
+        ModWsgi(),
     )
 }
 DEFAULT_MODE = "gunicorn-gthread"
