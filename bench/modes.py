@@ -45,6 +45,9 @@ CASES = (
     Case("gunicorn-gevent", {"workers": 1, "connections": 1000}, 500, 1000, "one OS thread"),
     Case("asyncio", {}, 20, 300, "a new task per request"),
     Case("asyncio", {}, 500, 1000, "one OS thread"),
+    Case("mod_wsgi", {"workers": 1, "threads": 4}, 12, 300, "Apache → 1 daemon"),
+    Case("mod_wsgi", {"workers": 2, "threads": 4}, 16, 500, "Apache → 2 daemons"),
+    Case("mod_wsgi", {"workers": 4, "threads": 64}, 500, 1000, "Apache → 4 daemons"),
 )
 QUICK = (CASES[0], CASES[3], CASES[11])
 
@@ -151,8 +154,8 @@ another could serve (gunicorn issue #908); the page shows it per worker. uWSGI's
 accept only when they are free, so its spread stays even. The green-thread and asyncio rows with
 500 requests ran on one OS thread each: the time above the law is that one thread accepting,
 parsing and answering 500 connections (and the agent recording them), one after another.
-
-mod_wsgi is not among the modes: see the README's note on it.
+mod_wsgi's daemon threads, like uWSGI's, each take a request only when free, from the one socket
+Apache's front threads hand requests to, so two daemons share a burst evenly.
 """
 
 
