@@ -5,6 +5,8 @@ Apache itself serving the law is in tests/test_modes.py.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,20 @@ def test_apache_never_holds_back_the_daemons_it_hands_requests_to():
     assert f"ThreadsPerChild {16 * 64 + mod_wsgi.SPARE_FRONT_THREADS}\n" in conf
     assert "Listen [::1]:8080\n" in conf
     assert "Include" not in conf  # nothing of the host's own Apache sites
+
+
+def test_folders_of_stopped_servers_are_removed_at_the_next_start(tmp_path):
+    """Apache deletes its pid file when it stops; a folder without a live one, old enough not to be
+    a server still starting, is a leftover."""
+    old = time.time() - 2 * mod_wsgi.STALE_S
+    stopped, killed, running, starting = (
+        tmp_path / name for name in ("stopped", "killed", "running", "starting")
+    )
+    for folder in (stopped, killed, running, starting):
+        folder.mkdir()
+    killed.joinpath("apache.pid").write_text("999999999")
+    running.joinpath("apache.pid").write_text(str(os.getpid()))
+    for folder in (stopped, killed, running):
+        os.utime(folder, (old, old))
+    mod_wsgi._prune(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["running", "starting"]

@@ -16,9 +16,13 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import psutil
+
 from dashboard.children import PROJECT_ROOT
+from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
 from dashboard.servers.mode import BadServerRequest, WorkersTimesThreads
 
 APACHE = Path("/usr/sbin/apache2")
@@ -82,7 +86,9 @@ def config(run: Path, params: dict[str, int], host: str, port: int) -> str:
 
     The daemons inherit Apache's environment, THREADPULSE_COLLECTOR included, from the manager.
     Naming both the process group and the application group preloads the app at each daemon's
-    start, so every daemon reports its idle threads before the first request.
+    start, so every daemon reports its idle threads before the first request. A request queued
+    for a daemon is cut by Apache's Timeout (a read on the daemon's socket), so it is no shorter
+    than the load generator's own wait.
     """
     front = params["workers"] * params["threads"] + SPARE_FRONT_THREADS
     as_root = os.geteuid() == 0
@@ -101,7 +107,7 @@ LoadModule authz_core_module {MODULES}/mod_authz_core.so
 LoadModule wsgi_module {MODULES}/mod_wsgi.so
 {user}Listen {address}
 ListenBacklog 1024
-Timeout 120
+Timeout {REQUEST_TIMEOUT_S}
 StartServers 1
 ServerLimit 1
 ThreadLimit {front}
@@ -120,15 +126,14 @@ WSGIScriptAlias / {run}/workload/wsgi.py process-group=threadpulse application-g
 """
 
 
-def prepare(say=print) -> None:
+def prepare(say: Callable[[str], None] = print) -> None:
     """Build the daemons' virtual environment from Debian's Python (`make mod-wsgi` calls this).
 
     Only Flask and what it needs, at the versions requirements.txt pins; rebuilt when the pins
     change.
     """
-    for path in (APACHE, MODULES / "mod_wsgi.so", SYSTEM_PYTHON):
-        if not path.exists():
-            raise SystemExit(f"{path} is missing: apt-get install -y {DEBIAN_PACKAGES}")
+    if not _installed():
+        raise SystemExit(f"Apache or mod_wsgi is missing: apt-get install -y {DEBIAN_PACKAGES}")
     if VENV.joinpath(".pins").exists() and VENV.joinpath(".pins").read_text() == _pins():
         say(f"== mod_wsgi's Python environment is up to date ({VENV})")
         return
@@ -144,7 +149,7 @@ def prepare(say=print) -> None:
 
 def _missing() -> str | None:
     """What keeps the mode from starting, said so the user can act on it; None when ready."""
-    if not APACHE.exists() or not MODULES.joinpath("mod_wsgi.so").exists():
+    if not _installed():
         return f"Apache or mod_wsgi is not installed (Debian packages {DEBIAN_PACKAGES})"
     pins = VENV / ".pins"
     if not pins.exists():
@@ -152,6 +157,10 @@ def _missing() -> str | None:
     if pins.read_text() != _pins():
         return f"its Python environment ({VENV}) predates requirements.txt"
     return None
+
+
+def _installed() -> bool:
+    return all(path.exists() for path in (APACHE, MODULES / "mod_wsgi.so", SYSTEM_PYTHON))
 
 
 def _pins() -> str:
@@ -180,14 +189,16 @@ def _prune(runs: Path) -> None:
     """Remove the folders of stopped servers (Apache deletes its pid file when it stops); a folder
     younger than STALE_S may belong to a server still starting."""
     for old in runs.iterdir():
-        pid_file = old / "apache.pid"
-        if time.time() - old.stat().st_mtime > STALE_S and not _alive(pid_file):
+        try:
+            stale = time.time() - old.stat().st_mtime > STALE_S
+        except OSError:  # removed meanwhile by another dashboard
+            continue
+        if stale and not _alive(old / "apache.pid"):
             shutil.rmtree(old, ignore_errors=True)
 
 
 def _alive(pid_file: Path) -> bool:
     try:
-        os.kill(int(pid_file.read_text()), 0)
+        return psutil.pid_exists(int(pid_file.read_text()))
     except (OSError, ValueError):
         return False
-    return True
