@@ -46,7 +46,7 @@ STALE_S = 60
 
 class ModWsgi(WorkersTimesThreads):
     name = "mod_wsgi"
-    title = "Apache mod_wsgi (processes × threads)"
+    title = "mod_wsgi on Apache (processes × threads)"
     sentence = (
         "Apache's own threads accept each connection and hand the request over a Unix socket to "
         "one of N mod_wsgi daemon processes, which runs it on one of its M threads: N × M at "
