@@ -4,15 +4,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-# Debian packages the tests and benchmarks drive: a real browser and a real load tool.
-DEBIAN_PACKAGES := chromium wrk
+# Debian packages the tests and benchmarks drive: a real browser, a real load tool, and Apache
+# with mod_wsgi on Debian's own Python (the mod_wsgi mode).
+DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv
 
-.PHONY: run test lint format setup setup-dev system-packages bench clean
+.PHONY: run test lint format setup setup-dev system-packages mod-wsgi bench clean
 
 run: setup
 	$(PY) run.py $(ARGS)
 
-test: setup-dev system-packages lint
+test: setup-dev system-packages mod-wsgi lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev
@@ -43,7 +44,8 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 system-packages:
-	@missing=""; for cmd in $(DEBIAN_PACKAGES); do command -v $$cmd >/dev/null || missing="$$missing $$cmd"; done; \
+	@missing=""; for pkg in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" -ne 0 ]; then \
 	    echo "missing Debian packages:$$missing; install them with: sudo apt-get install -y$$missing" >&2; exit 1; \
@@ -53,11 +55,15 @@ system-packages:
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The mod_wsgi mode's daemons run as www-data on Debian's Python: their own environment.
+mod-wsgi: setup system-packages
+	$(PY) -c "from dashboard.servers.modes.mod_wsgi import prepare; prepare()"
+
 node_modules/.package-lock.json: package.json package-lock.json
 	@echo "== installing browser libraries from npm (lockfile)"
 	npm ci --no-audit --no-fund
 
-bench: setup-dev system-packages
+bench: setup-dev system-packages mod-wsgi
 	$(PY) -m bench.all
 
 clean:

@@ -90,7 +90,7 @@ def parse_args(argv: list[str]) -> Config:
     mode = get_mode(args.mode)
     given = {name: getattr(args, name) for name in _mode_params() if getattr(args, name) is not None}
     try:
-        params = mode.validate(given)
+        params = mode.startable(given)
     except BadServerRequest as exc:
         parser.error(str(exc))
     return Config(

@@ -49,7 +49,7 @@ class Services:
         """Cut running bursts short, then replace the server (see ServerManager.switch)."""
         if not isinstance(params, dict):
             raise BadServerRequest("server parameters must be a JSON object")
-        get_mode(mode).validate(params)  # refused before anything changes: bursts run on
+        get_mode(mode).startable(params)  # refused before anything changes: bursts run on
         self.load.stop_all("cut short: the server was switched")
         return self.servers.switch(mode, params)
 

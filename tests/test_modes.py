@@ -320,6 +320,22 @@ def test_switch_leaves_no_orphans_and_cuts_the_running_burst_short(dash):
 
 
 @integration
+def test_mod_wsgi_daemons_serve_as_www_data_and_leave_nothing_after_a_switch(dash):
+    """Apache may not serve as root: its daemons run as www-data on the copy of the workload, each
+    reports before any request (preloaded), and stopping Apache's group ends every process of it."""
+    info = switch(dash, "mod_wsgi", {"workers": 2, "threads": 2})
+    apache, *children = info["pids"]
+    assert len(children) == 3  # one front process that hands requests on, two daemons
+    assert psutil.Process(apache).username() == "root"
+    assert {psutil.Process(pid).username() for pid in children} == {"www-data"}
+    daemons = {p["pid"] for p in dash.get("/api/state").json()["processes"]}
+    assert len(daemons) == 2 and daemons < set(children)
+    assert dash.wait_run(dash.fire("io", 4, 200))["peak_busy"] == 4
+
+    switch(dash, "flask-dev-serial", {})
+    assert alive(info["pids"]) == []
+
+
 def test_bad_switch_changes_nothing(dash):
     switch(dash, "gunicorn-sync", {"workers": 1})
     for body in ({"mode": "nope"}, {"mode": "eventlet", "workers": 2}, {"mode": "uwsgi", "threads": 0}):

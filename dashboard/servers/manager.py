@@ -85,7 +85,7 @@ class ServerManager:
         raises StartError and leaves status "failed" with the reason.
         """
         mode = get_mode(mode_name)
-        values = mode.validate(params)
+        values = mode.startable(params)
         with self._lock:
             retired = self._stop_locked()
             self._mode, self._params, self._status, self._error = mode, values, "starting", None

@@ -112,6 +112,18 @@ class Mode:
             values[param.name] = value
         return values
 
+    def missing(self) -> str | None:
+        """What this machine lacks to run the mode, said so the user can act; None when ready."""
+        return None
+
+    def startable(self, given: dict) -> dict[str, int]:
+        """`validate`, then refuse a mode this machine cannot run: before anything changes."""
+        values = self.validate(given)
+        lacking = self.missing()
+        if lacking:
+            raise BadServerRequest(f"{self.name} cannot start: {lacking}")
+        return values
+
     def capacity(self, params: dict[str, int]) -> int | None:
         """How many requests the server serves at once; None when unbounded."""
         raise NotImplementedError
@@ -136,7 +148,7 @@ class Mode:
             "sentence": self.sentence,
             "params": [p.view() for p in self.params],
             "capacity_formula": self.capacity_formula,
-            "capacity_default": self.capacity(self.validate({})),
+            "capacity_default": self.capacity({p.name: p.default for p in self.params}),
             "task_kind": self.task_kind,
             "task": self.task,
         }
