@@ -78,13 +78,15 @@ def silent_server():
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
 
 
-def generators() -> list[psutil.Process]:
-    """The load generator processes this test process started (through its Spawner)."""
+def generators() -> list[int]:
+    """The pids of the load generators this test process started (through its Spawner).
+
+    Polled: while the orphan guard execs the generator its command line can read empty."""
     out = []
     for child in psutil.Process().children(recursive=True):
         try:
             if "dashboard.loadgen.generator" in child.cmdline():
-                out.append(child)
+                out.append(child.pid)
         except psutil.Error:
             pass
     return out
@@ -122,13 +124,13 @@ def test_a_generator_that_dies_fails_its_runs_and_the_next_burst_gets_a_new_one(
     rig.url = silent_server
     run = rig.control.fire({"endpoint": "io", "count": 2, "ms": 10})
     wait_for(lambda: rig.run(run)["sent"] == 2, what="both requests sent")
-    (first,) = generators()
-    os.kill(first.pid, signal.SIGKILL)
+    (first,) = wait_for(generators, what="the generator")
+    os.kill(first, signal.SIGKILL)
     summary = rig.wait_state(run, "failed")
     assert summary["reason"] == "the load generator was killed (signal 9)"
     again = rig.control.fire({"endpoint": "io", "count": 1, "ms": 10})
     wait_for(lambda: rig.run(again)["sent"] == 1, what="the next burst sent")
-    assert [g.pid for g in generators()] != [first.pid]
+    wait_for(lambda: [pid for pid in generators() if pid != first], what="a new generator")
 
 
 def test_bursts_beyond_the_limit_are_refused_until_stop_ends_them(rig, silent_server):
@@ -148,8 +150,7 @@ def test_closing_ends_the_runs_and_leaves_no_generator(rig, silent_server):
     """The dashboard exiting takes its children with it (DESIGN: nothing outlives the dashboard)."""
     rig.url = silent_server
     run = rig.control.fire({"endpoint": "io", "count": 1, "ms": 10})
-    pids = [g.pid for g in generators()]
-    assert pids
+    pids = wait_for(generators, what="the generator")
     rig.control.close()
     assert rig.run(run)["reason"] == "the dashboard stopped"
     wait_for(lambda: not alive(pids), what=f"generator {pids} gone")
