@@ -3,6 +3,7 @@ and ends the runs the generator can no longer end itself."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import subprocess
@@ -92,7 +93,7 @@ class LoadControl:
             for run in self._active - {keep}:
                 self._end_run(run, reason)
             self._active &= {keep}
-            self._generator = None
+            self._forget_generator()
 
     def stop_all(self, reason: str = "stopped") -> list[str]:
         """Cut every running burst short (the presenter, a server switch); returns their ids."""
@@ -112,7 +113,13 @@ class LoadControl:
         with self._lock:
             if self._generator is not None:
                 terminate_tree(self._generator, timeout=2)
-                self._generator = None
+                self._forget_generator()
+
+    def _forget_generator(self) -> None:
+        """Close our end of the generator's command pipe: each one replaced would leak a descriptor."""
+        generator, self._generator = self._generator, None
+        with contextlib.suppress(OSError):  # bytes left unflushed for a reader that is gone
+            generator.stdin.close()
 
     def _end_run(self, run: str, reason: str) -> None:
         now = time.monotonic_ns()

@@ -54,7 +54,7 @@ class TaskState:
     kind: str
     native_id: int
     state: str = "idle"
-    why: str | None = None  # for starved: "gil" or "core"
+    why: str | None = None  # for starved: "gil" or "core" (classify.py), "hub" (a stall event)
     phase: str | None = None  # what the request's code declared: "cpu" or "io"
     request: Request | None = None
     cpu: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=16))  # t, cpu, runq

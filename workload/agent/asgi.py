@@ -52,7 +52,9 @@ class AsgiAgent:
         self.recorder = recorder
         self.registry = registry
         self.watch = watch
-        self.busy: dict[int, int] = {}  # task id -> 0: the stack sampler reads frames by task id
+        # Task id -> 0 for the stack sampler: an asyncio task has no OS thread of its own to look
+        # up, and the task registry reads its frame from the task.
+        self.busy: dict[int, int] = {}
         self._ids = itertools.count()
         self._prefix = f"{os.getpid()}-"
 

@@ -63,7 +63,10 @@ class AgentMiddleware:
         self.app = app
         self.recorder = recorder
         self.registry = registry
-        self.busy: dict[int, int] = {}  # task id -> thread ident, for the stack sampler
+        # Task id -> `threading.get_ident()` on the request's thread, for the stack sampler: the key of
+        # an OS thread's frame in `sys._current_frames()`. Under monkey patching it is a green id,
+        # unused: the task registry reads a green thread's frame from the greenlet.
+        self.busy: dict[int, int] = {}
         self._ids = itertools.count()
         self._prefix = f"{os.getpid()}-"
         os.register_at_fork(after_in_child=self._after_fork)

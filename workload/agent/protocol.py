@@ -1,7 +1,7 @@
 """The wire format from sources (agents, load generator) to the collector: one module, one doc.
 
 Every datagram is one UTF-8 JSON object; `docs/protocol.md` documents each field, and
-`tests/test_protocol.py` fails when the two drift apart. Sources only encode; the collector only
+`tests/test_protocol_doc.py` fails when the two drift apart. Sources only encode; the collector only
 decodes, and treats every datagram as untrusted input.
 """
 

@@ -1,4 +1,4 @@
-"""Samples where in the code each busy thread is, from the reporter thread, within a CPU budget.
+"""Samples where in the code each busy task is, from the reporter thread, within a CPU budget.
 
 `sys._current_frames()` costs 1–9 µs and walking a stack ~10 µs a thread (measured here); the
 sampler measures its own CPU time and stretches its interval so it stays under ~1% of a core.
@@ -31,7 +31,8 @@ def format_stack(frame: FrameType | None) -> str:
 
 
 class StackSampler:
-    """Turns `busy` (task id -> thread ident, kept by the middleware) into `stack` events."""
+    """Turns `busy` (task id -> the thread ident keying its frame in `sys._current_frames()`,
+    kept by the WSGI or ASGI agent) into `stack` events."""
 
     def __init__(
         self,

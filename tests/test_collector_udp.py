@@ -1,0 +1,181 @@
+"""The collector thread on a real UDP socket: datagrams and /proc samples folded into the model."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from dashboard.collector.store import Store
+from dashboard.collector.udp import Collector
+from dashboard.model.live import Model
+from dashboard.model.views import queues_view, state_view, task_detail
+from tests.support import wait_for
+from workload.agent.protocol import Source, Task, begin_event, encode
+from workload.agent.reporter import parse_collector
+
+ME = Source("h", os.getpid(), "gunicorn-gthread", "worker")
+
+
+def end_event(task: int, t_ns: int, request_id: str, status: str) -> list:
+    """The one place these tests build an `end` event."""
+    return ["end", task, t_ns, request_id, status]
+
+
+class Agent:
+    """Sends datagrams to a collector from a real UDP socket, numbered as a reporter numbers them."""
+
+    def __init__(self, collector: Collector, source: Source = ME) -> None:
+        self.address = parse_collector(collector.url)  # the URL the dashboard hands its agents
+        self.sock = socket.socket(
+            socket.AF_INET6 if ":" in self.address[0] else socket.AF_INET, socket.SOCK_DGRAM
+        )
+        self.source = source
+        self._seqs = itertools.count()
+
+    def send(self, events=(), tasks=None) -> None:
+        self.send_bytes(encode(self.source, next(self._seqs), 0, 0, list(events), tasks))
+
+    def send_bytes(self, data: bytes) -> None:
+        self.sock.sendto(data, self.address)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def started(model: Model | None = None, host: str = "127.0.0.1") -> tuple[Collector, Store]:
+    store = Store(model or Model())
+    collector = Collector(store, host)
+    collector.start()
+    return collector, store
+
+
+@pytest.fixture
+def collector():
+    collector, store = started()
+    agent = Agent(collector)
+    yield collector, store, agent
+    agent.close()
+    collector.stop()
+
+
+def poll(store: Store, fn, what: str):
+    """Wait until `fn(model)` is truthy, reading the model as the API does (under the store's lock)."""
+    return wait_for(lambda: store.use(fn), what=what)
+
+
+def tasks_of(model: Model) -> list[dict]:
+    processes = state_view(model, 0)["processes"]
+    return processes[0]["tasks"] if processes else []
+
+
+def test_a_request_sent_over_udp_moves_its_task_through_the_model(collector):
+    """Agents only send; the collector is the model's one writer, and folds what arrives."""
+    _, store, agent = collector
+    agent.send([begin_event(7, 100, "1-0", "GET", "/io", "")], [Task(7, "T0", "thread", 7)])
+    (task,) = poll(store, lambda m: [t for t in tasks_of(m) if t["state"] == "running"], "a running task")
+    assert task["request"]["path"] == "/io"
+    agent.send([end_event(7, 200, "1-0", "200")])
+    poll(store, lambda m: m.counters(0)["done"] == 1, "the request done")
+    assert store.use(tasks_of)[0]["state"] == "idle"
+
+
+def test_junk_datagrams_are_counted_by_reason_and_the_collector_reads_on(collector):
+    """Bad input changes nothing but a counter; what comes after it is still folded."""
+    _, store, agent = collector
+    agent.send_bytes(b"")
+    agent.send_bytes(b"not json")
+    agent.send(tasks=[Task(7, "T0", "thread", 7)])
+    poll(store, lambda m: m.processes and m.rejected == {"empty": 1, "not_json": 1}, "both counted")
+
+
+class FailsOnce(Model):
+    """A model whose first fold raises, as a datagram the decoder passed but the model did not foresee."""
+
+    failed = False
+
+    def apply(self, datagram, now_ns) -> None:
+        if not self.failed:
+            self.failed = True
+            raise KeyError("unforeseen")
+        super().apply(datagram, now_ns)
+
+
+def test_a_fold_that_raises_is_logged_and_the_collector_outlives_it(caplog):
+    """The model's one writer must not die of one datagram: the page would freeze for good."""
+    collector, store = started(FailsOnce())
+    agent = Agent(collector)
+    try:
+        with caplog.at_level(logging.ERROR, logger="dashboard.collector.udp"):
+            agent.send(tasks=[Task(7, "T0", "thread", 7)])
+            poll(store, lambda m: m.failed, "the failed fold")
+            agent.send(tasks=[Task(7, "T0", "thread", 7)])
+            poll(store, lambda m: m.processes, "the next datagram folded")
+    finally:
+        agent.close()
+        collector.stop()
+    assert "a batch failed" in caplog.text
+
+
+def test_a_reported_thread_gets_its_cpu_read_from_proc(collector):
+    """The agent reads no CPU (GIL-bound, ~380 ms a call): the collector samples /proc by itself."""
+    _, store, agent = collector
+    tid = threading.get_native_id()
+    agent.send([begin_event(tid, 0, "1-0", "GET", "/cpu", "")], [Task(tid, "MainThread", "thread", tid)])
+
+    def judged(model: Model) -> dict | None:
+        process = model.processes.get(ME.pid)
+        task = process and process.tasks.get(tid)
+        detail = task and task_detail(process, task, 0)
+        return detail if detail and detail["state_ms"] else None
+
+    detail = poll(store, judged, "two /proc samples of this thread")
+    assert detail["native_id"] == tid
+
+
+def test_a_process_that_died_is_shown_gone_without_its_agent_saying_so(collector):
+    """A killed worker sends nothing more: /proc is how the page learns it is gone."""
+    running, store, _ = collector
+    child = subprocess.Popen(["true"])
+    child.wait()  # its pid, reported by "its agent", now names no process
+    agent = Agent(running, Source("h", child.pid, "gunicorn-sync", "worker"))
+    try:
+        agent.send([begin_event(1, 0, "9-0", "GET", "/io", "")], [Task(1, "MainThread", "thread", 1)])
+        poll(store, lambda m: [p for p in state_view(m, 0)["processes"] if p["status"] == "gone"], "gone")
+    finally:
+        agent.close()
+    assert store.use(lambda m: m.counters(0)["failed"]) == 1  # its request in flight failed with it
+
+
+def test_the_servers_accept_queue_is_read_from_its_port(collector):
+    """Connections no worker has accepted yet wait in the kernel: the page shows them queued."""
+    _, store, _ = collector
+    with socket.create_server(("127.0.0.1", 0), backlog=8) as server:
+        port = server.getsockname()[1]
+        store.update(
+            lambda m: m.set_server({"mode": "x", "status": "serving", "url": f"http://127.0.0.1:{port}"}, 1)
+        )
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        try:
+            poll(store, lambda m: queues_view(m, 0)["accept_backlog"] == 2, "two queued connections")
+        finally:
+            for client in clients:
+                client.close()
+
+
+def test_an_ipv6_collector_hands_out_an_address_its_agents_can_send_to():
+    """`udp://[::1]:PORT`: the brackets the agent's parser expects, and datagrams arrive."""
+    collector, store = started(host="::1")
+    agent = Agent(collector)
+    try:
+        assert collector.url.startswith("udp://[::1]:")
+        agent.send(tasks=[Task(7, "T0", "thread", 7)])
+        poll(store, lambda m: m.processes, "the datagram over IPv6")
+    finally:
+        agent.close()
+        collector.stop()
