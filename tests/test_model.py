@@ -77,7 +77,7 @@ def test_cpu_readings_tell_running_from_waiting_and_starved():
 def test_a_run_is_tracked_from_send_to_reply_with_exact_peak_and_queue_wait():
     model, feed = serving_model(slots=1)
     model.add_run("r1", "io", 2, 100)
-    feed.send(LOADGEN, [["run_start", "r1", 0, 2], ["sent", "r1", 0, 0], ["sent", "r1", 1, 0]])
+    feed.send(LOADGEN, [["sent", "r1", 0, 0], ["sent", "r1", 1, 0]])
     assert model.counters(0)["queued"] == 2
     feed.send(
         WORKER,

@@ -47,7 +47,6 @@ async def fire(
 ) -> None:
     """Send `count` requests at once and wait for every reply, or until cancelled."""
     parts = urlsplit(url)
-    recorder.add(["run_start", run, time.monotonic_ns(), count])
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     reason = ""
     try:

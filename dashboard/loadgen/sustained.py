@@ -158,8 +158,6 @@ async def sustain(
     tally = Tally()
     started, cpu_started = time.monotonic(), time.process_time()
     deadline = started + seconds
-    if recorder is not None:
-        recorder.add(["run_start", run, time.monotonic_ns(), 0])
     await asyncio.gather(
         *(_connection(host, port, path, deadline, tally, run, recorder) for _ in range(connections))
     )

@@ -34,7 +34,6 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("tag", "str?"),
     ),
     "end": (("task", "int"), ("t_ns", "int"), ("request", "str"), ("status", "str")),
-    "run_start": (("run", "str"), ("t_ns", "int"), ("count", "int")),
     "sent": (("run", "str"), ("index", "int"), ("t_ns", "int")),
     "reply": (("run", "str"), ("index", "int"), ("t_ns", "int"), ("status", "int")),
     "run_end": (("run", "str"), ("t_ns", "int"), ("reason", "str")),
