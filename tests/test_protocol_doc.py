@@ -91,4 +91,5 @@ def test_documented_limits_match_the_code():
 
 def test_the_tag_header_is_documented_as_coded():
     assert f"`{protocol.TAG_HEADER}: RUN/INDEX/SENT_NS`" in DOC
+    assert f"`{protocol.TAG_ENVIRON}`" in DOC and f"`{protocol.TAG_ASGI.decode()}`" in DOC
     assert protocol.parse_tag(protocol.make_tag("RUN", 1, 2)) == ("RUN", 1, 2)
