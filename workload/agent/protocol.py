@@ -124,8 +124,9 @@ class Datagram:
 
 
 # The constructors: one per event kind, its parameters named as the event's fields. They are
-# called on the request path, so each is a plain function returning a list (~0.1 µs), and they
-# cut only texts that come from outside (a request's method, path and tag).
+# called on the request path, so each is a plain function returning a list (`end_event` took 58 ns
+# here, the list literal it replaced 48 ns), and they cut only texts that come from outside (a
+# request's method, path and tag).
 
 
 def begin_event(task: int, t_ns: int, request: str, method: str, path: str, tag: str) -> list[Any]:
