@@ -17,7 +17,7 @@ from typing import NamedTuple
 from bench.common import interleaved, median, on_cpu, parser, report, spawned, table
 from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
-from workload.agent.protocol import EVENTS_PER_DATAGRAM, Source, encode
+from workload.agent.protocol import EVENTS_PER_DATAGRAM, Source, begin_event, encode, end_event
 
 COLLECTOR_CPU, SENDER_CPU = 0, 1
 RATES = (10_000, 50_000, 100_000, 0)  # events/s; 0: as fast as the sender can
@@ -32,8 +32,8 @@ def events(pid: int) -> list[list]:
     now = time.monotonic_ns()
     for i in range(EVENTS_PER_DATAGRAM // 2):
         request = f"{pid}-{i}"
-        out.append(["begin", i % TASKS + 1, now, request, "GET", "/io", f"r1/{i}/{now - 1000}"])
-        out.append(["end", i % TASKS + 1, now + 1000, request, "200"])
+        out.append(begin_event(i % TASKS + 1, now, request, "GET", "/io", f"r1/{i}/{now - 1000}"))
+        out.append(end_event(i % TASKS + 1, now + 1000, request, "200"))
     return out
 
 

@@ -94,7 +94,7 @@ class Broadcaster:
 
     def _history_so_far(self, model: Model, now_ns: int) -> tuple[list, list]:
         """Spans and series points up to what the last frame carried, no further."""
-        spans = [s for s in spans_view(model, now_ns) if s[0] <= self._parts["span_seq"]]
+        spans = [s for s in spans_view(model, now_ns) if s.seq <= self._parts["span_seq"]]
         series = [p for p in model.series.since(0) if p["seq"] <= self._parts["series_seq"]]
         return spans, series
 

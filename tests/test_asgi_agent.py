@@ -12,9 +12,9 @@ import pytest
 
 from dashboard.model.live import Model
 from dashboard.model.views import spans_view, state_view, task_detail
-from workload.agent.asgi import TAG_HEADER, AsgiAgent
+from workload.agent.asgi import AsgiAgent
 from workload.agent.hubwatch import LoopWatch
-from workload.agent.protocol import Source, decode, encode, make_tag
+from workload.agent.protocol import TAG_ASGI, Source, decode, encode, make_tag
 from workload.agent.recorder import Recorder
 from workload.agent.stacks import StackSampler
 from workload.agent.tasks import TaskRegistry
@@ -121,9 +121,7 @@ def test_the_tag_header_ties_the_request_to_its_run_and_send_time(quart_app):
     pipeline.model.add_run("r1", "hello", 1, 0)
     sent_ns = time.monotonic_ns()
     asyncio.run(
-        call(
-            pipeline.agent, http_scope("/hello", headers=((TAG_HEADER, make_tag("r1", 0, sent_ns).encode()),))
-        )
+        call(pipeline.agent, http_scope("/hello", headers=((TAG_ASGI, make_tag("r1", 0, sent_ns).encode()),)))
     )
     pipeline.fold()
     summary = pipeline.model.runs["r1"].summary(time.monotonic_ns())

@@ -5,6 +5,7 @@ fixture). Waits are polls with deadlines, never sleeps. Screenshots go to tests/
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from dashboard.model.history import Spans, page_contract
+from dashboard.model.live import task_key
 from tests.support import ARTIFACTS, launch_chromium
 
 pytestmark = pytest.mark.browser
@@ -288,3 +291,41 @@ def test_a_dead_server_is_announced_and_the_restart_button_brings_it_back(page: 
     info = dashboard.get("/api/server").json()
     assert (info["mode"], info["capacity"], info["status"]) == ("gunicorn-gthread", CAPACITY, "serving")
     assert master not in info["pids"]
+
+
+# The page's Store, made as main.js makes it, fed spans in a given field order.
+READ_SPANS = """async ([history, raw]) => {
+    const { Store } = await import('/static/js/store.js');
+    const bootstrap = JSON.parse(document.getElementById('bootstrap').textContent);
+    const store = new Store({taskKeySeparator: bootstrap.task_key_separator, history});
+    store.applySnapshot({version: 1, now_ms: 0, spans: raw, series: []}, 0);
+    return {spans: store.spans, windowMs: store.spanWindowMs, maxSeries: store.maxSeries};
+}"""
+
+
+def test_the_page_reads_spans_in_the_field_order_its_bootstrap_gives(page: Page):
+    """dashboard/model/history.py defines a span's fields, the window and the points kept once:
+    the page's bootstrap carries them, and its Store reads a span the model made field by field,
+    in whatever order the bootstrap names (here also reversed), so the two cannot drift."""
+    history = json.loads(page.locator("#bootstrap").text_content())["history"]
+    assert history == page_contract()
+    spans = Spans()
+    spans.add(task_key(10, 5), 2_000_000, 5_000_000, 1_000_000, "/io?ms=3", "200")
+    raw = json.loads(json.dumps(list(spans.items)))
+    expected = {
+        "seq": 1,
+        "task": task_key(10, 5),
+        "start": 2,
+        "end": 5,
+        "sent": 1,
+        "path": "/io?ms=3",
+        "status": "200",
+    }
+    read = page.evaluate(READ_SPANS, [history, raw])
+    assert read == {
+        "spans": [expected],
+        "windowMs": history["span_window_ms"],
+        "maxSeries": history["series_points"],
+    }
+    reversed_history = {**history, "span_fields": history["span_fields"][::-1]}
+    assert page.evaluate(READ_SPANS, [reversed_history, [span[::-1] for span in raw]])["spans"] == [expected]

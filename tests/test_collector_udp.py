@@ -16,15 +16,10 @@ from dashboard.collector.udp import Collector
 from dashboard.model.live import Model
 from dashboard.model.views import queues_view, state_view, task_detail
 from tests.support import wait_for
-from workload.agent.protocol import Source, Task, begin_event, encode
+from workload.agent.protocol import Source, Task, begin_event, encode, end_event
 from workload.agent.reporter import parse_collector
 
 ME = Source("h", os.getpid(), "gunicorn-gthread", "worker")
-
-
-def end_event(task: int, t_ns: int, request_id: str, status: str) -> list:
-    """The one place these tests build an `end` event."""
-    return ["end", task, t_ns, request_id, status]
 
 
 class Agent:

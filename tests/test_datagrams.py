@@ -102,7 +102,7 @@ def test_whatever_decodes_folds_into_the_model_and_its_views_without_error(strea
     model = Model()
     for run in RUNS:
         model.add_run(run, "io", 5, 100)
-    fed: Counter[str] = Counter()
+    fed: Counter[type] = Counter()
     for now, data in enumerate(stream):
         try:
             datagram = decode(data)
@@ -110,20 +110,20 @@ def test_whatever_decodes_folds_into_the_model_and_its_views_without_error(strea
             model.reject(exc.reason)
             continue
         model.apply(datagram, now)
-        fed.update(event[0] for event in datagram.events)
+        fed.update(type(event) for event in datagram.events)
     json.dumps(state_view(model, len(stream)), allow_nan=False)
     json.dumps(frame_parts(model, len(stream)), allow_nan=False)
     counters = model.counters(len(stream))
     # Nothing is counted that was not fed: a request ends by an `end` or a failed `reply`.
-    assert counters["in_service"] <= fed["begin"]
-    assert counters["done"] + counters["failed"] <= fed["end"] + fed["reply"]
+    assert counters["in_service"] <= fed[protocol.Begin]
+    assert counters["done"] + counters["failed"] <= fed[protocol.End] + fed[protocol.Reply]
 
 
 def test_a_replayed_sequence_number_is_dropped_and_counted():
     model = Model()
     model.add_run("r1", "io", 5, 100)
     for role in protocol.ROLES:
-        first = decode(encode(Source("h", 7, "m", role), 3, 0, 0, [["reply", "r1", 0, 5, 500]]))
+        first = decode(encode(Source("h", 7, "m", role), 3, 0, 0, [protocol.reply_event("r1", 0, 5, 500)]))
         model.apply(first, 1)
         model.apply(first, 2)
         model.apply(decode(encode(Source("h", 7, "m", role), 2, 0, 0, [])), 3)

@@ -15,13 +15,13 @@ import time
 
 from tests.support import ROOT
 from workload.agent.hubwatch import STALL_NS, HubWatch, LoopWatch, green_pollers
-from workload.agent.protocol import EVENT_FIELDS
+from workload.agent.protocol import decode_event
 from workload.agent.tasks import TaskRegistry
 
 
 def named(events: list) -> list[tuple[str, dict]]:
     """Events as (kind, fields by name): the one place that knows how an event is laid out."""
-    return [(e[0], dict(zip([n for n, _ in EVENT_FIELDS[e[0]]], e[1:], strict=True))) for e in events]
+    return [(e[0], decode_event(e)._asdict()) for e in events]
 
 
 def test_a_silent_hub_names_its_blocker_once_and_lets_it_go_when_the_beat_returns():

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
 
+from dashboard.model.history import SERIES_KEPT, SPAN_WINDOW_NS, Span, page_contract
 from dashboard.model.live import task_key
-from tests.support import Viewer, wait_for
+from tests.support import ROOT, Viewer, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -74,3 +77,30 @@ def test_junk_from_a_viewer_changes_nothing_and_resync_answers_a_snapshot(viewer
     assert viewer.view["server"]["status"] == "serving"
     assert dashboard.get("/api/server").json() == before
     assert dashboard.get("/api/health").json()["ok"] is True
+
+
+def test_the_history_contract_is_documented_as_coded():
+    """docs/live-frames.md names the span fields in Span's order, the window and the points."""
+    doc = (ROOT / "docs" / "live-frames.md").read_text()
+    assert f"`[{', '.join(Span._fields)}]`" in doc
+    assert f"the last {SPAN_WINDOW_NS // 1_000_000_000} s" in doc
+    assert f"the last {SERIES_KEPT} points" in doc
+
+
+def test_spans_read_by_the_bootstraps_field_names_are_the_requests_served(dashboard):
+    """The page reads each span by the field names its bootstrap gives, not by position; read
+    that way, the spans of a burst are its requests, each queued before it was served."""
+    page = dashboard.get("/").text
+    bootstrap = json.loads(
+        re.search(r'<script id="bootstrap" type="application/json">(.*?)</script>', page)[1]
+    )
+    assert bootstrap["history"] == page_contract()
+    dashboard.wait_run(dashboard.fire("io", 3, 50))
+    names = bootstrap["history"]["span_fields"]
+    spans = [dict(zip(names, raw, strict=True)) for raw in dashboard.get("/api/history").json()["spans"]]
+    served = [s for s in spans if s["path"] == "/io"][-3:]
+    assert len(served) == 3
+    for span in served:
+        assert span["sent_ms"] <= span["start_ms"] < span["end_ms"]
+        pid, _, task_id = span["task"].partition(bootstrap["task_key_separator"])
+        assert span["status"] == "200" and span["task"] == task_key(int(pid), int(task_id))

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from dashboard.model.live import GONE_KEPT_NS, Model, ProcessSample
 from dashboard.model.views import state_view
-from workload.agent.protocol import Datagram, Source, Task
+from workload.agent.protocol import (
+    Datagram,
+    Source,
+    Task,
+    begin_event,
+    decode_event,
+    end_event,
+    phase_event,
+    reply_event,
+    run_end_event,
+    sent_event,
+    stall_end_event,
+    stall_event,
+)
 
 MS = 1_000_000
 WORKER = Source("h", 10, "gunicorn-gthread", "worker")
@@ -22,7 +35,7 @@ class Feed:
         if seq is None:
             seq = self.seqs.get(source.pid, -1) + 1
         self.seqs[source.pid] = seq
-        self.model.apply(Datagram(source, seq, 0, now, tasks, tuple(tuple(e) for e in events)), now)
+        self.model.apply(Datagram(source, seq, 0, now, tasks, tuple(map(decode_event, events))), now)
 
 
 def serving_model(slots: int = 4) -> tuple[Model, Feed]:
@@ -40,12 +53,12 @@ def test_a_process_appears_with_its_slots_before_any_request():
 
 def test_begin_and_end_move_a_task_through_its_states_and_count_the_request():
     model, feed = serving_model()
-    feed.send(WORKER, [["begin", 5, 10 * MS, "10-0", "GET", "/io", None]], (Task(5, "T0", "thread", 5),))
+    feed.send(WORKER, [begin_event(5, 10 * MS, "10-0", "GET", "/io", "")], (Task(5, "T0", "thread", 5),))
     task = state_view(model, 30 * MS)["processes"][0]["tasks"][0]
     assert task["state"] == "running"
     assert task["request"] == {"id": "10-0", "path": "/io", "started_ms": 10.0, "age_ms": 20.0}
     assert model.counters(0)["in_service"] == 1
-    feed.send(WORKER, [["end", 5, 40 * MS, "10-0", "200"]])
+    feed.send(WORKER, [end_event(5, 40 * MS, "10-0", "200")])
     task = state_view(model, 50 * MS)["processes"][0]["tasks"][0]
     assert (task["state"], task["request"]) == ("idle", None)
     assert model.counters(0) == {"queued": 0, "in_service": 0, "done": 1, "failed": 0}
@@ -57,17 +70,17 @@ def sample(cpu_ms: float, runq_ms: float = 0, tid: int = 5) -> ProcessSample:
 
 def test_cpu_readings_tell_running_from_waiting_and_starved():
     model, feed = serving_model()
-    feed.send(WORKER, [["begin", 5, 0, "10-0", "GET", "/cpu", None]], (Task(5, "T0", "thread", 5),))
+    feed.send(WORKER, [begin_event(5, 0, "10-0", "GET", "/cpu", "")], (Task(5, "T0", "thread", 5),))
     task = model.processes[10].tasks[5]
     model.apply_cpu(10, sample(0), 0)
     model.apply_cpu(10, sample(90), 100 * MS)
     assert (task.state, task.why) == ("running", None)
-    feed.send(WORKER, [["phase", 5, 100 * MS, "cpu"]])
+    feed.send(WORKER, [phase_event(5, 100 * MS, "cpu")])
     model.apply_cpu(10, sample(115), 200 * MS)  # 25% of a core, blocked the rest: the GIL
     assert (task.state, task.why) == ("starved", "gil")
     model.apply_cpu(10, sample(140, runq_ms=70), 300 * MS)  # runnable most of the window: no core
     assert (task.state, task.why) == ("starved", "core")
-    feed.send(WORKER, [["phase", 5, 300 * MS, "io"]])
+    feed.send(WORKER, [phase_event(5, 300 * MS, "io")])
     model.apply_cpu(10, sample(141, runq_ms=70), 400 * MS)
     assert (task.state, task.why) == ("waiting", None)
     assert round(task.cpu_pct) == 35  # 141 ms of CPU over 400 ms
@@ -77,24 +90,24 @@ def test_cpu_readings_tell_running_from_waiting_and_starved():
 def test_a_run_is_tracked_from_send_to_reply_with_exact_peak_and_queue_wait():
     model, feed = serving_model(slots=1)
     model.add_run("r1", "io", 2, 100)
-    feed.send(LOADGEN, [["run_start", "r1", 0, 2], ["sent", "r1", 0, 0], ["sent", "r1", 1, 0]])
+    feed.send(LOADGEN, [sent_event("r1", 0, 0), sent_event("r1", 1, 0)])
     assert model.counters(0)["queued"] == 2
     feed.send(
         WORKER,
         [
-            ["begin", 5, 1 * MS, "10-0", "GET", "/io", "r1/0/0"],
-            ["end", 5, 101 * MS, "10-0", "200"],
-            ["begin", 5, 101 * MS, "10-1", "GET", "/io", "r1/1/0"],
-            ["end", 5, 201 * MS, "10-1", "200"],
+            begin_event(5, 1 * MS, "10-0", "GET", "/io", "r1/0/0"),
+            end_event(5, 101 * MS, "10-0", "200"),
+            begin_event(5, 101 * MS, "10-1", "GET", "/io", "r1/1/0"),
+            end_event(5, 201 * MS, "10-1", "200"),
         ],
         (Task(5, "T0", "thread", 5),),
     )
     feed.send(
         LOADGEN,
         [
-            ["reply", "r1", 0, 102 * MS, 200],
-            ["reply", "r1", 1, 202 * MS, 200],
-            ["run_end", "r1", 203 * MS, ""],
+            reply_event("r1", 0, 102 * MS, 200),
+            reply_event("r1", 1, 202 * MS, 200),
+            run_end_event("r1", 203 * MS, ""),
         ],
     )
     summary = model.runs["r1"].summary(300 * MS)
@@ -110,7 +123,8 @@ def test_a_run_waits_for_the_agents_last_events_before_it_is_done():
     model, feed = serving_model()
     model.add_run("r1", "io", 1, 100)
     feed.send(
-        LOADGEN, [["sent", "r1", 0, 0], ["reply", "r1", 0, 100 * MS, 200], ["run_end", "r1", 100 * MS, ""]]
+        LOADGEN,
+        [sent_event("r1", 0, 0), reply_event("r1", 0, 100 * MS, 200), run_end_event("r1", 100 * MS, "")],
     )
     assert model.runs["r1"].state(150 * MS) == "running"  # the agent's `end` has not arrived
     assert model.runs["r1"].state(3_000 * MS) == "done"  # ... and never will: settled without it
@@ -127,7 +141,7 @@ def test_a_vanished_task_is_shown_gone_then_forgotten():
 
 def test_a_dead_process_fails_its_requests_in_flight():
     model, feed = serving_model()
-    feed.send(WORKER, [["begin", 5, 0, "10-0", "GET", "/io", None]], (Task(5, "T0", "thread", 5),))
+    feed.send(WORKER, [begin_event(5, 0, "10-0", "GET", "/io", "")], (Task(5, "T0", "thread", 5),))
     model.apply_cpu(10, None, 5)
     assert model.processes[10].status == "gone"
     assert model.counters(5) == {"queued": 0, "in_service": 0, "done": 0, "failed": 1}
@@ -145,15 +159,15 @@ def test_replayed_and_missing_datagrams_are_counted():
 def test_processes_of_a_retired_server_leave_and_stay_away_and_its_counts_with_it():
     """Switching servers on stage: the new one's done and failed start from zero."""
     model, feed = serving_model()
-    feed.send(WORKER, [["begin", 5, 0, "10-0", "GET", "/io", None], ["end", 5, MS, "10-0", "500"]])
-    feed.send(WORKER, [["begin", 5, 2 * MS, "10-1", "GET", "/io", None], ["end", 5, 3 * MS, "10-1", "200"]])
+    feed.send(WORKER, [begin_event(5, 0, "10-0", "GET", "/io", ""), end_event(5, MS, "10-0", "500")])
+    feed.send(WORKER, [begin_event(5, 2 * MS, "10-1", "GET", "/io", ""), end_event(5, 3 * MS, "10-1", "200")])
     assert (model.done, model.failed) == (1, 1)
     model.set_server({"mode": "gunicorn-gthread", "status": "starting"}, 4, retired_pids=[10])
-    feed.send(WORKER, [["begin", 5, 4 * MS, "10-2", "GET", "/io", None], ["end", 5, 5 * MS, "10-2", "200"]])
+    feed.send(WORKER, [begin_event(5, 4 * MS, "10-2", "GET", "/io", ""), end_event(5, 5 * MS, "10-2", "200")])
     assert model.processes == {}
     assert model.counters(0) == {"queued": 0, "in_service": 0, "done": 0, "failed": 0}
     fresh = Source("h", 11, "gunicorn-gthread", "worker")
-    feed.send(fresh, [["begin", 6, 6 * MS, "11-0", "GET", "/io", None], ["end", 6, 7 * MS, "11-0", "200"]])
+    feed.send(fresh, [begin_event(6, 6 * MS, "11-0", "GET", "/io", ""), end_event(6, 7 * MS, "11-0", "200")])
     model.set_server({"mode": "gunicorn-gthread", "status": "failed"}, 4)  # a status, not a new server
     assert model.counters(0)["done"] == 1
 
@@ -166,7 +180,7 @@ def test_green_tasks_wait_on_io_and_run_or_starve_by_who_holds_the_hub():
     roster = (Task(1, "Greenlet-1", "greenlet", 11), Task(2, "Greenlet-2", "greenlet", 11))
     feed.send(
         green,
-        [["begin", 1, 0, "11-0", "GET", "/io", None], ["begin", 2, 0, "11-1", "GET", "/cpu", None]],
+        [begin_event(1, 0, "11-0", "GET", "/io", ""), begin_event(2, 0, "11-1", "GET", "/cpu", "")],
         roster,
     )
 
@@ -174,11 +188,11 @@ def test_green_tasks_wait_on_io_and_run_or_starve_by_who_holds_the_hub():
         return [(t["state"], t["why"]) for t in state_view(model, 0)["processes"][0]["tasks"]]
 
     assert states() == [("running", None), ("running", None)]
-    feed.send(green, [["phase", 1, 1 * MS, "io"]])
+    feed.send(green, [phase_event(1, 1 * MS, "io")])
     assert states() == [("waiting", None), ("running", None)]
-    feed.send(green, [["phase", 2, 2 * MS, "cpu"], ["stall", 2, 3 * MS]])
+    feed.send(green, [phase_event(2, 2 * MS, "cpu"), stall_event(2, 3 * MS)])
     assert states() == [("starved", "hub"), ("running", None)]
-    feed.send(green, [["phase", 1, 4 * MS, "io"]])  # a late event cannot unblock the hub
+    feed.send(green, [phase_event(1, 4 * MS, "io")])  # a late event cannot unblock the hub
     assert states() == [("starved", "hub"), ("running", None)]
-    feed.send(green, [["stall_end", 2, 5 * MS], ["end", 2, 5 * MS, "11-1", "200"]])
+    feed.send(green, [stall_end_event(2, 5 * MS), end_event(2, 5 * MS, "11-1", "200")])
     assert states() == [("waiting", None), ("idle", None)]

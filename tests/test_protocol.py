@@ -9,12 +9,16 @@ import pytest
 
 from workload.agent import protocol
 from workload.agent.protocol import (
+    Begin,
+    End,
     ProtocolError,
     Source,
     Task,
+    begin_event,
     decode,
     encode,
     encode_batches,
+    end_event,
     make_tag,
     parse_tag,
 )
@@ -23,18 +27,19 @@ SOURCE = Source("host", 42, "gunicorn-gthread", "worker")
 
 
 def test_round_trip_keeps_source_roster_and_events():
-    events = [["begin", 7, 100, "42-0", "GET", "/io", "r1/0/90"], ["end", 7, 200, "42-0", "200"]]
+    events = [begin_event(7, 100, "42-0", "GET", "/io", "r1/0/90"), end_event(7, 200, "42-0", "200")]
     datagram = decode(encode(SOURCE, 3, 1, 300, events, [Task(7, "T", "thread", 7)]))
     assert datagram.source == SOURCE
     assert (datagram.seq, datagram.dropped, datagram.sent_ns) == (3, 1, 300)
     assert datagram.tasks == (Task(7, "T", "thread", 7),)
-    assert datagram.events == tuple(tuple(e) for e in events)
+    assert datagram.events == (Begin(7, 100, "42-0", "GET", "/io", "r1/0/90"), End(7, 200, "42-0", "200"))
+    assert datagram.events[1].status == "200"
 
 
 def test_batches_stay_under_the_size_limit_with_gap_free_numbers():
     """Worst case: every text field at its maximum length."""
     long = "x" * protocol.MAX_TEXT
-    events = [["begin", 1, 2, long, long[:16], long, long] for _ in range(1000)]
+    events = [begin_event(1, 2, long, long, long, long) for _ in range(1000)]
     roster = [Task(i, "n" * protocol.MAX_NAME, "thread", i) for i in range(protocol.MAX_ROSTER + 50)]
     batches = encode_batches(SOURCE, itertools.count(), 0, 0, events, roster)
     decoded = [decode(data) for data in batches]
@@ -62,7 +67,7 @@ def test_malformed_datagrams_are_refused_with_a_reason(data, reason):
 
 
 def _body(**changes):
-    body = json.loads(encode(SOURCE, 0, 0, 0, [["end", 1, 2, "r", "200"]]))
+    body = json.loads(encode(SOURCE, 0, 0, 0, [end_event(1, 2, "r", "200")]))
     body.update(changes)
     return json.dumps(body).encode()
 

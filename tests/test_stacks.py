@@ -7,7 +7,7 @@ import threading
 import time
 
 from tests.support import wait_for
-from workload.agent.protocol import EVENT_FIELDS, MAX_STACK
+from workload.agent.protocol import MAX_STACK, decode_event
 from workload.agent.stacks import BUDGET, DEPTH, MIN_INTERVAL_NS, REPORT_EVERY_NS, StackSampler, format_stack
 
 MS = 1_000_000
@@ -15,7 +15,7 @@ MS = 1_000_000
 
 def named(events: list) -> list[tuple[str, dict]]:
     """Events as (kind, fields by name): the one place that knows how an event is laid out."""
-    return [(e[0], dict(zip([n for n, _ in EVENT_FIELDS[e[0]]], e[1:], strict=True))) for e in events]
+    return [(e[0], decode_event(e)._asdict()) for e in events]
 
 
 def stacks(events: list) -> dict[int, str]:

@@ -11,6 +11,7 @@ from dashboard.loadgen.sustained import sustain
 from dashboard.servers.manager import answers, free_port
 from dashboard.servers.modes import get_mode
 from tests.support import wait_for
+from workload.agent.protocol import Reply, Sent, decode_event
 from workload.agent.recorder import Recorder
 
 
@@ -33,14 +34,14 @@ def test_every_request_sent_is_answered_or_counted_as_an_error(server_url):
     """Requests go one after another per connection, reopened when the server closes it."""
     recorder = Recorder()
     result = asyncio.run(sustain(server_url + "/hello", 4, 0.5, "s1", recorder))
-    events = recorder.drain(100_000)
-    sent = [e for e in events if e[0] == "sent"]
-    replies = [e for e in events if e[0] == "reply"]
+    events = [decode_event(e) for e in recorder.drain(100_000)]
+    sent = [e for e in events if isinstance(e, Sent)]
+    replies = [e for e in events if isinstance(e, Reply)]
     assert result["errors"] == 0
     assert result["requests"] > 4
     assert len(sent) == len(replies) == result["requests"]
-    assert sorted(e[2] for e in replies) == list(range(len(sent)))
-    assert {e[4] for e in replies} == {200}
+    assert sorted(e.index for e in replies) == list(range(len(sent)))
+    assert {e.status for e in replies} == {200}
 
 
 @pytest.mark.integration

@@ -7,6 +7,7 @@ import pytest
 from workload import create_app
 from workload.agent import ENV_COLLECTOR, instrument
 from workload.agent.middleware import AgentMiddleware
+from workload.agent.protocol import TAG_ENVIRON, Begin, End, decode_event, end_event
 from workload.agent.recorder import Recorder
 from workload.agent.tasks import TaskRegistry
 
@@ -70,11 +71,11 @@ def test_middleware_records_begin_and_end_with_status_and_tag():
         return [b"ok"]
 
     middleware = AgentMiddleware(app, recorder, TaskRegistry())
-    _call(middleware, {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "HTTP_X_THREADPULSE_TAG": "r1/0/5"})
-    begin, end = recorder.drain()
-    assert begin[0] == "begin" and begin[4:] == ["GET", "/x", "r1/0/5"]
-    assert end[0] == "end" and end[3] == begin[3] and end[4] == "201"
-    assert end[2] >= begin[2]
+    _call(middleware, {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", TAG_ENVIRON: "r1/0/5"})
+    begin, end = map(decode_event, recorder.drain())
+    assert isinstance(begin, Begin) and (begin.method, begin.path, begin.tag) == ("GET", "/x", "r1/0/5")
+    assert isinstance(end, End) and end.request == begin.request and end.status == "201"
+    assert end.t_ns >= begin.t_ns
 
 
 def test_middleware_records_the_end_of_a_request_that_raises_and_reraises():
@@ -86,12 +87,12 @@ def test_middleware_records_the_end_of_a_request_that_raises_and_reraises():
     middleware = AgentMiddleware(app, recorder, TaskRegistry())
     with pytest.raises(RuntimeError):
         middleware({"PATH_INFO": "/x"}, lambda *a: None)
-    assert [e[0] for e in recorder.drain()] == ["begin", "end"]
+    assert [type(decode_event(e)) for e in recorder.drain()] == [Begin, End]
 
 
 def test_a_full_buffer_drops_and_counts_instead_of_growing():
     recorder = Recorder(limit=3)
     for i in range(10):
-        recorder.add(["end", 1, i, "r", "200"])
+        recorder.add(end_event(1, i, "r", "200"))
     assert len(recorder.drain()) == 3
     assert recorder.dropped == 7

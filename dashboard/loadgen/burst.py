@@ -1,6 +1,6 @@
 """One burst: `count` concurrent requests, each reported as sent and replied.
 
-Each request carries its run, index and send time (X-Threadpulse-Tag) so the agent can tell
+Each request carries its run, index and send time (the tag header) so the agent can tell
 how long it queued. Runs inside the load generator process (`generator.py`), never in the
 dashboard, so that the dashboard's GIL never delays a request being sent.
 """
@@ -13,13 +13,13 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
-from workload.agent.protocol import make_tag
+from workload.agent.protocol import TAG_HEADER, make_tag, reply_event, run_end_event, sent_event
 from workload.agent.recorder import Recorder
 
 
 async def _one(host: str, port: int, path: str, run: str, index: int, recorder: Recorder) -> None:
     sent = time.monotonic_ns()
-    recorder.add(["sent", run, index, sent])
+    recorder.add(sent_event(run, index, sent))
     status = 0
     writer = None
     try:
@@ -27,7 +27,7 @@ async def _one(host: str, port: int, path: str, run: str, index: int, recorder: 
             reader, writer = await asyncio.open_connection(host, port)
             writer.write(
                 f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
-                f"X-Threadpulse-Tag: {make_tag(run, index, sent)}\r\n\r\n".encode()
+                f"{TAG_HEADER}: {make_tag(run, index, sent)}\r\n\r\n".encode()
             )
             line = await reader.readline()
             parts = line.split()
@@ -39,7 +39,7 @@ async def _one(host: str, port: int, path: str, run: str, index: int, recorder: 
     finally:  # also when the run is cut short: the request ends without a reply
         if writer is not None:
             writer.close()
-        recorder.add(["reply", run, index, time.monotonic_ns(), status])
+        recorder.add(reply_event(run, index, time.monotonic_ns(), status))
 
 
 async def fire(
@@ -47,11 +47,10 @@ async def fire(
 ) -> None:
     """Send `count` requests at once and wait for every reply, or until cancelled."""
     parts = urlsplit(url)
-    recorder.add(["run_start", run, time.monotonic_ns(), count])
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     reason = ""
     try:
         await asyncio.gather(*(_one(host, port, path, run, i, recorder) for i in range(count)))
     except asyncio.CancelledError:
         reason = why_cut()
-    recorder.add(["run_end", run, time.monotonic_ns(), reason])
+    recorder.add(run_end_event(run, time.monotonic_ns(), reason))

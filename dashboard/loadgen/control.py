@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import subprocess
 import tempfile
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from dashboard.children import Spawner, terminate_tree
 from dashboard.collector.store import Store
+from dashboard.loadgen.commands import Cancel, Fire, encode
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
 from dashboard.servers.mode import python_module
 
@@ -55,7 +55,7 @@ class LoadControl:
             run = f"r{next(self._ids)}"
             self.store.update(lambda model: model.add_run(run, burst.endpoint, burst.count, burst.ms))
             self._active.add(run)
-            self._send({"cmd": "fire", "run": run, "url": url, "path": burst.path(), "count": burst.count})
+            self._send(Fire(run, url, burst.path(), burst.count))
         return run
 
     def _ensure_generator(self) -> subprocess.Popen:
@@ -64,17 +64,17 @@ class LoadControl:
             self._generator = self.spawner.spawn(argv, {}, self._log, stdin_pipe=True)
         return self._generator
 
-    def _send(self, command: dict) -> None:
+    def _send(self, command: Fire | Cancel) -> None:
         """Write one command; a generator that died is replaced and its runs ended first."""
         for _ in range(2):
             generator = self._ensure_generator()
             try:
-                generator.stdin.write(json.dumps(command).encode() + b"\n")
+                generator.stdin.write(encode(command))
                 generator.stdin.flush()
                 return
             except (BrokenPipeError, OSError):
                 terminate_tree(generator)  # dead already, or no longer reading its commands
-                self._reap_locked(keep=command.get("run"))
+                self._reap_locked(keep=command.run)
         raise BadLoadRequest("the load generator could not be started; see the dashboard's log")
 
     def reap(self) -> None:
@@ -102,7 +102,7 @@ class LoadControl:
             runs = sorted(self._active)
             for run in runs:
                 if self._generator is not None:
-                    self._send({"cmd": "cancel", "run": run, "reason": reason})
+                    self._send(Cancel(run, reason))
                 self._end_run(run, reason)
             self._active.clear()
         return runs

@@ -1,19 +1,19 @@
 """`python -m dashboard.loadgen.generator --collector udp://HOST:PORT`: the load generator process.
 
 Started once with the dashboard and kept warm, so a click fires requests within milliseconds
-(starting a Python process per burst cost 0.4–1 s here). It reads one JSON command a line on
-stdin — `{"cmd": "fire", "run", "url", "path", "count"}` or `{"cmd": "cancel", "run", "reason"}`
-— and exits when stdin closes, that is when the dashboard goes.
+(starting a Python process per burst cost 0.4–1 s here). It reads one command a line on stdin
+(`fire` or `cancel`, defined in `commands.py`) and exits when stdin closes, that is when the
+dashboard goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 
 from dashboard.loadgen.burst import fire
+from dashboard.loadgen.commands import Cancel, CommandError, Fire, parse
 from dashboard.loadgen.reporting import reporting_to
 from workload.agent.recorder import Recorder
 
@@ -29,15 +29,16 @@ class Runs:
     def handle(self, line: bytes) -> None:
         """Carry out one command; a malformed one is reported on stderr and ignored."""
         try:
-            command = json.loads(line)
-            kind, run = command["cmd"], str(command["run"])[:60]
-            if kind == "fire":
-                self._fire(run, str(command["url"]), str(command["path"]), int(command["count"]))
-            elif kind == "cancel" and run in self.tasks:
-                self.reasons[run] = str(command.get("reason", "cut short"))[:200]
-                self.tasks[run].cancel()
-        except (ValueError, KeyError, TypeError) as exc:
+            command = parse(line)
+        except CommandError as exc:
             print(f"generator: ignored command {line[:80]!r}: {exc}", file=sys.stderr, flush=True)
+            return
+        match command:
+            case Fire():
+                self._fire(command.run, command.url, command.path, command.count)
+            case Cancel() if command.run in self.tasks:
+                self.reasons[command.run] = command.reason
+                self.tasks[command.run].cancel()
 
     def _fire(self, run: str, url: str, path: str, count: int) -> None:
         def why_cut() -> str:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
 from dashboard.loadgen.reporting import reporting_to
 from dashboard.model.stats import nearest_rank
-from workload.agent.protocol import make_tag
+from workload.agent.protocol import TAG_HEADER, make_tag, reply_event, run_end_event, sent_event
 from workload.agent.recorder import Recorder
 
 MAX_CONNECTIONS = 1_000
@@ -125,8 +125,8 @@ async def _connection(
         sent[0], sent[1] = index, now
         if recorder is None:
             return f"{head}\r\n".encode()
-        recorder.add(["sent", run, index, now])
-        return f"{head}X-Threadpulse-Tag: {make_tag(run, index, now)}\r\n\r\n".encode()
+        recorder.add(sent_event(run, index, now))
+        return f"{head}{TAG_HEADER}: {make_tag(run, index, now)}\r\n\r\n".encode()
 
     def on_reply(status: int) -> bool:
         done = time.monotonic_ns()
@@ -135,7 +135,7 @@ async def _connection(
         else:
             tally.errors += 1
         if recorder is not None:
-            recorder.add(["reply", run, sent[0], done, status])
+            recorder.add(reply_event(run, sent[0], done, status))
         return time.monotonic() < deadline
 
     while time.monotonic() < deadline:
@@ -158,13 +158,11 @@ async def sustain(
     tally = Tally()
     started, cpu_started = time.monotonic(), time.process_time()
     deadline = started + seconds
-    if recorder is not None:
-        recorder.add(["run_start", run, time.monotonic_ns(), 0])
     await asyncio.gather(
         *(_connection(host, port, path, deadline, tally, run, recorder) for _ in range(connections))
     )
     if recorder is not None:
-        recorder.add(["run_end", run, time.monotonic_ns(), ""])
+        recorder.add(run_end_event(run, time.monotonic_ns(), ""))
     elapsed = time.monotonic() - started
     cpu = time.process_time() - cpu_started
     ordered = sorted(tally.latencies_ns)

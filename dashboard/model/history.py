@@ -1,38 +1,64 @@
 """What happened over the last seconds: request spans (the timeline) and per-second figures
-(the charts). Both are append-only with a sequence number, so a frame carries only what is new."""
+(the charts). Both are append-only with a sequence number, so a frame carries only what is new.
+
+The page learns the span's field order, the span window and the points kept from its bootstrap
+(`page_contract`), so this module is the one place they are said."""
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from dashboard.model.stats import percentiles
 
 SPANS_KEPT = 5_000
-SPAN_WINDOW_NS = 30_000_000_000
-SERIES_KEPT = 120  # seconds
+SPAN_WINDOW_NS = 30_000_000_000  # the timeline's window
+SERIES_KEPT = 120  # seconds: the charts' points
+
+
+class Span(NamedTuple):
+    """One finished request; on the wire a JSON array in this order (frames carry hundreds, so
+    no key names). Times are ms on the dashboard's monotonic clock; queue wait = start - sent."""
+
+    seq: int
+    task: str  # "pid:id"
+    start_ms: float
+    end_ms: float
+    sent_ms: float | None  # None: not sent by the dashboard's load generator
+    path: str
+    status: str
+
+
+def page_contract() -> dict:
+    """What the page needs to read the history it is sent, for its bootstrap."""
+    return {
+        "span_fields": list(Span._fields),
+        "span_window_ms": SPAN_WINDOW_NS // 1_000_000,
+        "series_points": SERIES_KEPT,
+    }
 
 
 @dataclass
 class Spans:
-    """Finished requests: [seq, task key, start_ms, end_ms, sent_ms | None, path, status]."""
+    """Finished requests, oldest first."""
 
-    items: deque = field(default_factory=lambda: deque(maxlen=SPANS_KEPT))
+    items: deque[Span] = field(default_factory=lambda: deque(maxlen=SPANS_KEPT))
     seq: int = 0
 
     def add(self, key: str, start_ns: int, end_ns: int, sent_ns: int | None, path: str, status: str) -> None:
         self.seq += 1
         sent = None if sent_ns is None else round(sent_ns / 1e6, 1)
         self.items.append(
-            [self.seq, key, round(start_ns / 1e6, 1), round(end_ns / 1e6, 1), sent, path, status]
+            Span(self.seq, key, round(start_ns / 1e6, 1), round(end_ns / 1e6, 1), sent, path, status)
         )
 
-    def since(self, seq: int, now_ns: int, most: int) -> list[list]:
-        """Spans after `seq` that ended in the last 30 s, newest `most` of them."""
+    def since(self, seq: int, now_ns: int, most: int) -> list[Span]:
+        """Spans after `seq` that ended within the window, newest `most` of them."""
         horizon = (now_ns - SPAN_WINDOW_NS) / 1e6
         out = []
         for span in reversed(self.items):
-            if span[0] <= seq or span[3] < horizon or len(out) >= most:
+            if span.seq <= seq or span.end_ms < horizon or len(out) >= most:
                 break
             out.append(span)
         out.reverse()

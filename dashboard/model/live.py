@@ -12,7 +12,23 @@ from dataclasses import dataclass, field
 from dashboard.model.classify import classify
 from dashboard.model.history import Series, Spans
 from dashboard.model.runs import Run
-from workload.agent.protocol import MAX_ROSTER, Datagram, Task, parse_tag
+from workload.agent.protocol import (
+    MAX_ROSTER,
+    Begin,
+    Datagram,
+    End,
+    Phase,
+    Queue,
+    Reply,
+    RunEnd,
+    Sampling,
+    Sent,
+    Stack,
+    Stall,
+    StallEnd,
+    Task,
+    parse_tag,
+)
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
 CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this window
@@ -182,27 +198,27 @@ class Model:
         if datagram.tasks is not None:
             self._apply_roster(process, datagram.tasks, now_ns)
         for event in datagram.events:
-            name = event[0]
-            if name == "begin":
-                self._begin(process, *event[1:])
-            elif name == "end":
-                self._end(process, *event[1:])
-            elif name == "phase":
-                task = process.tasks.get(event[1])
-                if task is not None and task.request is not None:
-                    self._phase(process, task, event[2], event[3])
-            elif name == "stack":
-                task = process.tasks.get(event[1])
-                if task is not None:
-                    task.stack = event[3]
-            elif name == "queue":
-                process.queue = event[2]
-            elif name == "sampling" and event[3] > 0:
-                process.sampling_cost_pct = round(event[2] / 1e9 * 100, 3)
-            elif name == "stall":
-                self._stall(process, event[1], event[2])
-            elif name == "stall_end":
-                self._stall_end(process, event[2])
+            match event:
+                case Begin():
+                    self._begin(process, event)
+                case End():
+                    self._end(process, event)
+                case Phase():
+                    task = process.tasks.get(event.task)
+                    if task is not None and task.request is not None:
+                        self._phase(process, task, event.t_ns, event.phase)
+                case Stack():
+                    task = process.tasks.get(event.task)
+                    if task is not None:
+                        task.stack = event.frames
+                case Queue():
+                    process.queue = event.depth
+                case Sampling() if event.interval_ms > 0:
+                    process.sampling_cost_pct = round(event.cost_ns / 1e9 * 100, 3)
+                case Stall():
+                    self._stall(process, event.task, event.t_ns)
+                case StallEnd():
+                    self._stall_end(process, event.t_ns)
 
     def _apply_roster(self, process: Process, roster: tuple[Task, ...], now_ns: int) -> None:
         listed = {task.id for task in roster}
@@ -227,31 +243,30 @@ class Model:
             task = process.tasks[task_id] = TaskState(task_id, _provisional(task_id), kind, task_id)
         return task
 
-    def _begin(
-        self, process: Process, task_id: int, t_ns: int, request_id: str, method: str, path: str, tag
-    ) -> None:
-        task = self._task(process, task_id)
-        tagged = parse_tag(tag)
-        request = Request(request_id, path, t_ns)
+    def _begin(self, process: Process, begin: Begin) -> None:
+        task = self._task(process, begin.task)
+        tagged = parse_tag(begin.tag)
+        request = Request(begin.request, begin.path, begin.t_ns)
         if tagged is not None:
             request.run, request.index, sent_ns = tagged
             run = self.runs.get(request.run)
             if run is not None:
-                run.record_begin(request.index, t_ns, sent_ns)
+                run.record_begin(request.index, begin.t_ns, sent_ns)
         if task is not None:
             task.request = request
             task.phase = None
             task.stack = None
-            task.set_state("running", None, t_ns)
+            task.set_state("running", None, begin.t_ns)
 
-    def _end(self, process: Process, task_id: int, t_ns: int, request_id: str, status: str) -> None:
+    def _end(self, process: Process, end: End) -> None:
+        t_ns, status = end.t_ns, end.status
         ok = status.isdigit() and 200 <= int(status) < 400
         if ok:
             self.done += 1
         else:
             self.failed += 1
-        task = process.tasks.get(task_id)
-        if task is None or task.request is None or task.request.id != request_id:
+        task = process.tasks.get(end.task)
+        if task is None or task.request is None or task.request.id != end.request:
             return
         request = task.request
         sent_ns = None
@@ -296,18 +311,18 @@ class Model:
 
     def _apply_loadgen(self, datagram: Datagram) -> None:
         for event in datagram.events:
-            run = self.runs.get(event[1])
+            run = self.runs.get(event.run) if isinstance(event, (Sent, Reply, RunEnd)) else None
             if run is None:
                 continue
-            name = event[0]
-            if name == "sent":
-                run.record_sent(event[2], event[3])
-            elif name == "reply":
-                run.record_reply(event[2], event[3], event[4])
-                if event[2] not in run.begun and not 200 <= event[4] < 400:
-                    self.failed += 1
-            elif name == "run_end":
-                run.finish(event[2], event[3])
+            match event:
+                case Sent():
+                    run.record_sent(event.index, event.t_ns)
+                case Reply():
+                    run.record_reply(event.index, event.t_ns, event.status)
+                    if event.index not in run.begun and not 200 <= event.status < 400:
+                        self.failed += 1
+                case RunEnd():
+                    run.finish(event.t_ns, event.reason)
 
     # -- the OS's view ------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dashboard.model.classify import EXPLANATIONS
+from dashboard.model.history import Span
 from dashboard.model.live import Model, Process, TaskState, task_key
 
 RECENT_RUNS = 5
@@ -70,8 +71,8 @@ def queues_view(model: Model, now_ns: int) -> dict:
     }
 
 
-def spans_view(model: Model, now_ns: int, after: int = 0, most: int = SPANS_IN_SNAPSHOT) -> list[list]:
-    """Finished requests of the last 30 s after span number `after` (the timeline's bars)."""
+def spans_view(model: Model, now_ns: int, after: int = 0, most: int = SPANS_IN_SNAPSHOT) -> list[Span]:
+    """Finished requests of the span window after span number `after` (the timeline's bars)."""
     return model.spans.since(after, now_ns, most)
 
 
@@ -96,7 +97,7 @@ def state_view(model: Model, now_ns: int) -> dict:
 
 
 def history_view(model: Model, now_ns: int) -> dict:
-    """The last 30 s of finished requests (timeline) and the per-second series (charts)."""
+    """Finished requests of the span window (timeline) and the per-second series (charts)."""
     return {"spans": spans_view(model, now_ns), "series": model.series.since(0)}
 
 

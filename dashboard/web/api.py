@@ -152,6 +152,6 @@ def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
 
 @api.get("/history")
 def get_history() -> ResponseReturnValue:
-    """Spans as [seq, task key, start_ms, end_ms, sent_ms, path, status]; series a point a second."""
+    """Spans as arrays in `Span`'s field order; series a point a second."""
     now = time.monotonic_ns()
     return jsonify(current_services().store.use(lambda model: history_view(model, now)))

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
 from dashboard.loadgen.limits import ENDPOINTS, MAX_COUNT, MAX_MS
+from dashboard.model.history import page_contract
 from dashboard.model.live import TASK_KEY_SEPARATOR
 from dashboard.services import current_services
 
@@ -31,6 +32,7 @@ def index() -> ResponseReturnValue:
         "presets": PRESETS,
         "presenter_required": current_services().config.presenter_required,
         "task_key_separator": TASK_KEY_SEPARATOR,
+        "history": page_contract(),
     }
     return render_template("index.html", bootstrap=bootstrap)
 

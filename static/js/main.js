@@ -23,7 +23,10 @@ import { Timeline, buildTimelineLegend } from "./timeline.js";
 
 const bootstrap = JSON.parse(byId("bootstrap").textContent);
 const api = new Api(takeToken());
-const store = new Store({ taskKeySeparator: bootstrap.task_key_separator });
+const store = new Store({
+  taskKeySeparator: bootstrap.task_key_separator,
+  history: bootstrap.history,
+});
 const status = new StatusView(bootstrap.version);
 const queues = new QueuesView();
 const collectorHealth = new CollectorHealthView();

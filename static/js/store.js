@@ -1,10 +1,10 @@
 // Client-side state built from one `snapshot` and the `frame` deltas that follow it
 // (docs/live-frames.md). Pure: no DOM, no socket; the connection feeds it, the views read it.
+// How to read the history (a span's field order, the span window, the series points kept) comes
+// from the dashboard in the page's bootstrap (`history`), said once in dashboard/model/history.py.
 
 const MAX_RUNS = 20;
-export const SPAN_WINDOW_MS = 30_000;
 const MAX_SPANS = 4_000; // the snapshot brings at most 2,000; frames add up to 500 each
-const MAX_SERIES = 120;
 
 function processOf(proc) {
   return {
@@ -18,27 +18,43 @@ function processOf(proc) {
   };
 }
 
-/** A span as the timeline keeps it: named fields, times on the dashboard's clock (ms). */
-function spanOf(raw) {
-  if (!Array.isArray(raw) || raw.length < 7) return null;
-  const [seq, task, start, end, sent, path, status] = raw;
-  if (typeof start !== "number" || typeof end !== "number") return null;
-  return {
-    seq,
-    task: String(task),
-    start,
-    end,
-    sent: typeof sent === "number" ? sent : null,
-    path: String(path ?? ""),
-    status: String(status ?? ""),
+/**
+ * A reader of the dashboard's span arrays, given their field names in order (the bootstrap's
+ * `history.span_fields`): it returns a span as the timeline keeps it, with named fields and
+ * times on the dashboard's clock (ms), or null for what is not a span.
+ */
+function spanReader(fields) {
+  const at = Object.fromEntries(fields.map((name, index) => [name, index]));
+  return (raw) => {
+    if (!Array.isArray(raw) || raw.length < fields.length) return null;
+    const start = raw[at.start_ms];
+    const end = raw[at.end_ms];
+    const sent = raw[at.sent_ms];
+    if (typeof start !== "number" || typeof end !== "number") return null;
+    return {
+      seq: raw[at.seq],
+      task: String(raw[at.task]),
+      start,
+      end,
+      sent: typeof sent === "number" ? sent : null,
+      path: String(raw[at.path] ?? ""),
+      status: String(raw[at.status] ?? ""),
+    };
   };
 }
 
 export class Store {
-  /** @param {{taskKeySeparator: string}} bootstrap the page's bootstrap data, as the dashboard
-   * names tasks in frames ("pid:id": a task id is unique only within its process) */
-  constructor({ taskKeySeparator }) {
+  /**
+   * @param {{taskKeySeparator: string, history: object}} bootstrap the page's bootstrap data: how
+   * the dashboard names tasks in frames ("pid:id": a task id is unique only within its process),
+   * and how to read its history (span_fields, span_window_ms, series_points)
+   */
+  constructor({ taskKeySeparator, history }) {
     this.keySeparator = taskKeySeparator;
+    this.spanFields = history.span_fields;
+    this.spanWindowMs = history.span_window_ms; // the timeline's window
+    this.maxSeries = history.series_points;
+    this.spanOf = spanReader(this.spanFields);
     this.version = null;
     this.server = null;
     this.processes = new Map(); // pid (string) -> {pid, slots, status, queue, cpu_pct, ...}
@@ -47,7 +63,7 @@ export class Store {
     this.queues = null; // {client, accept_backlog, in_workers}
     this.collector = null; // {rejected: {reason: n}, lost, dropped}
     this.runs = new Map(); // run id -> run
-    this.spans = []; // finished requests of the last 30 s, oldest first (by seq)
+    this.spans = []; // finished requests of the span window, oldest first (by seq)
     this.spansVersion = 0; // bumped when `spans` changes
     this.lastSpanSeq = 0;
     this.series = []; // one point a second, oldest first
@@ -152,7 +168,7 @@ export class Store {
   addSpans(list) {
     if (!Array.isArray(list) || list.length === 0) return;
     for (const raw of list) {
-      const span = spanOf(raw);
+      const span = this.spanOf(raw);
       if (span === null || span.seq <= this.lastSpanSeq) continue;
       this.lastSpanSeq = span.seq;
       this.spans.push(span);
@@ -177,7 +193,7 @@ export class Store {
     for (const point of points) {
       if (point && typeof point.seq === "number" && point.seq > last) this.series.push(point);
     }
-    if (this.series.length > MAX_SERIES) this.series.splice(0, this.series.length - MAX_SERIES);
+    if (this.series.length > this.maxSeries) this.series.splice(0, this.series.length - this.maxSeries);
     this.seriesVersion += 1;
   }
 

@@ -2,7 +2,7 @@
 // feeds the store synthetic tasks and requests instead of the dashboard's stream, so that the
 // timeline's frame rate can be measured at a size no laptop workload reaches. Each lane serves
 // requests back to back (queue wait, service, pause), paced so that about SPANS requests end in
-// any 30 s; frames come at 20 Hz as from the dashboard, a series point every second.
+// any span window (the store's, from the bootstrap); frames come at 20 Hz as from the dashboard, a series point every second.
 
 const FRAME_MS = 50;
 const TASKS_PER_PROCESS = 64;
@@ -28,7 +28,8 @@ function random(seed) {
 export function feed(store, search, { onChange, onStatus }) {
   const { lanes, spans } = parse(search);
   const rand = random(42);
-  const period = (30_000 * lanes) / spans; // ms between two requests on one lane
+  const windowMs = store.spanWindowMs;
+  const period = (windowMs * lanes) / spans; // ms between two requests on one lane
   const now0 = performance.now();
   const processes = Math.ceil(lanes / TASKS_PER_PROCESS);
   const lane = [];
@@ -69,20 +70,33 @@ export function feed(store, search, { onChange, onStatus }) {
     };
   }
 
-  // History first: the last 30 s of requests, as a snapshot brings them.
-  const history = [];
+  /** A finished request as the dashboard sends it: an array in the bootstrap's field order. */
+  function spanArray(key, r) {
+    const named = {
+      seq: ++seq,
+      task: key,
+      start_ms: r.start,
+      end_ms: r.end,
+      sent_ms: r.sent,
+      path: r.path,
+      status: r.status,
+    };
+    return store.spanFields.map((name) => named[name]);
+  }
+
+  // History first: the requests of the last window, as a snapshot brings them.
+  const finished = [];
   for (const l of lane) {
-    let at = now0 - 30_000 - period * rand();
+    let at = now0 - windowMs - period * rand();
     plan(l, at);
     while (l.next.end <= now0) {
-      const r = l.next;
-      history.push([0, l.key, r.start, r.end, r.sent, r.path, r.status]);
+      finished.push({ key: l.key, r: l.next });
       at = l.pauseUntil;
       plan(l, at);
     }
   }
-  history.sort((a, b) => a[3] - b[3]);
-  for (const span of history) span[0] = ++seq;
+  finished.sort((a, b) => a.r.end - b.r.end);
+  const history = finished.map(({ key, r }) => spanArray(key, r));
 
   const procs = [];
   for (let p = 0; p < processes; p++) {
@@ -138,7 +152,7 @@ export function feed(store, search, { onChange, onStatus }) {
       const r = l.next;
       if (!r.emitted && clock >= r.end) {
         r.emitted = true;
-        frame.spans.push([++seq, l.key, r.start, r.end, r.sent, r.path, r.status]);
+        frame.spans.push(spanArray(l.key, r));
       }
       if (clock >= l.pauseUntil) plan(l, clock);
       const task = taskOf(l, clock);

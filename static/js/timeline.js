@@ -1,4 +1,4 @@
-// Timeline: one lane per task, one bar per request over the last 30 s, scrolling live. A bar is
+// Timeline: one lane per task, one bar per request over the store's span window, scrolling live. A bar is
 // coloured by the kind of endpoint; its queue wait (sent -> picked up) is drawn before it,
 // lighter. Requests still in service grow to "now". Drawn on a <canvas> each animation frame
 // while visible (SVG shapes get slow near a hundred; a canvas draws 2,000 bars in about a
@@ -7,7 +7,6 @@
 
 import { element, setAttr, setText } from "./dom.js";
 import { formatMs } from "./format.js";
-import { SPAN_WINDOW_MS } from "./store.js";
 
 const KINDS = [
   { kind: "io", label: "/io", colour: "#56b4e9" },
@@ -45,7 +44,8 @@ export class Timeline {
     this.store = store;
     this.canvas = element("canvas", "timeline-canvas", box);
     this.canvas.setAttribute("role", "img");
-    this.canvas.setAttribute("aria-label", "Requests per task over the last 30 seconds");
+    this.windowS = store.spanWindowMs / 1000;
+    this.canvas.setAttribute("aria-label", `Requests per task over the last ${this.windowS} seconds`);
     this.ctx = this.canvas.getContext("2d", { alpha: false });
     this.tip = element("div", "timeline-tip", box);
     this.tip.hidden = true;
@@ -167,14 +167,14 @@ export class Timeline {
     const t0 = performance.now();
     const store = this.store;
     const clock = store.clock(now);
-    const from = clock - SPAN_WINDOW_MS;
+    const from = clock - store.spanWindowMs;
     if (now - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = now;
       store.pruneSpans(from - 1000);
     }
     this.buildLanes();
     const { laneH, labels, gutter, plotW, plotH } = this.geometry();
-    const scale = plotW / SPAN_WINDOW_MS;
+    const scale = plotW / store.spanWindowMs;
     const xOf = (t) => gutter + (t - from) * scale;
     const ctx = this.ctx;
     const c = this.colours;
@@ -264,7 +264,8 @@ export class Timeline {
       ctx.font = `${Math.round(this.fontPx)}px system-ui, sans-serif`;
       ctx.textAlign = "center";
       ctx.textBaseline = "middle";
-      ctx.fillText("No requests in the last 30 s: fire a burst", gutter + plotW / 2, plotH / 2);
+      const empty = `No requests in the last ${this.windowS} s: fire a burst`;
+      ctx.fillText(empty, gutter + plotW / 2, plotH / 2);
     }
     if (count !== this.drawn) {
       this.drawn = count;
@@ -302,11 +303,12 @@ export class Timeline {
     ctx.fillStyle = c.muted;
     ctx.font = `${Math.round(this.fontPx * 0.8)}px system-ui, sans-serif`;
     ctx.textBaseline = "top";
-    const to = from + SPAN_WINDOW_MS;
-    for (let ago = 0; ago <= SPAN_WINDOW_MS; ago += TICK_MS) {
+    const windowMs = this.store.spanWindowMs;
+    const to = from + windowMs;
+    for (let ago = 0; ago <= windowMs; ago += TICK_MS) {
       const x = xOf(to - ago);
       ctx.fillRect(x, plotH, 1, 5);
-      ctx.textAlign = ago === 0 ? "right" : ago === SPAN_WINDOW_MS ? "left" : "center";
+      ctx.textAlign = ago === 0 ? "right" : ago === windowMs ? "left" : "center";
       ctx.fillText(ago === 0 ? "now" : `−${ago / 1000} s`, x, plotH + 6);
     }
   }
@@ -318,10 +320,11 @@ export class Timeline {
     const lane = Math.floor(this.mouse.y / laneH);
     const store = this.store;
     const clock = store.clock(performance.now());
-    const from = clock - SPAN_WINDOW_MS;
-    const t = from + ((this.mouse.x - gutter) / plotW) * SPAN_WINDOW_MS;
+    const windowMs = store.spanWindowMs;
+    const from = clock - windowMs;
+    const t = from + ((this.mouse.x - gutter) / plotW) * windowMs;
     const key = this.lanes[lane]?.key;
-    const slack = (4 / plotW) * SPAN_WINDOW_MS; // a few pixels either side
+    const slack = (4 / plotW) * windowMs; // a few pixels either side
     let found = null;
     if (key !== undefined && this.mouse.x >= gutter) {
       const task = store.tasks.get(key);

@@ -14,6 +14,7 @@ from workload.agent import phases
 from workload.agent.hubwatch import green_pollers
 from workload.agent.middleware import AgentMiddleware
 from workload.agent.probes import QueueProbe
+from workload.agent.protocol import phase_event
 from workload.agent.recorder import Recorder
 from workload.agent.reporter import Reporter, local_source, parse_collector
 from workload.agent.stacks import StackSampler
@@ -45,7 +46,7 @@ def instrument(app: Callable, mode: str | None = None) -> Callable:
         reporter.start()
 
     def mark_phase(phase: str) -> None:
-        recorder.add(["phase", registry.current(), time.monotonic_ns(), phase])
+        recorder.add(phase_event(registry.current(), time.monotonic_ns(), phase))
 
     phases.connect(mark_phase)
 

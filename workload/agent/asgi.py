@@ -16,14 +16,13 @@ from typing import Any
 
 from workload.agent import ENV_COLLECTOR, ENV_MODE, phases
 from workload.agent.hubwatch import LoopWatch
-from workload.agent.protocol import begin_event
+from workload.agent.protocol import TAG_ASGI, begin_event, end_event, phase_event
 from workload.agent.recorder import Recorder
 from workload.agent.reporter import Reporter, local_source, parse_collector
 from workload.agent.stacks import StackSampler
 from workload.agent.tasks import TaskRegistry
 
 AsgiApp = Callable[[dict, Callable, Callable], Awaitable[None]]
-TAG_HEADER = b"x-threadpulse-tag"
 REQUEST_TASK: ContextVar[int] = ContextVar("threadpulse_request_task")
 
 
@@ -71,7 +70,7 @@ class AsgiAgent:
         self.busy[task] = 0
         request_id = self._prefix + str(next(self._ids))
         status = [""]
-        tag = next((value for name, value in scope.get("headers", ()) if name == TAG_HEADER), b"")
+        tag = next((value for name, value in scope.get("headers", ()) if name == TAG_ASGI), b"")
 
         async def recording_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
@@ -88,7 +87,7 @@ class AsgiAgent:
             await self.app(scope, receive, recording_send)
         finally:
             self.busy.pop(task, None)
-            add(["end", task, time.monotonic_ns(), request_id, status[0]])
+            add(end_event(task, time.monotonic_ns(), request_id, status[0]))
 
 
 def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
@@ -105,7 +104,7 @@ def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
     def mark_phase(phase: str) -> None:
         current = asyncio.current_task()
         if current is not None:
-            recorder.add(["phase", registry.current_asyncio(current), time.monotonic_ns(), phase])
+            recorder.add(phase_event(registry.current_asyncio(current), time.monotonic_ns(), phase))
 
     phases.connect(mark_phase)
     return agent

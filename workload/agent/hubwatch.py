@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from workload.agent.protocol import stall_end_event, stall_event
 from workload.agent.tasks import TaskRegistry, os_threading
 
 TICK_S = 0.01
@@ -40,10 +41,10 @@ class HubWatch:
             if blocker is None:  # not a request of ours (the server's own code, or start-up)
                 return []
             self._stalled = blocker
-            return [["stall", blocker, last]]
+            return [stall_event(blocker, last)]
         if now_ns - last < STALL_NS:
             blocker, self._stalled = self._stalled, None
-            return [["stall_end", blocker, last]]
+            return [stall_end_event(blocker, last)]
         return []
 
 

@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterable
 from threading import get_ident
 from typing import Any
 
-from workload.agent.protocol import begin_event
+from workload.agent.protocol import TAG_ENVIRON, begin_event, end_event
 from workload.agent.recorder import Recorder
 from workload.agent.tasks import TaskRegistry
-
-TAG_HEADER = "HTTP_X_THREADPULSE_TAG"
 
 
 class _Request:
@@ -53,7 +51,7 @@ class _Request:
 
     def end(self) -> None:
         self.busy.pop(self.task, None)
-        self.add(["end", self.task, time.monotonic_ns(), self.request_id, self.status])
+        self.add(end_event(self.task, time.monotonic_ns(), self.request_id, self.status))
 
 
 class AgentMiddleware:
@@ -80,7 +78,7 @@ class AgentMiddleware:
         self.busy[task] = get_ident()
         request = _Request(add, self.busy, task, self._prefix + str(next(self._ids)), start_response)
         get = environ.get
-        method, path, tag = get("REQUEST_METHOD", ""), get("PATH_INFO", ""), get(TAG_HEADER, "")
+        method, path, tag = get("REQUEST_METHOD", ""), get("PATH_INFO", ""), get(TAG_ENVIRON, "")
         add(begin_event(task, time.monotonic_ns(), request.request_id, method, path, tag))
         try:
             request.inner = self.app(environ, request.start)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from workload.agent.protocol import queue_event
+
 queue_depth: Callable[[], int] | None = None
 
 
@@ -29,4 +31,4 @@ class QueueProbe:
         if depth == self._last and now_ns < self._next_ns:
             return []
         self._last, self._next_ns = depth, now_ns + 1_000_000_000
-        return [["queue", now_ns, max(0, depth)]]
+        return [queue_event(now_ns, max(0, depth))]

@@ -1,8 +1,10 @@
 """The wire format from sources (agents, load generator) to the collector: one module, one doc.
 
 Every datagram is one UTF-8 JSON object; `docs/protocol.md` documents each field, and
-`tests/test_protocol_doc.py` fails when the two drift apart. Sources only encode; the collector only
-decodes, and treats every datagram as untrusted input.
+`tests/test_protocol_doc.py` fails when the doc, the constructors and the decoder drift apart.
+Sources only encode, each event through its constructor here (`end_event`, ...); the collector
+only decodes, into one named record per event kind (`End`, ...), and treats every datagram as
+untrusted input.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 SCHEMA_VERSION = 1
 MAX_DATAGRAM_BYTES = 60_000
@@ -21,9 +24,10 @@ MAX_ROSTER = 400
 MAX_INT = 2**63 - 1  # nanoseconds of monotonic clock fit; larger would overflow the model's floats
 EVENTS_PER_DATAGRAM = 80  # worst case ~700 bytes an event
 
-# Event name -> (field name, type) of the fields after the name. "int" is an integer from 0 to
-# MAX_INT, "str" a string of at most MAX_TEXT characters, "str?" a string or null, "text" a
-# string of at most MAX_STACK characters.
+# The one definition of the events: name -> (field name, type) of the fields after the name. The
+# constructors below, the records the decoder makes and docs/protocol.md are checked against it.
+# "int" is an integer from 0 to MAX_INT, "str" a string of at most MAX_TEXT characters, "str?" a
+# string or null, "text" a string of at most MAX_STACK characters.
 EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "begin": (
         ("task", "int"),
@@ -34,7 +38,6 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("tag", "str?"),
     ),
     "end": (("task", "int"), ("t_ns", "int"), ("request", "str"), ("status", "str")),
-    "run_start": (("run", "str"), ("t_ns", "int"), ("count", "int")),
     "sent": (("run", "str"), ("index", "int"), ("t_ns", "int")),
     "reply": (("run", "str"), ("index", "int"), ("t_ns", "int"), ("status", "int")),
     "run_end": (("run", "str"), ("t_ns", "int"), ("reason", "str")),
@@ -50,6 +53,34 @@ TASK_FIELDS = (("id", "int"), ("name", "str"), ("kind", "str"), ("native_id", "i
 
 TASK_KINDS = ("thread", "greenlet", "asyncio")
 ROLES = ("worker", "loadgen")
+
+# The header by which a load generator's request names its run and send time (`make_tag`), and
+# the names a WSGI server and an ASGI server hand it to the agent under.
+TAG_HEADER = "X-Threadpulse-Tag"
+TAG_ENVIRON = "HTTP_" + TAG_HEADER.upper().replace("-", "_")
+TAG_ASGI = TAG_HEADER.lower().encode("latin-1")
+
+_PYTHON_TYPES = {"int": int, "str": str, "str?": str | None, "text": str}
+
+
+def _record(kind: str, fields: tuple[tuple[str, str], ...]) -> type[tuple]:
+    """The named record the decoder makes of one event kind, e.g. `stall_end` -> `StallEnd`."""
+    name = "".join(part.title() for part in kind.split("_"))
+    return NamedTuple(name, [(field, _PYTHON_TYPES[wire]) for field, wire in fields])
+
+
+RECORDS: dict[str, type[tuple]] = {kind: _record(kind, fields) for kind, fields in EVENT_FIELDS.items()}
+Begin = RECORDS["begin"]
+End = RECORDS["end"]
+Sent = RECORDS["sent"]
+Reply = RECORDS["reply"]
+RunEnd = RECORDS["run_end"]
+Phase = RECORDS["phase"]
+Stack = RECORDS["stack"]
+Queue = RECORDS["queue"]
+Sampling = RECORDS["sampling"]
+Stall = RECORDS["stall"]
+StallEnd = RECORDS["stall_end"]
 
 
 class ProtocolError(ValueError):
@@ -89,16 +120,72 @@ class Datagram:
     dropped: int
     sent_ns: int
     tasks: tuple[Task, ...] | None
-    events: tuple[tuple[Any, ...], ...]
+    events: tuple[tuple, ...]  # one record of RECORDS an event, oldest first
 
 
-def begin_event(task: int, t_ns: int, request_id: str, method: str, path: str, tag: str) -> list[Any]:
-    """A request's `begin` event, its texts cut to the limits here (WSGI and ASGI agents alike)."""
-    return ["begin", task, t_ns, request_id, method[:16], path[:MAX_TEXT], tag[:MAX_TEXT] or None]
+# The constructors: one per event kind, its parameters named as the event's fields. They are
+# called on the request path, so each is a plain function returning a list (`end_event` took 58 ns
+# here, the list literal it replaced 48 ns), and they cut only texts that come from outside (a
+# request's method, path and tag).
+
+
+def begin_event(task: int, t_ns: int, request: str, method: str, path: str, tag: str) -> list[Any]:
+    """A task took a request; its texts cut to the limits here (WSGI and ASGI agents alike)."""
+    return ["begin", task, t_ns, request, method[:16], path[:MAX_TEXT], tag[:MAX_TEXT] or None]
+
+
+def end_event(task: int, t_ns: int, request: str, status: str) -> list[Any]:
+    """The task finished the request: `status` is the HTTP status code, or "" when the app raised."""
+    return ["end", task, t_ns, request, status]
+
+
+def sent_event(run: str, index: int, t_ns: int) -> list[Any]:
+    """The load generator sent request `index` of a run."""
+    return ["sent", run, index, t_ns]
+
+
+def reply_event(run: str, index: int, t_ns: int, status: int) -> list[Any]:
+    """The load generator has the whole reply (status 0: none)."""
+    return ["reply", run, index, t_ns, status]
+
+
+def run_end_event(run: str, t_ns: int, reason: str) -> list[Any]:
+    """The load generator is done with a run (`reason` empty when it went to plan)."""
+    return ["run_end", run, t_ns, reason]
+
+
+def phase_event(task: int, t_ns: int, phase: str) -> list[Any]:
+    """The request's code declared what it does now: "cpu" or "io"."""
+    return ["phase", task, t_ns, phase]
+
+
+def stack_event(task: int, t_ns: int, frames: str) -> list[Any]:
+    """Where a busy task's code is (the caller keeps `frames` under MAX_STACK)."""
+    return ["stack", task, t_ns, frames]
+
+
+def queue_event(t_ns: int, depth: int) -> list[Any]:
+    """Accepted requests waiting inside this worker for a free thread."""
+    return ["queue", t_ns, depth]
+
+
+def sampling_event(t_ns: int, cost_ns: int, interval_ms: int) -> list[Any]:
+    """What sampling stacks cost over the last second, and the sampler's interval now."""
+    return ["sampling", t_ns, cost_ns, interval_ms]
+
+
+def stall_event(task: int, t_ns: int) -> list[Any]:
+    """The hub has not run since `t_ns` because `task` computes without yielding."""
+    return ["stall", task, t_ns]
+
+
+def stall_end_event(task: int, t_ns: int) -> list[Any]:
+    """The hub ran again at `t_ns`."""
+    return ["stall_end", task, t_ns]
 
 
 def make_tag(run: str, index: int, sent_ns: int) -> str:
-    """The X-Threadpulse-Tag header value by which a request names its run and send time."""
+    """The TAG_HEADER value by which a request names its run and send time."""
     return f"{run}/{index}/{sent_ns}"
 
 
@@ -170,6 +257,24 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
+# Per kind, what decoding needs: the record's maker and the wire types of its fields.
+_DECODING = {
+    kind: (partial(tuple.__new__, RECORDS[kind]), len(fields), tuple(wire for _, wire in fields))
+    for kind, fields in EVENT_FIELDS.items()
+}
+
+
+def decode_event(event: Any) -> tuple:
+    """The named record of one event as sent (`[name, field...]`); ProtocolError if it is not one."""
+    if type(event) is not list or not event or type(event[0]) is not str or event[0] not in _DECODING:
+        raise ProtocolError("bad_event", "unknown event")
+    make, size, types = _DECODING[event[0]]
+    values = event[1:]
+    if len(values) != size or not all(map(_check, values, types)):
+        raise ProtocolError("bad_event", event[0])
+    return make(values)
+
+
 def decode(data: bytes) -> Datagram:
     """Validate and decode one datagram; raise ProtocolError (with a reason) for anything else."""
     if not data:
@@ -197,19 +302,7 @@ def decode(data: bytes) -> Datagram:
     events = body.get("ev")
     if not isinstance(events, list):
         raise ProtocolError("bad_shape", "ev")
-    checked = []
-    for event in events:
-        if (
-            not isinstance(event, list)
-            or not event
-            or not isinstance(event[0], str)
-            or event[0] not in EVENT_FIELDS
-        ):
-            raise ProtocolError("bad_event", "unknown event")
-        types = [kind for _, kind in EVENT_FIELDS[event[0]]]
-        if len(event) != len(types) + 1 or not all(map(_check, event[1:], types)):
-            raise ProtocolError("bad_event", event[0])
-        checked.append(tuple(event))
+    checked = tuple(map(decode_event, events))
     tasks = None
     if "tasks" in body:
         raw = body["tasks"]
@@ -227,4 +320,4 @@ def decode(data: bytes) -> Datagram:
                 raise ProtocolError("bad_task")
             tasks.append(Task(*item))
         tasks = tuple(tasks)
-    return Datagram(source, seq, dropped, sent_ns, tasks, tuple(checked))
+    return Datagram(source, seq, dropped, sent_ns, tasks, checked)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from types import FrameType
 
-from workload.agent.protocol import MAX_STACK
+from workload.agent.protocol import MAX_STACK, sampling_event, stack_event
 
 BUDGET = 0.01  # of one core
 MIN_INTERVAL_NS = 200_000_000
@@ -56,13 +56,13 @@ class StackSampler:
             frames = sys._current_frames()
             for task, ident in list(self.busy.items()):
                 frame = self.task_frame(task, frames) or frames.get(ident)
-                events.append(["stack", task, now_ns, format_stack(frame)])
+                events.append(stack_event(task, now_ns, format_stack(frame)))
             cost = time.thread_time_ns() - start
             self._cost_ns += cost
             self.interval_ns = max(MIN_INTERVAL_NS, int(cost / BUDGET))
             self._next_ns = now_ns + self.interval_ns
         if now_ns >= self._next_report_ns:
-            events.append(["sampling", now_ns, self._cost_ns, self.interval_ns // 1_000_000])
+            events.append(sampling_event(now_ns, self._cost_ns, self.interval_ns // 1_000_000))
             self._cost_ns = 0
             self._next_report_ns = now_ns + REPORT_EVERY_NS
         return events

@@ -1,0 +1,80 @@
+"""The load generator's commands: what LoadControl writes is what the generator reads, and a line
+that is not a command is refused with a message saying why, never a crash of the generator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dashboard.loadgen import commands
+from dashboard.loadgen.commands import Cancel, CommandError, Fire, encode, parse
+from dashboard.loadgen.generator import Runs
+from dashboard.loadgen.limits import MAX_COUNT
+from workload.agent.recorder import Recorder
+
+
+@pytest.mark.parametrize(
+    "command",
+    [Fire("r1", "http://127.0.0.1:8001", "/io?ms=500", 10), Cancel("r1", "stopped by the presenter")],
+)
+def test_every_command_written_is_read_back_the_same(command):
+    line = encode(command)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert parse(line) == command
+
+
+def test_every_command_is_documented_in_the_modules_docstring():
+    """The docstring shows one example line per command; each must parse."""
+    examples = [line.strip() for line in commands.__doc__.splitlines() if line.strip().startswith("{")]
+    assert sorted(parse(line.encode()).cmd for line in examples) == sorted(commands.COMMANDS)
+
+
+def line(**body) -> bytes:
+    return json.dumps(body).encode()
+
+
+FIRE = {"cmd": "fire", "run": "r1", "url": "http://h:1", "path": "/hello", "count": 3}
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"", "not JSON"),
+        (b"fire r1", "not JSON"),
+        (b"[1, 2]", "not a JSON object"),
+        (line(cmd="explode"), "unknown command 'explode': expected one of fire, cancel"),
+        (line(run="r1"), "unknown command None"),
+        (line(**{k: v for k, v in FIRE.items() if k != "count"}), "fire: missing count"),
+        (line(**FIRE, speed=9), "fire: unknown field speed"),
+        (line(**{**FIRE, "count": 0}), f"from 1 to {MAX_COUNT}"),
+        (line(**{**FIRE, "count": MAX_COUNT + 1}), f"from 1 to {MAX_COUNT}"),
+        (line(**{**FIRE, "count": True}), "fire: count must be an integer"),
+        (line(**{**FIRE, "count": "3"}), "fire: count must be an integer"),
+        (line(**{**FIRE, "run": "r" * 61}), "fire: run must be a string of 1 to 60 characters"),
+        (line(**{**FIRE, "url": "file:///etc/passwd"}), "url must be a string starting with 'http://'"),
+        (line(**{**FIRE, "path": "hello"}), "path must be a string starting with '/'"),
+        (line(cmd="cancel", run="r1"), "cancel: missing reason"),
+        (line(cmd="cancel", run="r1", reason=5), "cancel: reason must be a string"),
+    ],
+)
+def test_a_line_that_is_not_a_command_is_refused_saying_why(data, says):
+    with pytest.raises(CommandError) as caught:
+        parse(data)
+    assert says in str(caught.value)
+
+
+def test_the_dashboard_cannot_make_a_command_the_generator_would_refuse():
+    with pytest.raises(CommandError):
+        Fire("r1", "http://h:1", "/hello", MAX_COUNT + 1)
+    with pytest.raises(CommandError):
+        Cancel("r1", "x" * 1_000)
+
+
+def test_the_generator_reports_a_bad_line_on_stderr_and_carries_on(capsys):
+    runs = Runs(Recorder())
+    runs.handle(b'{"cmd": "explode"}\n')
+    runs.handle(encode(Cancel("r9", "no such run")))  # a run it does not hold: nothing to cut
+    assert runs.tasks == {}
+    err = capsys.readouterr().err
+    assert err.count("ignored command") == 1 and "unknown command 'explode'" in err
