@@ -72,7 +72,7 @@ def test_middleware_records_begin_and_end_with_status_and_tag():
     middleware = AgentMiddleware(app, recorder, TaskRegistry())
     _call(middleware, {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "HTTP_X_THREADPULSE_TAG": "r1/0/5"})
     begin, end = recorder.drain()
-    assert begin[0] == "begin" and begin[4:] == ["GET", "/x", "r1/0/5"]
+    assert begin[0] == "begin" and list(begin[4:]) == ["GET", "/x", "r1/0/5"]
     assert end[0] == "end" and end[3] == begin[3] and end[4] == "201"
     assert end[2] >= begin[2]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from dashboard.model.classify import classify
 from dashboard.model.history import Series, Spans
 from dashboard.model.runs import Run
-from workload.agent.protocol import MAX_ROSTER, Datagram, Task, parse_tag
+from workload.agent.protocol import MAX_ROSTER, Datagram, Task, parse_tag, request_name
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
 CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this window
@@ -222,11 +222,11 @@ class Model:
         return task
 
     def _begin(
-        self, process: Process, task_id: int, t_ns: int, request_id: str, method: str, path: str, tag
+        self, process: Process, task_id: int, t_ns: int, number: int, method: str, path: str, tag
     ) -> None:
         task = self._task(process, task_id)
         tagged = parse_tag(tag)
-        request = Request(request_id, path, t_ns)
+        request = Request(request_name(process.pid, number), path, t_ns)
         if tagged is not None:
             request.run, request.index, sent_ns = tagged
             run = self.runs.get(request.run)
@@ -238,14 +238,14 @@ class Model:
             task.stack = None
             task.set_state("running", None, t_ns)
 
-    def _end(self, process: Process, task_id: int, t_ns: int, request_id: str, status: str) -> None:
+    def _end(self, process: Process, task_id: int, t_ns: int, number: int, status: str) -> None:
         ok = status.isdigit() and 200 <= int(status) < 400
         if ok:
             self.done += 1
         else:
             self.failed += 1
         task = process.tasks.get(task_id)
-        if task is None or task.request is None or task.request.id != request_id:
+        if task is None or task.request is None or task.request.id != request_name(process.pid, number):
             return
         request = task.request
         sent_ns = None

@@ -53,8 +53,7 @@ class AsgiAgent:
         self.registry = registry
         self.watch = watch
         self.busy: dict[int, int] = {}  # task id -> 0: the stack sampler reads frames by task id
-        self._ids = itertools.count()
-        self._prefix = f"{os.getpid()}-"
+        self._numbers = itertools.count()
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -67,7 +66,7 @@ class AsgiAgent:
         task = self.registry.current_asyncio(asyncio.current_task())
         REQUEST_TASK.set(task)
         self.busy[task] = 0
-        request_id = self._prefix + str(next(self._ids))
+        number = next(self._numbers)
         status = [""]
         tag = next((value for name, value in scope.get("headers", ()) if name == TAG_HEADER), b"")
 
@@ -78,15 +77,15 @@ class AsgiAgent:
 
         add(
             begin_event(
-                task, time.monotonic_ns(), request_id, scope.get("method", ""), scope.get("path", ""),
+                task, time.monotonic_ns(), number, scope.get("method", ""), scope.get("path", ""),
                 tag.decode("latin-1"),
             )
         )  # fmt: skip
         try:
             await self.app(scope, receive, recording_send)
         finally:
+            add(("end", task, time.monotonic_ns(), number, status[0]))
             self.busy.pop(task, None)
-            add(["end", task, time.monotonic_ns(), request_id, status[0]])
 
 
 def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
@@ -103,7 +102,7 @@ def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
     def mark_phase(phase: str) -> None:
         current = asyncio.current_task()
         if current is not None:
-            recorder.add(["phase", registry.current_asyncio(current), time.monotonic_ns(), phase])
+            recorder.add(("phase", registry.current_asyncio(current), time.monotonic_ns(), phase))
 
     phases.connect(mark_phase)
     return agent

@@ -8,11 +8,11 @@ decodes, and treats every datagram as untrusted input.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a request is named by a number of its process, not a "PID-N" string
 MAX_DATAGRAM_BYTES = 60_000
 MAX_TEXT = 200
 MAX_STACK = 600
@@ -28,12 +28,12 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "begin": (
         ("task", "int"),
         ("t_ns", "int"),
-        ("request", "str"),
+        ("request", "int"),
         ("method", "str"),
         ("path", "str"),
         ("tag", "str?"),
     ),
-    "end": (("task", "int"), ("t_ns", "int"), ("request", "str"), ("status", "str")),
+    "end": (("task", "int"), ("t_ns", "int"), ("request", "int"), ("status", "str")),
     "run_start": (("run", "str"), ("t_ns", "int"), ("count", "int")),
     "sent": (("run", "str"), ("index", "int"), ("t_ns", "int")),
     "reply": (("run", "str"), ("index", "int"), ("t_ns", "int"), ("status", "int")),
@@ -49,6 +49,9 @@ DATAGRAM_FIELDS = ("v", "src", "seq", "dropped", "t", "ev", "tasks")
 TASK_FIELDS = (("id", "int"), ("name", "str"), ("kind", "str"), ("native_id", "int"))
 
 TASK_KINDS = ("thread", "greenlet", "asyncio")
+# Events are flat arrays of numbers and texts: no cycle to guard against, and skipping the check
+# saves a fifth of the reporter's encoding time (measured: 0.80 -> 0.63 µs an event).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 ROLES = ("worker", "loadgen")
 
 
@@ -92,9 +95,15 @@ class Datagram:
     events: tuple[tuple[Any, ...], ...]
 
 
-def begin_event(task: int, t_ns: int, request_id: str, method: str, path: str, tag: str) -> list[Any]:
+def begin_event(task: int, t_ns: int, request_id: int, method: str, path: str, tag: str) -> tuple:
     """A request's `begin` event, its texts cut to the limits here (WSGI and ASGI agents alike)."""
-    return ["begin", task, t_ns, request_id, method[:16], path[:MAX_TEXT], tag[:MAX_TEXT] or None]
+    return ("begin", task, t_ns, request_id, method[:16], path[:MAX_TEXT], tag[:MAX_TEXT] or None)
+
+
+def request_name(pid: int, number: int) -> str:
+    """A request's name on the page and in the API, `PID-N`: the wire carries only N, a number
+    of its process, which costs the request path no string formatting."""
+    return f"{pid}-{number}"
 
 
 def make_tag(run: str, index: int, sent_ns: int) -> str:
@@ -117,7 +126,7 @@ def encode(
     seq: int,
     dropped: int,
     sent_ns: int,
-    events: list[list[Any]],
+    events: Sequence[Sequence[Any]],
     tasks: list[Task] | None = None,
 ) -> bytes:
     """One datagram's bytes. The caller keeps each under MAX_DATAGRAM_BYTES by batching."""
@@ -131,7 +140,7 @@ def encode(
     }
     if tasks is not None:
         body["tasks"] = [[t.id, t.name, t.kind, t.native_id] for t in tasks]
-    return json.dumps(body, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
 
 
 def encode_batches(
@@ -139,7 +148,7 @@ def encode_batches(
     seqs: Iterator[int],
     dropped: int,
     sent_ns: int,
-    events: list[list[Any]],
+    events: Sequence[Sequence[Any]],
     tasks: list[Task] | None = None,
 ) -> list[bytes]:
     """Datagrams carrying the roster (if given) and `events`, each under MAX_DATAGRAM_BYTES.
