@@ -97,7 +97,8 @@ def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
     agent = AsgiAgent(app, recorder, registry, watch)
     source = local_source(mode or os.environ.get(ENV_MODE, "unknown"), "worker")
     pollers = [watch.poll, StackSampler(agent.busy, registry.frame).poll]
-    Reporter(parse_collector(url), source, recorder, registry, pollers).start()
+    busy = agent.busy
+    Reporter(parse_collector(url), source, recorder, registry, pollers, active=lambda: bool(busy)).start()
 
     def mark_phase(phase: str) -> None:
         current = asyncio.current_task()
