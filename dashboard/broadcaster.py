@@ -66,6 +66,8 @@ class Broadcaster:
         self.emit = emit
         self.viewers: set[str] = set()
         self.frames_sent = 0
+        self.interval = FRAME_INTERVAL_S
+        self._sent_at = float("-inf")  # monotonic time of the last frame sent
         self._lock = threading.Lock()
         self._version = 0
         self._parts: dict = {}
@@ -101,6 +103,7 @@ class Broadcaster:
     def _send(self, frame: dict, skip: str | None = None) -> None:
         self.emit("frame", frame, skip)
         self.frames_sent += 1
+        self._sent_at = time.monotonic()
 
     def _advance(self) -> dict | None:
         """Cut the next frame (under the lock); None when nothing changed."""
@@ -125,15 +128,17 @@ class Broadcaster:
 
     def _run(self) -> None:
         """A frame as soon as the model changes (or every interval, for ages and expiry), but
-        never sooner than FRAME_INTERVAL_S after the last: a change that comes after a quiet
-        spell reaches viewers at once instead of at the next tick."""
-        last = 0.0
+        never sooner than `interval` after the last frame sent: a change that comes after
+        a quiet spell reaches viewers at once, and a flood of changes makes 20 frames a second.
+
+        The interval counts from the last frame sent, not from the last look at the model: a
+        look that found nothing new must not hold back the change that comes next.
+        """
         while not self._stop.is_set():
-            self.store.changed.wait(FRAME_INTERVAL_S)
-            if self._stop.wait(max(0.0, last + FRAME_INTERVAL_S - time.monotonic())):
+            self.store.changed.wait(self.interval)
+            if self._stop.wait(max(0.0, self._sent_at + self.interval - time.monotonic())):
                 return
             self.store.changed.clear()
-            last = time.monotonic()
             try:
                 if not self.viewers:
                     continue
