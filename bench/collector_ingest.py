@@ -26,14 +26,13 @@ SETTLE_S = 1.0
 TASKS = 8
 
 
-def events(pid: int) -> list[list]:
+def events() -> list[list]:
     """One datagram's events: begin/end pairs on TASKS tasks, tagged as the load generator tags."""
     out: list[list] = []
     now = time.monotonic_ns()
     for i in range(EVENTS_PER_DATAGRAM // 2):
-        request = f"{pid}-{i}"
-        out.append(begin_event(i % TASKS + 1, now, request, "GET", "/io", f"r1/{i}/{now - 1000}"))
-        out.append(end_event(i % TASKS + 1, now + 1000, request, "200"))
+        out.append(begin_event(i % TASKS + 1, now, i, "GET", "/io", f"r1/{i}/{now - 1000}"))
+        out.append(end_event(i % TASKS + 1, now + 1000, i, "200"))
     return out
 
 
@@ -44,7 +43,7 @@ def send(port: int, rate: int, seconds: float) -> None:
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     source = Source("bench", os.getpid(), "bench", "worker")
-    batch = events(os.getpid())
+    batch = events()
     interval = EVENTS_PER_DATAGRAM / rate if rate else 0.0
     start = time.monotonic()
     seq = 0

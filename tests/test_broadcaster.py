@@ -1,8 +1,16 @@
-"""Frames are exact differences: applied to the view they were cut from, they give the next."""
+"""Frames are exact differences: applied to the view they were cut from, they give the next; and
+they go out on the leading edge, at most one an interval."""
 
 from __future__ import annotations
 
-from dashboard.broadcaster import WHOLE_PARTS, diff, snapshot_of
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dashboard.broadcaster import FRAME_BURST, WHOLE_PARTS, Broadcaster, diff, snapshot_of
+from dashboard.collector.store import Store
+from tests.support import wait_for
 
 
 def view(tasks: dict, done: int = 0) -> dict:
@@ -38,3 +46,45 @@ def test_a_snapshot_nests_tasks_in_their_process_and_ages_requests():
     snapshot = snapshot_of(view({"1:5": busy}), version=7, now_ns=11_000_000, spans=[], series=[])
     assert snapshot["version"] == 7 and "tasks" not in snapshot
     assert snapshot["processes"][0]["tasks"][0]["request"]["age_ms"] == 10.0
+
+
+@pytest.fixture
+def broadcasting() -> Iterator[tuple[Store, Broadcaster, list]]:
+    store = Store()
+    frames: list = []
+    broadcaster = Broadcaster(store, lambda event, frame, skip: frames.append(frame))
+    try:
+        yield store, broadcaster, frames
+    finally:
+        broadcaster.stop()
+
+
+def test_a_look_that_found_nothing_to_send_does_not_hold_back_the_next_change(broadcasting):
+    """Leading edge (issue 9, part 4): only frames sent use up the rate. The broadcaster used to
+    count its interval from its last look at the model, so a change just after a look that sent
+    nothing (no viewer yet, or a /proc sample that changed no number) waited a whole interval.
+    With a 60 s interval, the frame can only come this soon on the leading edge."""
+    store, broadcaster, frames = broadcasting
+    broadcaster.interval = 60.0
+    broadcaster.start()
+    store.update(lambda model: model.reject("empty"))
+    wait_for(lambda: not store.changed.is_set(), what="the broadcaster's look at the model")
+    assert frames == []  # no viewer, nothing sent
+    broadcaster.viewers.add("v1")
+    store.update(lambda model: model.reject("empty"))
+    wait_for(lambda: frames, what="the first frame")
+    assert frames[0]["collector"]["rejected"] == {"empty": 2}
+
+
+def test_a_flood_of_changes_makes_at_most_one_frame_an_interval(broadcasting):
+    """What a browser costs does not grow with the request rate: 20 frames a second at most, on
+    top of the FRAME_BURST a quiet spell allows."""
+    store, broadcaster, frames = broadcasting
+    broadcaster.viewers.add("v1")
+    started = time.monotonic()
+    broadcaster.start()
+    while time.monotonic() - started < 1.0:
+        store.update(lambda model: model.reject("empty"))
+        time.sleep(0.001)  # a change a millisecond, each of which alters the view
+    broadcaster.stop()
+    assert 1 <= len(frames) <= (time.monotonic() - started) / broadcaster.interval + FRAME_BURST

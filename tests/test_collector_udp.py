@@ -72,10 +72,10 @@ def tasks_of(model: Model) -> list[dict]:
 def test_a_request_sent_over_udp_moves_its_task_through_the_model(collector):
     """Agents only send; the collector is the model's one writer, and folds what arrives."""
     _, store, agent = collector
-    agent.send([begin_event(7, 100, "1-0", "GET", "/io", "")], [Task(7, "T0", "thread", 7)])
+    agent.send([begin_event(7, 100, 0, "GET", "/io", "")], [Task(7, "T0", "thread", 7)])
     (task,) = poll(store, lambda m: [t for t in tasks_of(m) if t["state"] == "running"], "a running task")
     assert task["request"]["path"] == "/io"
-    agent.send([end_event(7, 200, "1-0", "200")])
+    agent.send([end_event(7, 200, 0, "200")])
     poll(store, lambda m: m.counters(0)["done"] == 1, "the request done")
     assert store.use(tasks_of)[0]["state"] == "idle"
 
@@ -121,7 +121,7 @@ def test_a_reported_thread_gets_its_cpu_read_from_proc(collector):
     """The agent reads no CPU (GIL-bound, ~380 ms a call): the collector samples /proc by itself."""
     _, store, agent = collector
     tid = threading.get_native_id()
-    agent.send([begin_event(tid, 0, "1-0", "GET", "/cpu", "")], [Task(tid, "MainThread", "thread", tid)])
+    agent.send([begin_event(tid, 0, 0, "GET", "/cpu", "")], [Task(tid, "MainThread", "thread", tid)])
 
     def judged(model: Model) -> dict | None:
         process = model.processes.get(ME.pid)
@@ -140,7 +140,7 @@ def test_a_process_that_died_is_shown_gone_without_its_agent_saying_so(collector
     child.wait()  # its pid, reported by "its agent", now names no process
     agent = Agent(running, Source("h", child.pid, "gunicorn-sync", "worker"))
     try:
-        agent.send([begin_event(1, 0, "9-0", "GET", "/io", "")], [Task(1, "MainThread", "thread", 1)])
+        agent.send([begin_event(1, 0, 0, "GET", "/io", "")], [Task(1, "MainThread", "thread", 1)])
         poll(store, lambda m: [p for p in state_view(m, 0)["processes"] if p["status"] == "gone"], "gone")
     finally:
         agent.close()

@@ -90,7 +90,12 @@ def test_any_json_is_decoded_or_refused_with_a_reason(value):
     st.lists(json_values, max_size=3),
 )
 def test_a_valid_envelope_around_junk_is_decoded_or_refused_with_a_reason(fields, junk_events):
-    body = {"v": 1, "src": {"host": "h", "pid": 1, "mode": "m", "role": "worker"}, "seq": 0, "dropped": 0}
+    body = {
+        "v": protocol.SCHEMA_VERSION,
+        "src": {"host": "h", "pid": 1, "mode": "m", "role": "worker"},
+        "seq": 0,
+        "dropped": 0,
+    }
     body.update({"t": 0, "ev": junk_events}, **fields)
     decodes_or_refuses(json.dumps(body).encode())
 

@@ -21,7 +21,7 @@ from workload.agent.tasks import TaskRegistry
 
 def named(events: list) -> list[tuple[str, dict]]:
     """Events as (kind, fields by name): the one place that knows how an event is laid out."""
-    return [(e[0], decode_event(e)._asdict()) for e in events]
+    return [(e[0], decode_event(list(e))._asdict()) for e in events]
 
 
 def test_a_silent_hub_names_its_blocker_once_and_lets_it_go_when_the_beat_returns():

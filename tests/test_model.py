@@ -53,12 +53,12 @@ def test_a_process_appears_with_its_slots_before_any_request():
 
 def test_begin_and_end_move_a_task_through_its_states_and_count_the_request():
     model, feed = serving_model()
-    feed.send(WORKER, [begin_event(5, 10 * MS, "10-0", "GET", "/io", "")], (Task(5, "T0", "thread", 5),))
+    feed.send(WORKER, [begin_event(5, 10 * MS, 0, "GET", "/io", "")], (Task(5, "T0", "thread", 5),))
     task = state_view(model, 30 * MS)["processes"][0]["tasks"][0]
     assert task["state"] == "running"
     assert task["request"] == {"id": "10-0", "path": "/io", "started_ms": 10.0, "age_ms": 20.0}
     assert model.counters(0)["in_service"] == 1
-    feed.send(WORKER, [end_event(5, 40 * MS, "10-0", "200")])
+    feed.send(WORKER, [end_event(5, 40 * MS, 0, "200")])
     task = state_view(model, 50 * MS)["processes"][0]["tasks"][0]
     assert (task["state"], task["request"]) == ("idle", None)
     assert model.counters(0) == {"queued": 0, "in_service": 0, "done": 1, "failed": 0}
@@ -70,7 +70,7 @@ def sample(cpu_ms: float, runq_ms: float = 0, tid: int = 5) -> ProcessSample:
 
 def test_cpu_readings_tell_running_from_waiting_and_starved():
     model, feed = serving_model()
-    feed.send(WORKER, [begin_event(5, 0, "10-0", "GET", "/cpu", "")], (Task(5, "T0", "thread", 5),))
+    feed.send(WORKER, [begin_event(5, 0, 0, "GET", "/cpu", "")], (Task(5, "T0", "thread", 5),))
     task = model.processes[10].tasks[5]
     model.apply_cpu(10, sample(0), 0)
     model.apply_cpu(10, sample(90), 100 * MS)
@@ -95,10 +95,10 @@ def test_a_run_is_tracked_from_send_to_reply_with_exact_peak_and_queue_wait():
     feed.send(
         WORKER,
         [
-            begin_event(5, 1 * MS, "10-0", "GET", "/io", "r1/0/0"),
-            end_event(5, 101 * MS, "10-0", "200"),
-            begin_event(5, 101 * MS, "10-1", "GET", "/io", "r1/1/0"),
-            end_event(5, 201 * MS, "10-1", "200"),
+            begin_event(5, 1 * MS, 0, "GET", "/io", "r1/0/0"),
+            end_event(5, 101 * MS, 0, "200"),
+            begin_event(5, 101 * MS, 1, "GET", "/io", "r1/1/0"),
+            end_event(5, 201 * MS, 1, "200"),
         ],
         (Task(5, "T0", "thread", 5),),
     )
@@ -141,7 +141,7 @@ def test_a_vanished_task_is_shown_gone_then_forgotten():
 
 def test_a_dead_process_fails_its_requests_in_flight():
     model, feed = serving_model()
-    feed.send(WORKER, [begin_event(5, 0, "10-0", "GET", "/io", "")], (Task(5, "T0", "thread", 5),))
+    feed.send(WORKER, [begin_event(5, 0, 0, "GET", "/io", "")], (Task(5, "T0", "thread", 5),))
     model.apply_cpu(10, None, 5)
     assert model.processes[10].status == "gone"
     assert model.counters(5) == {"queued": 0, "in_service": 0, "done": 0, "failed": 1}
@@ -159,15 +159,15 @@ def test_replayed_and_missing_datagrams_are_counted():
 def test_processes_of_a_retired_server_leave_and_stay_away_and_its_counts_with_it():
     """Switching servers on stage: the new one's done and failed start from zero."""
     model, feed = serving_model()
-    feed.send(WORKER, [begin_event(5, 0, "10-0", "GET", "/io", ""), end_event(5, MS, "10-0", "500")])
-    feed.send(WORKER, [begin_event(5, 2 * MS, "10-1", "GET", "/io", ""), end_event(5, 3 * MS, "10-1", "200")])
+    feed.send(WORKER, [begin_event(5, 0, 0, "GET", "/io", ""), end_event(5, MS, 0, "500")])
+    feed.send(WORKER, [begin_event(5, 2 * MS, 1, "GET", "/io", ""), end_event(5, 3 * MS, 1, "200")])
     assert (model.done, model.failed) == (1, 1)
     model.set_server({"mode": "gunicorn-gthread", "status": "starting"}, 4, retired_pids=[10])
-    feed.send(WORKER, [begin_event(5, 4 * MS, "10-2", "GET", "/io", ""), end_event(5, 5 * MS, "10-2", "200")])
+    feed.send(WORKER, [begin_event(5, 4 * MS, 2, "GET", "/io", ""), end_event(5, 5 * MS, 2, "200")])
     assert model.processes == {}
     assert model.counters(0) == {"queued": 0, "in_service": 0, "done": 0, "failed": 0}
     fresh = Source("h", 11, "gunicorn-gthread", "worker")
-    feed.send(fresh, [begin_event(6, 6 * MS, "11-0", "GET", "/io", ""), end_event(6, 7 * MS, "11-0", "200")])
+    feed.send(fresh, [begin_event(6, 6 * MS, 0, "GET", "/io", ""), end_event(6, 7 * MS, 0, "200")])
     model.set_server({"mode": "gunicorn-gthread", "status": "failed"}, 4)  # a status, not a new server
     assert model.counters(0)["done"] == 1
 
@@ -180,7 +180,7 @@ def test_green_tasks_wait_on_io_and_run_or_starve_by_who_holds_the_hub():
     roster = (Task(1, "Greenlet-1", "greenlet", 11), Task(2, "Greenlet-2", "greenlet", 11))
     feed.send(
         green,
-        [begin_event(1, 0, "11-0", "GET", "/io", ""), begin_event(2, 0, "11-1", "GET", "/cpu", "")],
+        [begin_event(1, 0, 0, "GET", "/io", ""), begin_event(2, 0, 1, "GET", "/cpu", "")],
         roster,
     )
 
@@ -194,5 +194,5 @@ def test_green_tasks_wait_on_io_and_run_or_starve_by_who_holds_the_hub():
     assert states() == [("starved", "hub"), ("running", None)]
     feed.send(green, [phase_event(1, 4 * MS, "io")])  # a late event cannot unblock the hub
     assert states() == [("starved", "hub"), ("running", None)]
-    feed.send(green, [stall_end_event(2, 5 * MS), end_event(2, 5 * MS, "11-1", "200")])
+    feed.send(green, [stall_end_event(2, 5 * MS), end_event(2, 5 * MS, 1, "200")])
     assert states() == [("waiting", None), ("idle", None)]

@@ -27,19 +27,19 @@ SOURCE = Source("host", 42, "gunicorn-gthread", "worker")
 
 
 def test_round_trip_keeps_source_roster_and_events():
-    events = [begin_event(7, 100, "42-0", "GET", "/io", "r1/0/90"), end_event(7, 200, "42-0", "200")]
+    events = [begin_event(7, 100, 0, "GET", "/io", "r1/0/90"), end_event(7, 200, 0, "200")]
     datagram = decode(encode(SOURCE, 3, 1, 300, events, [Task(7, "T", "thread", 7)]))
     assert datagram.source == SOURCE
     assert (datagram.seq, datagram.dropped, datagram.sent_ns) == (3, 1, 300)
     assert datagram.tasks == (Task(7, "T", "thread", 7),)
-    assert datagram.events == (Begin(7, 100, "42-0", "GET", "/io", "r1/0/90"), End(7, 200, "42-0", "200"))
+    assert datagram.events == (Begin(7, 100, 0, "GET", "/io", "r1/0/90"), End(7, 200, 0, "200"))
     assert datagram.events[1].status == "200"
 
 
 def test_batches_stay_under_the_size_limit_with_gap_free_numbers():
-    """Worst case: every text field at its maximum length."""
-    long = "x" * protocol.MAX_TEXT
-    events = [begin_event(1, 2, long, long, long, long) for _ in range(1000)]
+    """Worst case: every text field at its maximum length, every number at its largest."""
+    long, big = "x" * protocol.MAX_TEXT, protocol.MAX_INT
+    events = [begin_event(big, big, big, long, long, long) for _ in range(1000)]
     roster = [Task(i, "n" * protocol.MAX_NAME, "thread", i) for i in range(protocol.MAX_ROSTER + 50)]
     batches = encode_batches(SOURCE, itertools.count(), 0, 0, events, roster)
     decoded = [decode(data) for data in batches]
@@ -67,7 +67,7 @@ def test_malformed_datagrams_are_refused_with_a_reason(data, reason):
 
 
 def _body(**changes):
-    body = json.loads(encode(SOURCE, 0, 0, 0, [end_event(1, 2, "r", "200")]))
+    body = json.loads(encode(SOURCE, 0, 0, 0, [end_event(1, 2, 0, "200")]))
     body.update(changes)
     return json.dumps(body).encode()
 
@@ -79,15 +79,17 @@ def _body(**changes):
         {"seq": 1.5},
         {"seq": True},
         {"src": {"host": "h", "pid": 1, "mode": "m", "role": "admin"}},
-        {"ev": [["end", 1, 2, "r"]]},
+        {"ev": [["end", 1, 2, 0]]},
         {"ev": [["explode", 1]]},
-        {"ev": [["begin", 1, 2, "r", "GET", "/", 5]]},
-        {"ev": [["end", 1, 2, "r" * 1000, "200"]]},
+        {"ev": [["begin", 1, 2, 0, "GET", "/", 5]]},
+        {"ev": [["end", 1, 2, 0, "2" * 1000]]},
+        {"ev": [["end", 1, 2, "42-0", "200"]]},  # schema 1 named a request by a string
         {"tasks": [[1, "t", "fiber", 1]]},
         {"tasks": "all"},
     ],
 )
 def test_wrong_types_and_values_are_refused(changes):
+    decode(_body())  # the body the changes spoil is itself valid
     with pytest.raises(ProtocolError):
         decode(_body(**changes))
 

@@ -15,7 +15,7 @@ MS = 1_000_000
 
 def named(events: list) -> list[tuple[str, dict]]:
     """Events as (kind, fields by name): the one place that knows how an event is laid out."""
-    return [(e[0], decode_event(e)._asdict()) for e in events]
+    return [(e[0], decode_event(list(e))._asdict()) for e in events]
 
 
 def stacks(events: list) -> dict[int, str]:

@@ -72,7 +72,7 @@ def test_middleware_records_begin_and_end_with_status_and_tag():
 
     middleware = AgentMiddleware(app, recorder, TaskRegistry())
     _call(middleware, {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", TAG_ENVIRON: "r1/0/5"})
-    begin, end = map(decode_event, recorder.drain())
+    begin, end = (decode_event(list(event)) for event in recorder.drain())
     assert isinstance(begin, Begin) and (begin.method, begin.path, begin.tag) == ("GET", "/x", "r1/0/5")
     assert isinstance(end, End) and end.request == begin.request and end.status == "201"
     assert end.t_ns >= begin.t_ns

@@ -28,6 +28,7 @@ from workload.agent.protocol import (
     StallEnd,
     Task,
     parse_tag,
+    request_name,
 )
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
@@ -246,7 +247,7 @@ class Model:
     def _begin(self, process: Process, begin: Begin) -> None:
         task = self._task(process, begin.task)
         tagged = parse_tag(begin.tag)
-        request = Request(begin.request, begin.path, begin.t_ns)
+        request = Request(request_name(process.pid, begin.request), begin.path, begin.t_ns)
         if tagged is not None:
             request.run, request.index, sent_ns = tagged
             run = self.runs.get(request.run)
@@ -266,7 +267,7 @@ class Model:
         else:
             self.failed += 1
         task = process.tasks.get(end.task)
-        if task is None or task.request is None or task.request.id != end.request:
+        if task is None or task.request is None or task.request.id != request_name(process.pid, end.request):
             return
         request = task.request
         sent_ns = None

@@ -42,8 +42,9 @@ def instrument(app: Callable, mode: str | None = None) -> Callable:
         middleware.busy.clear()
         pollers = [StackSampler(middleware.busy, registry.frame).poll, QueueProbe().poll]
         pollers += green_pollers(registry)
-        reporter = Reporter(address, local_source(source_mode, "worker"), recorder, registry, pollers)
-        reporter.start()
+        source = local_source(source_mode, "worker")
+        busy = middleware.busy
+        Reporter(address, source, recorder, registry, pollers, active=lambda: bool(busy)).start()
 
     def mark_phase(phase: str) -> None:
         recorder.add(phase_event(registry.current(), time.monotonic_ns(), phase))

@@ -54,8 +54,7 @@ class AsgiAgent:
         # Task id -> 0 for the stack sampler: an asyncio task has no OS thread of its own to look
         # up, and the task registry reads its frame from the task.
         self.busy: dict[int, int] = {}
-        self._ids = itertools.count()
-        self._prefix = f"{os.getpid()}-"
+        self._numbers = itertools.count()
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -68,7 +67,7 @@ class AsgiAgent:
         task = self.registry.current_asyncio(asyncio.current_task())
         REQUEST_TASK.set(task)
         self.busy[task] = 0
-        request_id = self._prefix + str(next(self._ids))
+        number = next(self._numbers)
         status = [""]
         tag = next((value for name, value in scope.get("headers", ()) if name == TAG_ASGI), b"")
 
@@ -79,15 +78,15 @@ class AsgiAgent:
 
         add(
             begin_event(
-                task, time.monotonic_ns(), request_id, scope.get("method", ""), scope.get("path", ""),
+                task, time.monotonic_ns(), number, scope.get("method", ""), scope.get("path", ""),
                 tag.decode("latin-1"),
             )
         )  # fmt: skip
         try:
             await self.app(scope, receive, recording_send)
         finally:
+            add(end_event(task, time.monotonic_ns(), number, status[0]))
             self.busy.pop(task, None)
-            add(end_event(task, time.monotonic_ns(), request_id, status[0]))
 
 
 def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
@@ -99,7 +98,8 @@ def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
     agent = AsgiAgent(app, recorder, registry, watch)
     source = local_source(mode or os.environ.get(ENV_MODE, "unknown"), "worker")
     pollers = [watch.poll, StackSampler(agent.busy, registry.frame).poll]
-    Reporter(parse_collector(url), source, recorder, registry, pollers).start()
+    busy = agent.busy
+    Reporter(parse_collector(url), source, recorder, registry, pollers, active=lambda: bool(busy)).start()
 
     def mark_phase(phase: str) -> None:
         current = asyncio.current_task()

@@ -16,22 +16,29 @@ _lock = monkey.get_original("_thread", "allocate_lock")
 
 
 class Event:
-    """threading.Event's set / is_set / wait, on an unpatched lock."""
+    """threading.Event's set / clear / is_set / wait, on an unpatched lock that is held while
+    the event is clear. Request greenlets set it while the reporter's OS thread waits on it, so
+    every step tolerates the other thread having got there first."""
 
     def __init__(self) -> None:
         self._lock = _lock()
         self._lock.acquire()
 
     def set(self) -> None:
-        if self._lock.locked():
+        try:
             self._lock.release()
+        except RuntimeError:  # already set
+            pass
+
+    def clear(self) -> None:
+        self._lock.acquire(False)
 
     def is_set(self) -> bool:
         return not self._lock.locked()
 
     def wait(self, timeout: float | None = None) -> bool:
-        if self._lock.acquire(timeout=-1 if timeout is None else timeout):
-            self._lock.release()
+        if self._lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            self.set()
             return True
         return False
 

@@ -10,12 +10,12 @@ untrusted input.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a request is named by a number of its process, not a "PID-N" string
 MAX_DATAGRAM_BYTES = 60_000
 MAX_TEXT = 200
 MAX_STACK = 600
@@ -32,12 +32,12 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "begin": (
         ("task", "int"),
         ("t_ns", "int"),
-        ("request", "str"),
+        ("request", "int"),
         ("method", "str"),
         ("path", "str"),
         ("tag", "str?"),
     ),
-    "end": (("task", "int"), ("t_ns", "int"), ("request", "str"), ("status", "str")),
+    "end": (("task", "int"), ("t_ns", "int"), ("request", "int"), ("status", "str")),
     "sent": (("run", "str"), ("index", "int"), ("t_ns", "int")),
     "reply": (("run", "str"), ("index", "int"), ("t_ns", "int"), ("status", "int")),
     "run_end": (("run", "str"), ("t_ns", "int"), ("reason", "str")),
@@ -52,6 +52,9 @@ DATAGRAM_FIELDS = ("v", "src", "seq", "dropped", "t", "ev", "tasks")
 TASK_FIELDS = (("id", "int"), ("name", "str"), ("kind", "str"), ("native_id", "int"))
 
 TASK_KINDS = ("thread", "greenlet", "asyncio")
+# Events are flat arrays of numbers and texts: no cycle to guard against, and skipping the check
+# saves a fifth of the reporter's encoding time (measured: 0.80 -> 0.63 µs an event).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 ROLES = ("worker", "loadgen")
 
 # The header by which a load generator's request names its run and send time (`make_tag`), and
@@ -124,64 +127,70 @@ class Datagram:
 
 
 # The constructors: one per event kind, its parameters named as the event's fields. They are
-# called on the request path, so each is a plain function returning a list (`end_event` took 58 ns
-# here, the list literal it replaced 48 ns), and they cut only texts that come from outside (a
-# request's method, path and tag).
+# called on the request path, so each is a plain function returning a tuple (`end_event` took 58 ns
+# here, the literal it replaced 48 ns), and they cut only texts that come from outside (a request's
+# method, path and tag). A request is named by a number of its process (`request_name`).
 
 
-def begin_event(task: int, t_ns: int, request: str, method: str, path: str, tag: str) -> list[Any]:
+def begin_event(task: int, t_ns: int, request: int, method: str, path: str, tag: str) -> tuple:
     """A task took a request; its texts cut to the limits here (WSGI and ASGI agents alike)."""
-    return ["begin", task, t_ns, request, method[:16], path[:MAX_TEXT], tag[:MAX_TEXT] or None]
+    return ("begin", task, t_ns, request, method[:16], path[:MAX_TEXT], tag[:MAX_TEXT] or None)
 
 
-def end_event(task: int, t_ns: int, request: str, status: str) -> list[Any]:
+def end_event(task: int, t_ns: int, request: int, status: str) -> tuple:
     """The task finished the request: `status` is the HTTP status code, or "" when the app raised."""
-    return ["end", task, t_ns, request, status]
+    return ("end", task, t_ns, request, status)
 
 
-def sent_event(run: str, index: int, t_ns: int) -> list[Any]:
+def sent_event(run: str, index: int, t_ns: int) -> tuple:
     """The load generator sent request `index` of a run."""
-    return ["sent", run, index, t_ns]
+    return ("sent", run, index, t_ns)
 
 
-def reply_event(run: str, index: int, t_ns: int, status: int) -> list[Any]:
+def reply_event(run: str, index: int, t_ns: int, status: int) -> tuple:
     """The load generator has the whole reply (status 0: none)."""
-    return ["reply", run, index, t_ns, status]
+    return ("reply", run, index, t_ns, status)
 
 
-def run_end_event(run: str, t_ns: int, reason: str) -> list[Any]:
+def run_end_event(run: str, t_ns: int, reason: str) -> tuple:
     """The load generator is done with a run (`reason` empty when it went to plan)."""
-    return ["run_end", run, t_ns, reason]
+    return ("run_end", run, t_ns, reason)
 
 
-def phase_event(task: int, t_ns: int, phase: str) -> list[Any]:
+def phase_event(task: int, t_ns: int, phase: str) -> tuple:
     """The request's code declared what it does now: "cpu" or "io"."""
-    return ["phase", task, t_ns, phase]
+    return ("phase", task, t_ns, phase)
 
 
-def stack_event(task: int, t_ns: int, frames: str) -> list[Any]:
+def stack_event(task: int, t_ns: int, frames: str) -> tuple:
     """Where a busy task's code is (the caller keeps `frames` under MAX_STACK)."""
-    return ["stack", task, t_ns, frames]
+    return ("stack", task, t_ns, frames)
 
 
-def queue_event(t_ns: int, depth: int) -> list[Any]:
+def queue_event(t_ns: int, depth: int) -> tuple:
     """Accepted requests waiting inside this worker for a free thread."""
-    return ["queue", t_ns, depth]
+    return ("queue", t_ns, depth)
 
 
-def sampling_event(t_ns: int, cost_ns: int, interval_ms: int) -> list[Any]:
+def sampling_event(t_ns: int, cost_ns: int, interval_ms: int) -> tuple:
     """What sampling stacks cost over the last second, and the sampler's interval now."""
-    return ["sampling", t_ns, cost_ns, interval_ms]
+    return ("sampling", t_ns, cost_ns, interval_ms)
 
 
-def stall_event(task: int, t_ns: int) -> list[Any]:
+def stall_event(task: int, t_ns: int) -> tuple:
     """The hub has not run since `t_ns` because `task` computes without yielding."""
-    return ["stall", task, t_ns]
+    return ("stall", task, t_ns)
 
 
-def stall_end_event(task: int, t_ns: int) -> list[Any]:
+def stall_end_event(task: int, t_ns: int) -> tuple:
     """The hub ran again at `t_ns`."""
-    return ["stall_end", task, t_ns]
+    return ("stall_end", task, t_ns)
+
+
+def request_name(pid: int, number: int) -> str:
+    """A request's name on the page and in the API, `PID-N`: the wire carries only N, a number
+    of its process, which costs the request path no string formatting."""
+    return f"{pid}-{number}"
 
 
 def make_tag(run: str, index: int, sent_ns: int) -> str:
@@ -204,7 +213,7 @@ def encode(
     seq: int,
     dropped: int,
     sent_ns: int,
-    events: list[list[Any]],
+    events: Sequence[Sequence[Any]],
     tasks: list[Task] | None = None,
 ) -> bytes:
     """One datagram's bytes. The caller keeps each under MAX_DATAGRAM_BYTES by batching."""
@@ -218,7 +227,7 @@ def encode(
     }
     if tasks is not None:
         body["tasks"] = [[t.id, t.name, t.kind, t.native_id] for t in tasks]
-    return json.dumps(body, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
 
 
 def encode_batches(
@@ -226,7 +235,7 @@ def encode_batches(
     seqs: Iterator[int],
     dropped: int,
     sent_ns: int,
-    events: list[list[Any]],
+    events: Sequence[Sequence[Any]],
     tasks: list[Task] | None = None,
 ) -> list[bytes]:
     """Datagrams carrying the roster (if given) and `events`, each under MAX_DATAGRAM_BYTES.
@@ -265,8 +274,14 @@ _DECODING = {
 
 
 def decode_event(event: Any) -> tuple:
-    """The named record of one event as sent (`[name, field...]`); ProtocolError if it is not one."""
-    if type(event) is not list or not event or type(event[0]) is not str or event[0] not in _DECODING:
+    """The named record of one event as sent (`[name, field...]`, or a constructor's tuple when fed in
+    process); ProtocolError if it is not one."""
+    if (
+        type(event) not in (list, tuple)
+        or not event
+        or type(event[0]) is not str
+        or event[0] not in _DECODING
+    ):
         raise ProtocolError("bad_event", "unknown event")
     make, size, types = _DECODING[event[0]]
     values = event[1:]

@@ -1,4 +1,10 @@
-"""The agent's one OS thread that turns buffered events into datagrams, at most 20 times a second."""
+"""The agent's one OS thread that turns buffered events into datagrams, at most 20 times a second.
+
+The first event after a quiet spell goes out at once (the recorder wakes the reporter when an
+event lands in its empty buffer); the ones after it wait for the end of the interval, so a flood
+of requests still costs 20 flushes a second. While no request is in flight and nothing is
+buffered, the thread sleeps until the next roster is due instead of waking 20 times a second.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +32,12 @@ def parse_collector(url: str) -> tuple[str, int]:
 
 
 class Reporter:
-    """Flushes a Recorder (and the registry's roster) to the collector over UDP, never blocking."""
+    """Flushes a Recorder (and the registry's roster) to the collector over UDP, never blocking.
+
+    `active` says whether the pollers need their tick every interval (a request is in flight:
+    its stack, the worker's queue, a stalled hub); without it, they are polled whenever there
+    are any. `flushes` counts the flushes that sent something.
+    """
 
     def __init__(
         self,
@@ -35,17 +46,26 @@ class Reporter:
         recorder: Recorder,
         registry: TaskRegistry | None = None,
         pollers: list[Callable[[int], list[list]]] = (),
+        active: Callable[[], bool] | None = None,
+        interval: float = FLUSH_INTERVAL_S,
     ) -> None:
         self.address = address
         self.source = source
         self.recorder = recorder
         self.registry = registry
         self.pollers = list(pollers)
+        self.active = active or (lambda: bool(self.pollers))
+        self.interval = interval
+        self.flushes = 0
         self._seqs = itertools.count()
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
+        # Real OS-thread primitives, also under eventlet or gevent: the reporter waits on them
+        # from its own OS thread; request code (a green thread, maybe) only sets them.
         self._stop = os_threading().Event()
+        self._wake = os_threading().Event()
+        recorder.notify = self._wake.set
         self._thread = os_threading().Thread(target=self._run, name="threadpulse-reporter", daemon=True)
 
     def start(self) -> None:
@@ -54,44 +74,70 @@ class Reporter:
     def stop(self) -> None:
         """Flush what is buffered and end the thread (used by the load generator at exit)."""
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=2)
 
     def _run(self) -> None:
         next_roster, seen = 0.0, -1
+        sent = ticked = float("-inf")
         while True:
-            stopping = self._stop.wait(FLUSH_INTERVAL_S)
-            now = time.monotonic()
+            stopping = self._wait(sent, ticked, next_roster)
+            ticked = time.monotonic()
             tasks = None
+            roster_due = ticked >= next_roster
+            if roster_due:
+                next_roster = ticked + ROSTER_INTERVAL_S
             # The roster goes out every second, and at once when a new task appears.
-            if self.registry is not None and (now >= next_roster or self.registry.generation != seen):
+            if self.registry is not None and (roster_due or self.registry.generation != seen):
                 seen = self.registry.generation
                 tasks = self.registry.alive()
-                next_roster = now + ROSTER_INTERVAL_S
             now_ns = time.monotonic_ns()
             for poll in self.pollers:
                 for event in poll(now_ns):
                     self.recorder.add(event)
-            self.flush(tasks)
+            if self.flush(tasks):
+                sent = ticked
             if stopping:
+                self._sock.close()
                 return
 
-    def flush(self, tasks: list[Task] | None = None) -> None:
-        """Send every buffered event, plus the roster when given."""
+    def _wait(self, sent: float, ticked: float, next_roster: float) -> bool:
+        """Sleep until the next tick is due; True when the reporter is asked to stop.
+
+        Events waiting go out one interval after the last flush that sent (at once after a
+        quiet spell); with none, the next tick is the pollers' (an interval after the last
+        one, while a request is in flight) or the roster's, unless an event comes first.
+        """
         while True:
-            events = self.recorder.drain()
-            if not events and tasks is None:
-                return
-            batches = encode_batches(
-                self.source, self._seqs, self.recorder.dropped, time.monotonic_ns(), events, tasks
-            )
-            for data in batches:
-                try:
-                    self._sock.sendto(data, self.address)
-                except OSError:
-                    # A full socket buffer or no route: the datagram is lost, and the gap in
-                    # sequence numbers tells the collector so.
-                    pass
-            tasks = None
+            now = time.monotonic()
+            if self.recorder.waiting():
+                due = sent + self.interval
+                return self._stop.wait(due - now) if due > now else self._stop.is_set()
+            due = ticked + self.interval if self.active() else next_roster
+            if due <= now or self._stop.is_set():
+                return self._stop.is_set()
+            self._wake.clear()
+            if not self.recorder.waiting():  # checked after the clear: no event slips past
+                self._wake.wait(due - now)
+            if self._stop.is_set():
+                return True
+
+    def flush(self, tasks: list[Task] | None = None) -> bool:
+        """Send the events buffered now (what comes meanwhile waits for the next flush), plus the
+        roster when given; True if anything was sent."""
+        events = self.recorder.drain()
+        if not events and tasks is None:
+            return False
+        now_ns = time.monotonic_ns()
+        for data in encode_batches(self.source, self._seqs, self.recorder.dropped, now_ns, events, tasks):
+            try:
+                self._sock.sendto(data, self.address)
+            except OSError:
+                # A full socket buffer or no route: the datagram is lost, and the gap in
+                # sequence numbers tells the collector so.
+                pass
+        self.flushes += 1
+        return True
 
 
 def local_source(mode: str, role: str) -> Source:
