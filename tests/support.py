@@ -190,15 +190,14 @@ class Viewer:
             if event[0] == "snapshot":
                 return event
 
-    def resynced(self, payload: object = None) -> bool:
-        """Ask for a snapshot; whether one came within 0.2 s (the dashboard answers a viewer's
-        resyncs at most every 0.5 s, so poll this with `wait_for`)."""
+    def resynced(self, payload: object = None) -> dict | None:
+        """Ask for a snapshot; the one that came within 0.2 s, or None (the dashboard answers a
+        viewer's resyncs at most every 0.5 s, so poll this with `wait_for`)."""
         self.client.emit("resync", payload)
         try:
-            self.next_snapshot(timeout=0.2)
+            return self.next_snapshot(timeout=0.2)[2]
         except queue.Empty:
-            return False
-        return True
+            return None
 
     def close(self) -> None:
         """Disconnect, or stop reconnecting (whose random back-off would disturb hypothesis)."""

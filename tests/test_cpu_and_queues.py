@@ -50,7 +50,10 @@ def test_four_cpu_bound_threads_share_one_core_and_are_starved_by_the_gil(dashbo
     busy = busy_tasks(state)
     (process,) = state["processes"]
     assert process["cpu_pct"] <= 115
-    assert all(t["state"] == "starved" for t in busy), busy
+    # One GIL: at most one of them can be on a CPU for most of a window (one ran 14% beside 33%,
+    # and once one held it for over half a window), so the others are starved.
+    assert sum(t["state"] == "running" for t in busy) <= 1, busy
+    assert sum(t["state"] == "starved" for t in busy) >= 3, busy
     on_gil = [t for t in busy if t["why"] == "gil"]
     assert on_gil, busy
     detail = dashboard.get(f"/api/tasks/{process['pid']}/{on_gil[0]['id']}").json()
