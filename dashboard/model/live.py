@@ -55,7 +55,8 @@ class ProcessSample:
 
 @dataclass
 class Request:
-    id: str
+    id: str  # PID-N, as the page and the API name it
+    number: int  # N, as the agent's `end` event names it
     path: str
     started_ns: int
     run: str | None = None
@@ -247,7 +248,7 @@ class Model:
     def _begin(self, process: Process, begin: Begin) -> None:
         task = self._task(process, begin.task)
         tagged = parse_tag(begin.tag)
-        request = Request(request_name(process.pid, begin.request), begin.path, begin.t_ns)
+        request = Request(request_name(process.pid, begin.request), begin.request, begin.path, begin.t_ns)
         if tagged is not None:
             request.run, request.index, sent_ns = tagged
             run = self.runs.get(request.run)
@@ -267,7 +268,7 @@ class Model:
         else:
             self.failed += 1
         task = process.tasks.get(end.task)
-        if task is None or task.request is None or task.request.id != request_name(process.pid, end.request):
+        if task is None or task.request is None or task.request.number != end.request:
             return
         request = task.request
         sent_ns = None
