@@ -23,7 +23,7 @@ import psutil
 
 from dashboard.children import PROJECT_ROOT
 from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
-from dashboard.servers.mode import LawCase, WorkersTimesThreads
+from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
 
 APACHE = Path("/usr/sbin/apache2")
 MODULES = Path("/usr/lib/apache2/modules")
@@ -98,6 +98,7 @@ def config(run: Path, params: dict[str, int], host: str, port: int) -> str:
     user = f"User {RUN_USER}\nGroup {RUN_USER}\n" if as_root else ""
     daemon_user = f" user={RUN_USER} group={RUN_USER}" if as_root else ""
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    backlog = listen_backlog()
     return f"""\
 ServerRoot {run}
 ServerName {host}
@@ -109,7 +110,7 @@ LoadModule mpm_event_module {MODULES}/mod_mpm_event.so
 LoadModule authz_core_module {MODULES}/mod_authz_core.so
 LoadModule wsgi_module {MODULES}/mod_wsgi.so
 {user}Listen {address}
-ListenBacklog 1024
+ListenBacklog {backlog}
 Timeout {REQUEST_TIMEOUT_S}
 StartServers 1
 ServerLimit 1
@@ -121,7 +122,7 @@ MaxSpareThreads {front}
 WSGIRestrictEmbedded On
 WSGISocketPrefix {run}/wsgi
 WSGIDaemonProcess threadpulse processes={params["workers"]} threads={params["threads"]}{daemon_user} \
-python-home={VENV} python-path={run} home={run} listen-backlog=1024 display-name=%{{GROUP}}
+python-home={VENV} python-path={run} home={run} listen-backlog={backlog} display-name=%{{GROUP}}
 WSGIScriptAlias / {run}/workload/wsgi.py process-group=threadpulse application-group=%{{GLOBAL}}
 <Directory {run}/workload>
     Require all granted
