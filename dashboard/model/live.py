@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from dashboard.model.classify import classify
 from dashboard.model.history import Series, Spans
 from dashboard.model.runs import Run
+from dashboard.model.verdict import Prediction
 from workload.agent.protocol import (
     MAX_ROSTER,
     Begin,
@@ -104,6 +105,7 @@ class Process:
     cpu_pct: float = 0.0
     sampling_cost_pct: float | None = None  # the agent's stack sampling, percent of a core
     stalled_by: int | None = None  # the green thread / asyncio task blocking the hub, if one is
+    stalled_ns: int | None = None  # since when
     gone_ns: int | None = None
 
     @property
@@ -128,6 +130,8 @@ class Model:
         self.backlog: int | None = None  # connections in the kernel's accept queue
         self.spans = Spans()
         self.series = Series()
+        # The scene fired last: id, title, caption, index, count and its run (see dashboard/scenes).
+        self.scene: dict | None = None
 
     # -- server -------------------------------------------------------------------------------
 
@@ -151,6 +155,13 @@ class Model:
         self.runs[run_id] = Run(run_id, endpoint, count, ms)
         while len(self.runs) > MAX_RUNS:
             self.runs.popitem(last=False)
+
+    def play_scene(self, scene: dict, run_id: str, predicted: Prediction, workers: int) -> None:
+        """A scene fired `run_id`: the run is judged against `predicted` when it ends."""
+        self.scene = {**scene, "run": run_id}
+        run = self.runs.get(run_id)
+        if run is not None:
+            run.scene, run.predicted, run.workers = scene["id"], predicted, workers
 
     def end_run(self, run_id: str, t_ns: int, reason: str) -> None:
         """The load generator exited: a run it did not close ends here, with the reason."""
@@ -253,7 +264,7 @@ class Model:
             request.run, request.index, sent_ns = tagged
             run = self.runs.get(request.run)
             if run is not None:
-                run.record_begin(request.index, begin.t_ns, sent_ns)
+                run.record_begin(request.index, begin.t_ns, sent_ns, process.pid)
         if task is not None:
             task.request = request
             task.phase = None
@@ -298,6 +309,8 @@ class Model:
     def _stall(self, process: Process, task_id: int, t_ns: int) -> None:
         """One green thread / asyncio task holds the hub: every other request of the process starves."""
         process.stalled_by = task_id
+        if process.stalled_ns is None:
+            process.stalled_ns = t_ns
         for task in process.tasks.values():
             if task.request is not None and task.gone_ns is None:
                 if task.id == task_id:
@@ -306,7 +319,12 @@ class Model:
                     task.set_state("starved", "hub", t_ns)
 
     def _stall_end(self, process: Process, t_ns: int) -> None:
-        process.stalled_by = None
+        """The hub runs again; each run with a request in the process was held up that long."""
+        held_ms = 0.0 if process.stalled_ns is None else max(0, t_ns - process.stalled_ns) / 1e6
+        process.stalled_by = process.stalled_ns = None
+        runs = {task.request.run for task in process.tasks.values() if task.request is not None}
+        for run in (self.runs[run_id] for run_id in runs if run_id in self.runs):
+            run.hub_blocked_ms += held_ms
         for task in process.tasks.values():
             if task.request is not None and (task.state, task.why) == ("starved", "hub"):
                 task.set_state("waiting", None, t_ns)
@@ -356,6 +374,9 @@ class Model:
             task.set_state(*classify(task.phase, share, runnable), current[0])
         label = task.state if task.why is None else f"{task.state}:{task.why}"
         task.state_ms[label] = task.state_ms.get(label, 0.0) + span / 1e6
+        run = self.runs.get(task.request.run) if task.request is not None else None
+        if run is not None:
+            run.record_state(label, span / 1e6)
 
     def tick(self, now_ns: int, backlog: int | None) -> None:
         """Once per sampling round: the accept queue, the per-second series, expiry."""

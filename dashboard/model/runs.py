@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dashboard.model.stats import peak_overlap, percentiles
+from dashboard.model.verdict import Prediction, Seen, verdict
 
 # After the load generator says a run is over, how long to wait for the agent's last `end`
 # events (they are flushed every 50 ms) before the run is declared done without them.
@@ -29,15 +30,29 @@ class Run:
     replies: dict[int, tuple[int, int]] = field(default_factory=dict)
     ended_ns: int | None = None
     reason: str = ""
+    # Set when a scene fired the run: its id, the law's prediction, and the server's workers.
+    scene: str | None = None
+    predicted: Prediction | None = None
+    workers: int = 1
+    # What the model saw during the run, for the verdict: the worker each request began in,
+    # task time per state ("starved:gil", ...), time the hub of a green server was held.
+    worker: dict[int, int] = field(default_factory=dict)
+    state_ms: dict[str, float] = field(default_factory=dict)
+    hub_blocked_ms: float = 0.0
 
     def record_sent(self, index: int, t_ns: int) -> None:
         if 0 <= index < self.count:
             self.sent[index] = t_ns
 
-    def record_begin(self, index: int, t_ns: int, sent_ns: int) -> None:
+    def record_begin(self, index: int, t_ns: int, sent_ns: int, pid: int) -> None:
         if 0 <= index < self.count:
             self.begun[index] = t_ns
+            self.worker[index] = pid
             self.sent.setdefault(index, sent_ns)
+
+    def record_state(self, label: str, ms: float) -> None:
+        """A task serving this run spent `ms` in state `label` (from /proc, see classify.py)."""
+        self.state_ms[label] = self.state_ms.get(label, 0.0) + ms
 
     def record_end(self, index: int, t_ns: int) -> None:
         if index in self.begun:
@@ -76,7 +91,7 @@ class Run:
         makespan = None
         if state == "done" and self.replies and self.sent:
             makespan = round((max(t for t, _ in self.replies.values()) - min(self.sent.values())) / 1e6, 1)
-        return {
+        summary = {
             "id": self.id,
             "state": state,
             "reason": self.reason or None,
@@ -90,7 +105,18 @@ class Run:
             "makespan_ms": makespan,
             "latency_ms": percentiles(latency),
             "queue_wait_ms": percentiles(waits),
+            "scene": self.scene,
+            "predicted": None if self.predicted is None else self.predicted.view(),
         }
+        summary["verdict"] = None if self.predicted is None else verdict(summary, self.predicted, self.seen())
+        return summary
+
+    def seen(self) -> Seen:
+        """What the model saw of this run, as the verdict takes it."""
+        served: dict[int, int] = {}
+        for pid in self.worker.values():
+            served[pid] = served.get(pid, 0) + 1
+        return Seen(self.workers, served, dict(self.state_ms), self.hub_blocked_ms)
 
     def requests(self) -> list[dict]:
         """Per request, in send order: when it was sent, how long it queued and took in all."""
