@@ -25,11 +25,16 @@ FRAME_INTERVAL_S = 0.05
 # On average frames still come at most one an interval.
 FRAME_BURST = 2
 WHOLE_PARTS = ("server", "processes", "counters", "runs", "collector", "queues")
+# Sent in every frame, changed or not (the page's caption and scene need no bookkeeping); cut
+# once per frame, for all viewers.
+EVERY_FRAME = ("captions", "scene")
 
 
 def diff(old: dict, new: dict) -> dict:
     """The frame turning view `old` into view `new`: changed whole parts and changed tasks."""
     frame = {part: new[part] for part in WHOLE_PARTS if old.get(part) != new[part]}
+    if any(old.get(part) != new[part] for part in EVERY_FRAME):
+        frame.update({part: new[part] for part in EVERY_FRAME})
     old_tasks, new_tasks = old.get("tasks", {}), new["tasks"]
     tasks = {key: task for key, task in new_tasks.items() if old_tasks.get(key) != task}
     tasks.update({key: None for key in old_tasks if key not in new_tasks})
@@ -44,7 +49,7 @@ def snapshot_of(parts: dict, version: int, now_ns: int, spans: list, series: lis
     for key, task in parts["tasks"].items():
         by_pid.setdefault(int(key.split(":")[0]), []).append(_aged(task, now_ns))
     processes = [{**p, "tasks": by_pid.get(p["pid"], [])} for p in parts["processes"]]
-    whole = {part: parts[part] for part in WHOLE_PARTS}
+    whole = {part: parts[part] for part in WHOLE_PARTS + EVERY_FRAME}
     return {
         **whole,
         "processes": processes,
@@ -134,6 +139,7 @@ class Broadcaster:
             return None
         self._parts = parts
         self._version += 1
+        frame.update({part: parts[part] for part in EVERY_FRAME})
         return {"version": self._version, "base": self._version - 1, "now_ms": round(now / 1e6, 1), **frame}
 
     def _run(self) -> None:

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from dashboard.broadcaster import FRAME_BURST, WHOLE_PARTS, Broadcaster, diff, snapshot_of
+from dashboard.broadcaster import EVERY_FRAME, FRAME_BURST, WHOLE_PARTS, Broadcaster, diff, snapshot_of
 from dashboard.collector.store import Store
 from tests.support import wait_for
 
 
 def view(tasks: dict, done: int = 0) -> dict:
-    parts = {part: {} for part in WHOLE_PARTS}
+    parts = {part: {} for part in WHOLE_PARTS + EVERY_FRAME}
     parts.update(processes=[{"pid": 1, "slots": 2, "status": "alive"}], counters={"done": done}, runs=[])
     return {**parts, "tasks": tasks}
 
@@ -88,3 +88,18 @@ def test_a_flood_of_changes_makes_at_most_one_frame_an_interval(broadcasting):
         time.sleep(0.001)  # a change a millisecond, each of which alters the view
     broadcaster.stop()
     assert 1 <= len(frames) <= (time.monotonic() - started) / broadcaster.interval + FRAME_BURST
+
+
+def test_every_frame_and_the_snapshot_carry_captions_and_the_scene(broadcasting):
+    """Contract with the stage pages: `captions` and `scene` are in the snapshot and in every frame,
+    also in a frame cut for another change (the page keeps no bookkeeping for them)."""
+    store, broadcaster, frames = broadcasting
+    broadcaster.viewers.add("v1")
+    broadcaster.start()
+    store.update(lambda model: model.reject("empty"))
+    wait_for(lambda: frames, what="the first frame")
+    store.update(lambda model: model.reject("empty"))
+    wait_for(lambda: len(frames) >= 2, what="a second frame")
+    assert all(frame["captions"] == [] and frame["scene"] is None for frame in frames)
+    snapshot = broadcaster.snapshot()
+    assert (snapshot["captions"], snapshot["scene"]) == ([], None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dashboard.model.captions import captions
 from dashboard.model.classify import EXPLANATIONS
 from dashboard.model.history import Span
 from dashboard.model.live import Model, Process, TaskState, task_key
@@ -81,6 +82,14 @@ def runs_view(model: Model, now_ns: int) -> list[dict]:
     return [run.summary(now_ns) for run in reversed(list(model.runs.values())[-RECENT_RUNS:])]
 
 
+def scene_view(model: Model, now_ns: int) -> dict | None:
+    """The scene fired last, with its run's verdict once the run is over (null before)."""
+    if model.scene is None:
+        return None
+    run = model.runs.get(model.scene["run"])
+    return {**model.scene, "verdict": None if run is None else run.summary(now_ns)["verdict"]}
+
+
 def state_view(model: Model, now_ns: int) -> dict:
     """Everything the page draws: `GET /api/state` and the Socket.IO snapshot."""
     return {
@@ -93,6 +102,8 @@ def state_view(model: Model, now_ns: int) -> dict:
         "runs": runs_view(model, now_ns),
         "collector": collector_view(model),
         "queues": queues_view(model, now_ns),
+        "captions": captions(model, now_ns),
+        "scene": scene_view(model, now_ns),
     }
 
 
@@ -126,4 +137,6 @@ def frame_parts(model: Model, now_ns: int) -> dict:
         "queues": queues_view(model, now_ns),
         "span_seq": model.spans.seq,
         "series_seq": model.series.seq,
+        "captions": captions(model, now_ns),
+        "scene": scene_view(model, now_ns),
     }
