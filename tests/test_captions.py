@@ -108,6 +108,8 @@ def test_pool_full_says_requests_queue_for_a_slot():
     for i in range(4):
         run.record_begin(i, 1, 0, 1)
     assert rules.pool_full(model, 0) == "all 4 slots busy; 8 requests wait for one"
+    model.server["capacity"] = 1
+    assert rules.pool_full(model, 0) == "the one slot is busy; 8 requests wait for it"
     model.set_server({"mode": "m", "status": "serving", "capacity": None, "pids": []}, None)
     assert rules.pool_full(model, 0) is None  # unbounded: nothing to fill
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dashboard.model.live import Model, ProcessSample
 from dashboard.model.verdict import Prediction, Seen, verdict
-from tests.test_model import MS, WORKER, Feed
+from tests.test_model import LOADGEN, MS, WORKER, Feed
 from workload.agent.protocol import (
     Task,
     begin_event,
+    end_event,
     make_tag,
     phase_event,
+    run_end_event,
     stall_end_event,
     stall_event,
 )
@@ -62,7 +64,7 @@ def test_a_blocked_hub_and_a_busy_machine_are_both_said_strongest_first():
     seen = Seen(state_ms={"starved:core": 900.0}, hub_blocked_ms=1800.0)
     said = verdict(summary(3600.0, 4, count=4), Prediction(2500, 4), seen)
     assert said == (
-        "3.6 s, not 2.5 s: the hub was blocked 1.8 s by computing requests; "
+        "3.6 s, not 2.5 s: the hub was blocked 1.8 s by work that did not yield; "
         "requests waited 0.9 s in all for a free core"
     )
 
@@ -102,7 +104,14 @@ def test_the_model_records_per_run_who_served_what_starved_and_how_long_the_hub_
     feed.send(WORKER, [phase_event(2, 3 * MS, "cpu")])
     model.apply_cpu(10, ProcessSample(0, {2: (0, 0)}), 0)
     model.apply_cpu(10, ProcessSample(0, {2: (10 * MS, 0)}), 100 * MS)  # 10% of a core: the GIL
-    feed.send(WORKER, [stall_event(1, 10 * MS), stall_end_event(1, 510 * MS)])
+    feed.send(WORKER, [stall_event(1, 10 * MS), end_event(1, 500 * MS, 1, "200")])
+    feed.send(WORKER, [end_event(2, 505 * MS, 2, "200"), stall_end_event(1, 510 * MS)])  # after both
     run = model.runs["r1"]
     assert run.seen() == Seen(1, {10: 2}, {"starved:gil": 100.0}, 500.0)
+    model.add_run("r2", "mixed", 1, 1000)
+    feed.send(WORKER, [begin_event(1, 600 * MS, 3, "GET", "/mixed", make_tag("r2", 0, 0))])
+    feed.send(WORKER, [stall_event(1, 700 * MS)])
+    feed.send(LOADGEN, [run_end_event("r2", 900 * MS, "")])  # the stall outlasts the run's end
+    feed.send(WORKER, [stall_end_event(1, 1000 * MS)])
+    assert model.runs["r2"].hub_blocked_ms == 200.0
     assert (run.scene, model.scene) == ("green-blocked", {"id": "green-blocked", "run": "r1"})

@@ -110,6 +110,8 @@ def pool_full(model: Model, now_ns: int) -> str | None:
     if not capacity or counters["in_service"] < capacity or not counters["queued"]:
         return None
     waiting = _count(counters["queued"], "request waits", "requests wait")
+    if capacity == 1:
+        return f"the one slot is busy; {waiting} for it"
     return f"all {capacity} slots busy; {waiting} for one"
 
 

@@ -106,6 +106,7 @@ class Process:
     sampling_cost_pct: float | None = None  # the agent's stack sampling, percent of a core
     stalled_by: int | None = None  # the green thread / asyncio task blocking the hub, if one is
     stalled_ns: int | None = None  # since when
+    stalled_runs: set[str] = field(default_factory=set)  # runs with a request held up by it
     gone_ns: int | None = None
 
     @property
@@ -313,18 +314,28 @@ class Model:
             process.stalled_ns = t_ns
         for task in process.tasks.values():
             if task.request is not None and task.gone_ns is None:
+                process.stalled_runs.add(task.request.run)
                 if task.id == task_id:
                     task.set_state("running", None, t_ns)
                 else:
                     task.set_state("starved", "hub", t_ns)
 
     def _stall_end(self, process: Process, t_ns: int) -> None:
-        """The hub runs again; each run with a request in the process was held up that long."""
-        held_ms = 0.0 if process.stalled_ns is None else max(0, t_ns - process.stalled_ns) / 1e6
+        """The hub runs again: each run that had a request in the process then was held up that long
+        (the stalling request itself has often ended by now)."""
+        self._credit_stall(process, t_ns)
         process.stalled_by = process.stalled_ns = None
-        runs = {task.request.run for task in process.tasks.values() if task.request is not None}
-        for run in (self.runs[run_id] for run_id in runs if run_id in self.runs):
-            run.hub_blocked_ms += held_ms
+        process.stalled_runs.clear()
+
+    def _credit_stall(self, process: Process, t_ns: int) -> None:
+        """Add the stall so far to the runs it holds up; the rest of it counts from `t_ns` on."""
+        if process.stalled_ns is None:
+            return
+        held_ms = max(0, t_ns - process.stalled_ns) / 1e6
+        for run_id in process.stalled_runs:
+            if run_id in self.runs:
+                self.runs[run_id].hub_blocked_ms += held_ms
+        process.stalled_ns = max(process.stalled_ns, t_ns)
         for task in process.tasks.values():
             if task.request is not None and (task.state, task.why) == ("starved", "hub"):
                 task.set_state("waiting", None, t_ns)
@@ -343,6 +354,10 @@ class Model:
                         self.failed += 1
                 case RunEnd():
                     run.finish(event.t_ns, event.reason)
+                    for process in self.processes.values():  # a stall still on counts till now
+                        if run.id in process.stalled_runs:
+                            self._credit_stall(process, event.t_ns)
+                            process.stalled_runs.discard(run.id)
 
     # -- the OS's view ------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ def _reasons(summary: Mapping, predicted: Prediction, seen: Seen) -> list[str]:
     if uneven:
         reasons.append(uneven)
     if seen.hub_blocked_ms >= NOTABLE_MS:
-        reasons.append(f"the hub was blocked {_s(seen.hub_blocked_ms)} by computing requests")
+        reasons.append(f"the hub was blocked {_s(seen.hub_blocked_ms)} by work that did not yield")
     gil = seen.state_ms.get("starved:gil", 0.0)
     if gil >= NOTABLE_MS:
         reasons.append(f"threads waited {_s(gil)} in all for the GIL")
