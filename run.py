@@ -7,8 +7,10 @@ import argparse
 import os
 import re
 import sys
+from pathlib import Path
 
 from dashboard.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_THREADS, Config
+from dashboard.scenes.talk import DEFAULT_TALK, TalkError, load_talk
 from dashboard.servers.mode import BadServerRequest, Param
 from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
 from dashboard.web.auth import ENV_TOKEN, resolve_token
@@ -72,6 +74,13 @@ def parse_args(argv: list[str]) -> Config:
         metavar="ORIGIN",
         help="another origin (e.g. https://talk.example) whose pages may connect; repeatable",
     )
+    parser.add_argument(
+        "--scenes",
+        type=Path,
+        default=DEFAULT_TALK,
+        metavar="FILE",
+        help="the talk: a TOML file of scenes (default: the article's, scenes/talk.toml; see docs/scenes.md)",
+    )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
@@ -93,6 +102,10 @@ def parse_args(argv: list[str]) -> Config:
         params = mode.startable(given)
     except BadServerRequest as exc:
         parser.error(str(exc))
+    try:
+        scenes = load_talk(args.scenes)
+    except TalkError as exc:
+        parser.error(str(exc))
     return Config(
         host=args.host,
         port=args.port,
@@ -104,6 +117,7 @@ def parse_args(argv: list[str]) -> Config:
         token=token,
         token_generated=generated,
         allowed_origins=tuple(args.allowed_origin),
+        scenes=scenes,
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dashboard.scenes.scene import Scene
+from dashboard.scenes.talk import default_talk
 from dashboard.servers.modes import DEFAULT_MODE, get_mode
 
 DEFAULT_HOST = "127.0.0.1"
@@ -24,6 +26,7 @@ class Config:
     token: str | None = None
     token_generated: bool = False  # then the presenter URL is printed once at start
     allowed_origins: tuple[str, ...] = ()  # Socket.IO origins beside the dashboard's own
+    scenes: tuple[Scene, ...] = field(default_factory=default_talk)  # run.py --scenes FILE
 
     @property
     def presenter_required(self) -> bool:

@@ -12,6 +12,7 @@ from dashboard import __version__
 from dashboard.loadgen.limits import BadLoadRequest
 from dashboard.model.live import Model
 from dashboard.model.views import history_view, state_view, task_detail
+from dashboard.scenes.play import SceneBusy, play
 from dashboard.servers.manager import StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY, get_mode
@@ -155,3 +156,27 @@ def get_history() -> ResponseReturnValue:
     """Spans as arrays in `Span`'s field order; series a point a second."""
     now = time.monotonic_ns()
     return jsonify(current_services().store.use(lambda model: history_view(model, now)))
+
+
+# -- scenes (dashboard/scenes): the talk, fired one scene at a time ---------------------------
+
+
+@api.get("/scenes")
+def list_scenes() -> ResponseReturnValue:
+    """The talk's scenes in order, each with the law's prediction."""
+    return jsonify(scenes=[scene.view() for scene in current_services().config.scenes])
+
+
+@api.post("/scenes/<scene_id>")
+@presenter_only
+def fire_scene(scene_id: str) -> ResponseReturnValue:
+    """Switch to the scene's server if needed and fire its burst; its run ends with a verdict."""
+    scenes = current_services().config.scenes
+    index = next((i for i, scene in enumerate(scenes) if scene.id == scene_id), None)
+    if index is None:
+        return jsonify(error=f"no scene {scene_id[:40]!r}; scenes: {', '.join(s.id for s in scenes)}"), 404
+    try:
+        run = play(current_services(), scenes, index)
+    except SceneBusy as exc:
+        return jsonify(error=str(exc)), 409
+    return jsonify(run=run), 202

@@ -1,0 +1,53 @@
+"""Firing a scene: the server it needs (switched only if another is running), then its burst."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from dashboard.scenes.scene import Scene
+from dashboard.services import Services
+
+# How long a freshly switched server's workers get to report before the burst goes anyway: a
+# burst fired at a half-started server would measure its start, not the law.
+REPORT_TIMEOUT_S = 5.0
+POLL_S = 0.05
+
+_starting = threading.Lock()  # a switch takes seconds; a second key press must not start another
+
+
+class SceneBusy(RuntimeError):
+    """Another scene is starting (its server switching): answered 409."""
+
+
+def play(services: Services, scenes: tuple[Scene, ...], index: int) -> str:
+    """Switch to scene `index`'s server if needed, cut running bursts short, fire its burst, and
+    tell the model (for frames and the verdict). Returns the run's id."""
+    scene = scenes[index]
+    if not _starting.acquire(blocking=False):
+        raise SceneBusy("another scene is still starting; wait for it")
+    try:
+        server = services.servers.info()
+        if (server["mode"], server["params"], server["status"]) != (scene.mode, scene.params, "serving"):
+            services.switch_server(scene.mode, dict(scene.params))
+            _wait_reported(services, scene.params.get("workers", 1))
+        else:
+            services.load.stop_all(f"cut short: scene {scene.id!r} started")
+        burst = scene.burst
+        run = services.load.fire({"endpoint": burst.endpoint, "count": burst.count, "ms": burst.ms})
+        header, workers = scene.header(index, len(scenes)), scene.params.get("workers", 1)
+        services.store.update(lambda model: model.play_scene(header, run, scene.predicted, workers))
+        return run
+    finally:
+        _starting.release()
+
+
+def _wait_reported(services: Services, workers: int) -> None:
+    """Until `workers` live processes have reported through their agents, or the timeout."""
+    deadline = time.monotonic() + REPORT_TIMEOUT_S
+
+    def reported(model) -> int:
+        return sum(1 for p in model.processes.values() if p.gone_ns is None)
+
+    while services.store.use(reported) < workers and time.monotonic() < deadline:
+        time.sleep(POLL_S)
