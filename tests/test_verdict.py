@@ -110,8 +110,10 @@ def test_the_model_records_per_run_who_served_what_starved_and_how_long_the_hub_
     assert run.seen() == Seen(1, {10: 2}, {"starved:gil": 100.0}, 500.0)
     model.add_run("r2", "mixed", 1, 1000)
     feed.send(WORKER, [begin_event(1, 600 * MS, 3, "GET", "/mixed", make_tag("r2", 0, 0))])
+    feed.send(WORKER, [begin_event(2, 650 * MS, 4, "GET", "/io", "")])  # to be starved by the stall
     feed.send(WORKER, [stall_event(1, 700 * MS)])
     feed.send(LOADGEN, [run_end_event("r2", 900 * MS, "")])  # the stall outlasts the run's end
+    assert model.processes[10].tasks[2].why == "hub"  # still starved: only the count moved on
     feed.send(WORKER, [stall_end_event(1, 1000 * MS)])
     assert model.runs["r2"].hub_blocked_ms == 200.0
     assert (run.scene, model.scene) == ("green-blocked", {"id": "green-blocked", "run": "r1"})

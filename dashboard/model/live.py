@@ -314,7 +314,8 @@ class Model:
             process.stalled_ns = t_ns
         for task in process.tasks.values():
             if task.request is not None and task.gone_ns is None:
-                process.stalled_runs.add(task.request.run)
+                if task.request.run is not None:
+                    process.stalled_runs.add(task.request.run)
                 if task.id == task_id:
                     task.set_state("running", None, t_ns)
                 else:
@@ -326,6 +327,9 @@ class Model:
         self._credit_stall(process, t_ns)
         process.stalled_by = process.stalled_ns = None
         process.stalled_runs.clear()
+        for task in process.tasks.values():
+            if task.request is not None and (task.state, task.why) == ("starved", "hub"):
+                task.set_state("waiting", None, t_ns)
 
     def _credit_stall(self, process: Process, t_ns: int) -> None:
         """Add the stall so far to the runs it holds up; the rest of it counts from `t_ns` on."""
@@ -336,9 +340,6 @@ class Model:
             if run_id in self.runs:
                 self.runs[run_id].hub_blocked_ms += held_ms
         process.stalled_ns = max(process.stalled_ns, t_ns)
-        for task in process.tasks.values():
-            if task.request is not None and (task.state, task.why) == ("starved", "hub"):
-                task.set_state("waiting", None, t_ns)
 
     def _apply_loadgen(self, datagram: Datagram) -> None:
         for event in datagram.events:
