@@ -101,7 +101,7 @@ class FailsOnce(Model):
         super().apply(datagram, now_ns)
 
 
-def test_a_fold_that_raises_is_logged_and_the_collector_outlives_it(caplog):
+def test_a_fold_that_raises_is_logged_counted_and_the_collector_outlives_it(caplog):
     """The model's one writer must not die of one datagram: the page would freeze for good."""
     collector, store = started(FailsOnce())
     agent = Agent(collector)
@@ -111,10 +111,11 @@ def test_a_fold_that_raises_is_logged_and_the_collector_outlives_it(caplog):
             poll(store, lambda m: m.failed, "the failed fold")
             agent.send(tasks=[Task(7, "T0", "thread", 7)])
             poll(store, lambda m: m.processes, "the next datagram folded")
+            assert store.use(lambda m: m.rejected) == {"failed_datagram": 1}
     finally:
         agent.close()
         collector.stop()
-    assert "a batch failed" in caplog.text
+    assert "a datagram failed" in caplog.text
 
 
 def test_a_reported_thread_gets_its_cpu_read_from_proc(collector):

@@ -81,7 +81,11 @@ class Collector:
             for reason in bad:
                 model.reject(reason)
             for datagram in good:
-                model.apply(datagram, now)
+                try:
+                    model.apply(datagram, now)
+                except Exception:  # one source's datagram must not cost the batch its neighbours
+                    log.exception("collector: a datagram failed")
+                    model.reject("failed_datagram")
 
         self.store.update(fold)
 
