@@ -128,6 +128,7 @@ class Model:
         self.done = 0
         self.failed = 0
         self.rejected: dict[str, int] = {}
+        self.kernel_drops: int | None = None  # datagrams the kernel dropped on the collector's socket
         self.loadgen_seqs: OrderedDict[int, int] = OrderedDict()  # last seq per load generator pid
         self.backlog: int | None = None  # connections in the kernel's accept queue
         self.spans = Spans()
