@@ -208,6 +208,40 @@ def test_a_viewer_spamming_resync_gets_a_snapshot_at_most_every_half_second(dash
         viewer.close()
 
 
+def drain(viewer: Viewer, quiet_s: float = 1.0, cap_s: float = 30.0) -> list[str]:
+    """The events a viewer receives until none came for `quiet_s` (a window to count in)."""
+    names, deadline = [], time.monotonic() + cap_s
+    while time.monotonic() < deadline:
+        try:
+            names.append(viewer.next(timeout=quiet_s)[0])
+        except queue.Empty:
+            break
+    return names
+
+
+@pytest.mark.integration
+def test_a_viewer_sending_connect_and_disconnect_events_gets_no_snapshot_and_keeps_its_frames(dashboard):
+    """Issue 10, fault 6: python-socketio hands a client's event named `connect` to the connect
+    handler: 500 of them on each of 10 sockets made 5,010 snapshots, and dashboard threads went
+    from 68 to 1,242. A `disconnect` event must not unsubscribe a viewer either."""
+    viewers = [Viewer(dashboard.url) for _ in range(10)]
+    try:
+        for viewer in viewers:
+            viewer.next_snapshot()
+        for _ in range(500):
+            for viewer in viewers:
+                viewer.client.emit("disconnect")
+                viewer.client.emit("connect")
+        assert [drain(viewer).count("snapshot") for viewer in viewers] == [0] * 10
+        dashboard.fire("hello", 1, 0)  # a change: every viewer still subscribed gets a frame
+        for viewer in viewers:
+            wait_for(lambda v=viewer: "frame" in drain(v, 0.2, 1), 10, what="a frame after the flood")
+            assert viewer.client.connected
+    finally:
+        for viewer in viewers:
+            viewer.close()
+
+
 RAW_PACKETS = [
     *("", "x", "4", "42", "42[", '42["resync"', '42{"a":1}', "43[]", "44junk", "41", "6", "9" * 5000),
     '42["resync",' + "[" * 50_000 + "]" * 50_000 + "]",  # nested beyond json.loads's recursion limit
