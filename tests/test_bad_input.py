@@ -16,9 +16,12 @@ import websocket
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dashboard.app import create_app
+from dashboard.config import Config
 from dashboard.loadgen.limits import MAX_COUNT, MAX_MS, MAX_WORK_MS, BadLoadRequest, parse_burst
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY, get_mode
+from dashboard.web import api
 from tests.support import Viewer, wait_for
 
 numbers = (
@@ -165,6 +168,18 @@ def test_a_junk_run_id_is_not_found_with_a_short_message(dashboard, run_id):
 )  # fmt: skip
 def test_unknown_endpoints_and_methods_get_json_errors(dashboard, method, path):
     expect_refused(dashboard.http.request(method, dashboard.url + path, timeout=10), 404, 405)
+
+
+def test_an_error_inside_an_api_view_is_a_json_500(monkeypatch):
+    """Every error answer of the API is JSON: also the one for a bug (issue 10)."""
+    app, services = create_app(Config(), start=False)
+    try:
+        monkeypatch.setattr(api, "state_view", lambda *_: 1 / 0)
+        reply = app.test_client().get("/api/state")
+        assert reply.status_code == 500 and reply.json["error"]
+    finally:
+        services.collector.sock.close()
+        services.spawner.close()
 
 
 VIEWER_JUNK = [None, 1, -1.5, "x" * 100_000, {"cmd": "fire", "endpoint": "io"}, [1, [2, [3]]], b"\x00\xff"]
