@@ -328,12 +328,10 @@ def decode(data: bytes) -> Datagram:
     events = body.get("ev")
     if not isinstance(events, list):
         raise ProtocolError("bad_shape", "ev")
-    checked = []
-    for event in events:
-        try:
-            checked.append(decode_event(event))
-        except ProtocolError:
-            continue
+    try:
+        checked = tuple(map(decode_event, events))
+    except ProtocolError:  # then the slow way: each bad event dropped alone, its neighbours kept
+        checked = tuple(_valid_events(events))
     tasks = None
     if "tasks" in body:
         raw = body["tasks"]
@@ -342,7 +340,15 @@ def decode(data: bytes) -> Datagram:
         tasks = tuple(Task(*item) for item in raw if _is_task(item))
     bad_events = len(events) - len(checked)
     bad_tasks = 0 if tasks is None else len(body["tasks"]) - len(tasks)
-    return Datagram(source, seq, dropped, sent_ns, tasks, tuple(checked), bad_events, bad_tasks)
+    return Datagram(source, seq, dropped, sent_ns, tasks, checked, bad_events, bad_tasks)
+
+
+def _valid_events(events: list) -> Iterator[tuple]:
+    for event in events:
+        try:
+            yield decode_event(event)
+        except ProtocolError:
+            continue
 
 
 def _is_task(item: Any) -> bool:
