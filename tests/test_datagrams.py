@@ -234,7 +234,7 @@ def test_a_tag_with_a_non_ascii_digit_is_counted_and_costs_the_burst_beside_it_n
         state = dashboard.get("/api/state").json()
         done = state["counters"]["done"] - before["counters"]["done"]
         bad = bad_tags(state) - bad_tags(before)
-        return state if (done, bad) == (8 + BAD_TAGS, BAD_TAGS) else None
+        return state if done >= 8 + BAD_TAGS and bad == BAD_TAGS else None  # >=: earlier tests' ends
 
     wait_for(counted, 10, what=f"{8 + BAD_TAGS} requests done and {BAD_TAGS} bad tags counted")
 
