@@ -12,7 +12,7 @@ from dashboard.config import Config
 from dashboard.services import EXTENSION, Services, build
 from dashboard.web import events
 from dashboard.web.api import api
-from dashboard.web.auth import socketio_origins
+from dashboard.web.auth import guard_hosts, socketio_origins
 from dashboard.web.pages import pages
 
 # Threading mode, chosen explicitly: with eventlet installed Flask-SocketIO would otherwise
@@ -34,6 +34,7 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
     socketio = SocketIO(
         app, async_mode=ASYNC_MODE, cors_allowed_origins=socketio_origins(config.allowed_origins)
     )
+    guard_hosts(app, config.host)  # after SocketIO, which wraps app.wsgi_app: this covers its paths too
     services = build(config, lambda event, data, skip=None: socketio.emit(event, data, skip_sid=skip))
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)

@@ -13,6 +13,7 @@ import webbrowser
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from dashboard import gunicorn_errors
 from dashboard.app import create_app
 from dashboard.config import Config
 from dashboard.services import Services
@@ -29,6 +30,7 @@ class DashboardServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        gunicorn_errors.install()  # its own 400/414/431 answers as JSON, like the API's
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         settings = {
             "bind": f"{host}:{self.config.port}",

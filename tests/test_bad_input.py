@@ -16,9 +16,12 @@ import websocket
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dashboard.app import create_app
+from dashboard.config import Config
 from dashboard.loadgen.limits import MAX_COUNT, MAX_MS, MAX_WORK_MS, BadLoadRequest, parse_burst
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY, get_mode
+from dashboard.web import api
 from tests.support import Viewer, wait_for
 
 numbers = (
@@ -167,6 +170,18 @@ def test_unknown_endpoints_and_methods_get_json_errors(dashboard, method, path):
     expect_refused(dashboard.http.request(method, dashboard.url + path, timeout=10), 404, 405)
 
 
+def test_an_error_inside_an_api_view_is_a_json_500(monkeypatch):
+    """Every error answer of the API is JSON: also the one for a bug (issue 10)."""
+    app, services = create_app(Config(), start=False)
+    try:
+        monkeypatch.setattr(api, "state_view", lambda *_: 1 / 0)
+        reply = app.test_client().get("/api/state")
+        assert reply.status_code == 500 and reply.json["error"]
+    finally:
+        services.collector.sock.close()
+        services.spawner.close()
+
+
 VIEWER_JUNK = [None, 1, -1.5, "x" * 100_000, {"cmd": "fire", "endpoint": "io"}, [1, [2, [3]]], b"\x00\xff"]
 
 
@@ -206,6 +221,40 @@ def test_a_viewer_spamming_resync_gets_a_snapshot_at_most_every_half_second(dash
         assert wait_for(lambda: viewer.resynced(), 5, what="a resync answered after the spam")
     finally:
         viewer.close()
+
+
+def drain(viewer: Viewer, quiet_s: float = 1.0, cap_s: float = 30.0) -> list[str]:
+    """The events a viewer receives until none came for `quiet_s` (a window to count in)."""
+    names, deadline = [], time.monotonic() + cap_s
+    while time.monotonic() < deadline:
+        try:
+            names.append(viewer.next(timeout=quiet_s)[0])
+        except queue.Empty:
+            break
+    return names
+
+
+@pytest.mark.integration
+def test_a_viewer_sending_connect_and_disconnect_events_gets_no_snapshot_and_keeps_its_frames(dashboard):
+    """Issue 10, fault 6: python-socketio hands a client's event named `connect` to the connect
+    handler: 500 of them on each of 10 sockets made 5,010 snapshots, and dashboard threads went
+    from 68 to 1,242. A `disconnect` event must not unsubscribe a viewer either."""
+    viewers = [Viewer(dashboard.url) for _ in range(10)]
+    try:
+        for viewer in viewers:
+            viewer.next_snapshot()
+        for _ in range(500):
+            for viewer in viewers:
+                viewer.client.emit("disconnect")
+                viewer.client.emit("connect")
+        assert [drain(viewer).count("snapshot") for viewer in viewers] == [0] * 10
+        dashboard.fire("hello", 1, 0)  # a change: every viewer still subscribed gets a frame
+        for viewer in viewers:
+            wait_for(lambda v=viewer: "frame" in drain(v, 0.2, 1), 10, what="a frame after the flood")
+            assert viewer.client.connected
+    finally:
+        for viewer in viewers:
+            viewer.close()
 
 
 RAW_PACKETS = [

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 
+import psutil
 import pytest
 
 from dashboard.collector.store import Store
@@ -20,6 +21,7 @@ from workload.agent.protocol import Source, Task, begin_event, encode, end_event
 from workload.agent.reporter import parse_collector
 
 ME = Source("h", os.getpid(), "gunicorn-gthread", "worker")
+FLOOD = 30_000  # x ~830 bytes of kernel memory each: well over the 8 MiB receive buffer
 
 
 class Agent:
@@ -101,7 +103,7 @@ class FailsOnce(Model):
         super().apply(datagram, now_ns)
 
 
-def test_a_fold_that_raises_is_logged_and_the_collector_outlives_it(caplog):
+def test_a_fold_that_raises_is_logged_counted_and_the_collector_outlives_it(caplog):
     """The model's one writer must not die of one datagram: the page would freeze for good."""
     collector, store = started(FailsOnce())
     agent = Agent(collector)
@@ -111,10 +113,11 @@ def test_a_fold_that_raises_is_logged_and_the_collector_outlives_it(caplog):
             poll(store, lambda m: m.failed, "the failed fold")
             agent.send(tasks=[Task(7, "T0", "thread", 7)])
             poll(store, lambda m: m.processes, "the next datagram folded")
+            assert store.use(lambda m: m.rejected) == {"failed_datagram": 1}
     finally:
         agent.close()
         collector.stop()
-    assert "a batch failed" in caplog.text
+    assert "a datagram failed" in caplog.text
 
 
 def test_a_reported_thread_gets_its_cpu_read_from_proc(collector):
@@ -174,3 +177,48 @@ def test_an_ipv6_collector_hands_out_an_address_its_agents_can_send_to():
     finally:
         agent.close()
         collector.stop()
+
+
+def proc_net_udp_drops(port: int) -> int | None:
+    """The drops column of /proc/net/udp (or udp6) for the socket bound to `port`."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if int(parts[1].rsplit(":", 1)[1], 16) == port:
+                    return int(parts[-1])
+    return None
+
+
+def socket_owner(root: int, port: int) -> psutil.Process:
+    """The process (of `root`'s tree) holding the UDP socket bound to `port`."""
+    for process in psutil.Process(root).children(recursive=True):
+        if any(conn.laddr and conn.laddr.port == port for conn in process.net_connections(kind="udp")):
+            return process
+    raise AssertionError(f"no process of {root} holds UDP port {port}")
+
+
+@pytest.mark.integration
+def test_datagrams_the_kernel_drops_on_the_collectors_socket_are_shown_as_proc_net_udp_counts(dashboard):
+    """Issue 10: at full speed the kernel dropped datagrams on the collector's socket that no
+    counter on the page showed; /proc/net/udp had them."""
+    address = parse_collector(dashboard.get("/api/health").json()["collector"])
+    port = address[1]
+    before = proc_net_udp_drops(port)
+    owner = socket_owner(dashboard.proc.pid, port)
+    owner.suspend()  # the collector is held: its receive buffer fills and the kernel drops the rest
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for _ in range(FLOOD):
+                sock.sendto(b"x" * 100, address)
+    finally:
+        owner.resume()
+    assert proc_net_udp_drops(port) > before
+
+    def agreed() -> int | None:
+        shown = dashboard.get("/api/state").json()["collector"]["kernel_dropped"]
+        return shown if shown == proc_net_udp_drops(port) else None
+
+    shown = wait_for(agreed, 10, what="/api/state to show the drops /proc/net/udp shows")
+    assert shown > before

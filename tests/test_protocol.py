@@ -79,12 +79,7 @@ def _body(**changes):
         {"seq": 1.5},
         {"seq": True},
         {"src": {"host": "h", "pid": 1, "mode": "m", "role": "admin"}},
-        {"ev": [["end", 1, 2, 0]]},
-        {"ev": [["explode", 1]]},
-        {"ev": [["begin", 1, 2, 0, "GET", "/", 5]]},
-        {"ev": [["end", 1, 2, 0, "2" * 1000]]},
-        {"ev": [["end", 1, 2, "42-0", "200"]]},  # schema 1 named a request by a string
-        {"tasks": [[1, "t", "fiber", 1]]},
+        {"ev": "all"},
         {"tasks": "all"},
     ],
 )
@@ -94,7 +89,35 @@ def test_wrong_types_and_values_are_refused(changes):
         decode(_body(**changes))
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ev": [["end", 1, 2, 0]]},
+        {"ev": [["explode", 1]]},
+        {"ev": [["begin", 1, 2, 0, "GET", "/", 5]]},
+        {"ev": [["end", 1, 2, 0, "2" * 1000]]},
+        {"ev": [["end", 1, 2, "42-0", "200"]]},  # schema 1 named a request by a string
+        {"tasks": [[1, "t", "fiber", 1]]},
+        {"tasks": [[1, "t" * (protocol.MAX_NAME + 1), "thread", 1]]},
+    ],
+)
+def test_a_wrong_event_or_task_is_dropped_alone_and_counted(changes):
+    datagram = decode(_body(**changes))
+    assert datagram.bad_events + datagram.bad_tasks == 1
+    assert datagram.events == () or "tasks" in changes
+
+
 def test_tags_round_trip_and_junk_tags_are_ignored():
     assert parse_tag(make_tag("r3", 5, 123)) == ("r3", 5, 123)
-    for junk in (None, "", "r3/5", "r3/x/1", "r3/-1/1", "a/b/c/d"):
+    for junk in (
+        None,
+        "",
+        "r3/5",
+        "r3/x/1",
+        "r3/-1/1",
+        "a/b/c/d",
+        "r1/\xb2/1",
+        "r1/1/\u0661",
+        "r/1/9" + "9" * 19,
+    ):
         assert parse_tag(junk) is None

@@ -241,3 +241,41 @@ def test_the_generated_token_is_printed_once_and_never_logged(wide):
     assert log.count(wide.token) == 1
     (line,) = [line for line in log.splitlines() if wide.token in line]
     assert line.startswith("Presenter URL")
+
+
+# -- a real dashboard on loopback: reads too refuse a foreign Host (DNS rebinding) -----------------
+
+READS = ["/", "/static/js/main.js", "/vendor/socket.io.min.js", "/api/state", "/api/health", "/api/server",
+         "/api/history", "/no-such-page", "/socket.io/?EIO=4&transport=polling"]  # fmt: skip
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", READS)
+def test_on_loopback_every_read_refuses_a_foreign_host_and_serves_its_own(dashboard, path):
+    """Issue 10, fault 8: with `Host: evil.example:PORT` (a name rebound to 127.0.0.1 by the site
+    that owns it) the Socket.IO handshake and GET /api/state answered 200 with the full state."""
+    port = dashboard.port
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
+        reply = dashboard.get(path, headers={"Host": host})
+        assert reply.status_code == 403 and reply.json()["error"], (host, reply.text[:200])
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LocalHost:{port}"):
+        reply = dashboard.get(path, headers={"Host": host})
+        assert reply.status_code == (404 if path == "/no-such-page" else 200), (host, reply.text[:200])
+
+
+@pytest.mark.integration
+def test_on_loopback_the_websocket_upgrade_refuses_a_foreign_host(dashboard):
+    """A rebound page is same-origin with the dashboard: its Origin matches its Host."""
+    upgrade = dashboard.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    evil, own = f"evil.example:{dashboard.port}", f"localhost:{dashboard.port}"
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(upgrade, host=evil, origin=f"http://{evil}", timeout=5)
+    assert refused.value.status_code == 403
+    websocket.create_connection(upgrade, host=own, origin=f"http://{own}", timeout=5).close()
+
+
+@pytest.mark.integration
+def test_beyond_loopback_any_host_name_reads(wide):
+    """A talk room reaches the dashboard by names of its own: there the token guards actions."""
+    for path in ("/", "/api/state"):
+        assert wide.get(path, headers={"Host": "talk.example:8080"}).status_code == 200

@@ -6,7 +6,9 @@ so it is tested without a socket or a server. The collector is its one writer.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dashboard.model.classify import classify
@@ -31,6 +33,8 @@ from workload.agent.protocol import (
     parse_tag,
     request_name,
 )
+
+log = logging.getLogger(__name__)
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
 CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this window
@@ -127,6 +131,7 @@ class Model:
         self.done = 0
         self.failed = 0
         self.rejected: dict[str, int] = {}
+        self.kernel_drops: int | None = None  # datagrams the kernel dropped on the collector's socket
         self.loadgen_seqs: OrderedDict[int, int] = OrderedDict()  # last seq per load generator pid
         self.backlog: int | None = None  # connections in the kernel's accept queue
         self.spans = Spans()
@@ -175,12 +180,17 @@ class Model:
 
     # -- datagrams ----------------------------------------------------------------------------
 
-    def reject(self, reason: str) -> None:
-        """Count a datagram the collector could not use, by reason (shown on the page)."""
-        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+    def reject(self, reason: str, count: int = 1) -> None:
+        """Count what the collector could not use, by reason (shown on the page): a whole datagram
+        (`not_json`, `replayed`, ...), or one event (`bad_event`), roster entry (`bad_task`) or tag
+        (`bad_tag`) dropped alone."""
+        if count:
+            self.rejected[reason] = self.rejected.get(reason, 0) + count
 
     def apply(self, datagram: Datagram, now_ns: int) -> None:
         """Fold one decoded datagram into the model."""
+        self.reject("bad_event", datagram.bad_events)
+        self.reject("bad_task", datagram.bad_tasks)
         if datagram.source.role == "loadgen":
             last = self.loadgen_seqs.pop(datagram.source.pid, -1)
             self.loadgen_seqs[datagram.source.pid] = max(last, datagram.seq)
@@ -189,7 +199,7 @@ class Model:
             if datagram.seq <= last:
                 self.reject("replayed")
                 return
-            self._apply_loadgen(datagram)
+            self._fold_each(datagram.events, self._apply_loadgen_event)
             return
         pid = datagram.source.pid
         if pid in self.ignored_pids:
@@ -210,31 +220,43 @@ class Model:
         process.last_seq = datagram.seq
         process.dropped = datagram.dropped
         if datagram.tasks is not None:
-            self._apply_roster(process, datagram.tasks, now_ns)
-        for event in datagram.events:
-            match event:
-                case Begin():
-                    self._begin(process, event)
-                case End():
-                    self._end(process, event)
-                case Phase():
-                    task = process.tasks.get(event.task)
-                    if task is not None and task.request is not None:
-                        self._phase(process, task, event.t_ns, event.phase)
-                case Stack():
-                    task = process.tasks.get(event.task)
-                    if task is not None:
-                        task.stack = event.frames
-                case Queue():
-                    process.queue = event.depth
-                case Sampling() if event.interval_ms > 0:
-                    process.sampling_cost_pct = round(event.cost_ns / 1e9 * 100, 3)
-                case Stall():
-                    self._stall(process, event.task, event.t_ns)
-                case StallEnd():
-                    self._stall_end(process, event.t_ns)
+            self._apply_roster(process, datagram.tasks, now_ns, complete=datagram.bad_tasks == 0)
+        self._fold_each(datagram.events, lambda event: self._apply_event(process, event))
 
-    def _apply_roster(self, process: Process, roster: tuple[Task, ...], now_ns: int) -> None:
+    def _fold_each(self, events: tuple[tuple, ...], fold: Callable[[tuple], None]) -> None:
+        """Fold events one at a time: one that the checks did not foresee (and raises) is counted
+        as `failed_event` and costs its neighbours nothing."""
+        for event in events:
+            try:
+                fold(event)
+            except Exception:
+                log.exception("model: an event failed: %.200r", event)
+                self.reject("failed_event")
+
+    def _apply_event(self, process: Process, event: tuple) -> None:
+        match event:
+            case Begin():
+                self._begin(process, event)
+            case End():
+                self._end(process, event)
+            case Phase():
+                task = process.tasks.get(event.task)
+                if task is not None and task.request is not None:
+                    self._phase(process, task, event.t_ns, event.phase)
+            case Stack():
+                task = process.tasks.get(event.task)
+                if task is not None:
+                    task.stack = event.frames
+            case Queue():
+                process.queue = event.depth
+            case Sampling() if event.interval_ms > 0:
+                process.sampling_cost_pct = round(event.cost_ns / 1e9 * 100, 3)
+            case Stall():
+                self._stall(process, event.task, event.t_ns)
+            case StallEnd():
+                self._stall_end(process, event.t_ns)
+
+    def _apply_roster(self, process: Process, roster: tuple[Task, ...], now_ns: int, complete: bool) -> None:
         listed = {task.id for task in roster}
         for task in roster:
             known = process.tasks.get(task.id)
@@ -242,8 +264,8 @@ class Model:
                 process.tasks[task.id] = TaskState(task.id, task.name, task.kind, task.native_id)
             elif known is not None and known.name == _provisional(task.id):
                 known.name, known.kind, known.native_id = task.name, task.kind, task.native_id
-        if len(roster) >= MAX_ROSTER:
-            return  # a full roster was cut short: a task it leaves out may still be alive
+        if len(roster) >= MAX_ROSTER or not complete:
+            return  # a roster cut short, or missing a bad entry: a task it leaves out may be alive
         for task in process.tasks.values():
             if task.id not in listed and task.gone_ns is None:
                 self._task_gone(task, now_ns)
@@ -260,6 +282,8 @@ class Model:
     def _begin(self, process: Process, begin: Begin) -> None:
         task = self._task(process, begin.task)
         tagged = parse_tag(begin.tag)
+        if begin.tag is not None and tagged is None:
+            self.reject("bad_tag")  # the request is still drawn and counted, just not in a run
         request = Request(request_name(process.pid, begin.request), begin.request, begin.path, begin.t_ns)
         if tagged is not None:
             request.run, request.index, sent_ns = tagged
@@ -341,24 +365,23 @@ class Model:
                 self.runs[run_id].hub_blocked_ms += held_ms
         process.stalled_ns = max(process.stalled_ns, t_ns)
 
-    def _apply_loadgen(self, datagram: Datagram) -> None:
-        for event in datagram.events:
-            run = self.runs.get(event.run) if isinstance(event, (Sent, Reply, RunEnd)) else None
-            if run is None:
-                continue
-            match event:
-                case Sent():
-                    run.record_sent(event.index, event.t_ns)
-                case Reply():
-                    run.record_reply(event.index, event.t_ns, event.status)
-                    if event.index not in run.begun and not 200 <= event.status < 400:
-                        self.failed += 1
-                case RunEnd():
-                    run.finish(event.t_ns, event.reason)
-                    for process in self.processes.values():  # a stall still on counts till now
-                        if run.id in process.stalled_runs:
-                            self._credit_stall(process, event.t_ns)
-                            process.stalled_runs.discard(run.id)
+    def _apply_loadgen_event(self, event: tuple) -> None:
+        run = self.runs.get(event.run) if isinstance(event, (Sent, Reply, RunEnd)) else None
+        if run is None:
+            return
+        match event:
+            case Sent():
+                run.record_sent(event.index, event.t_ns)
+            case Reply():
+                run.record_reply(event.index, event.t_ns, event.status)
+                if event.index not in run.begun and not 200 <= event.status < 400:
+                    self.failed += 1
+            case RunEnd():
+                run.finish(event.t_ns, event.reason)
+                for process in self.processes.values():  # a stall still on counts till now
+                    if run.id in process.stalled_runs:
+                        self._credit_stall(process, event.t_ns)
+                        process.stalled_runs.discard(run.id)
 
     # -- the OS's view ------------------------------------------------------------------------
 

@@ -113,11 +113,13 @@ def history_view(model: Model, now_ns: int) -> dict:
 
 
 def collector_view(model: Model) -> dict:
-    """What was lost on the way: datagrams refused, missing by sequence, dropped at the source."""
+    """What was lost on the way: datagrams refused, missing by sequence, dropped at the source,
+    dropped by the kernel on the collector's socket (None where the kernel does not say)."""
     return {
         "rejected": dict(model.rejected),
         "lost": sum(p.lost for p in model.processes.values()),
         "dropped": sum(p.dropped for p in model.processes.values()),
+        "kernel_dropped": model.kernel_drops,
     }
 
 

@@ -61,7 +61,7 @@ export class Store {
     this.tasks = new Map(); // task key -> task, plus its `pid`
     this.counters = null;
     this.queues = null; // {client, accept_backlog, in_workers}
-    this.collector = null; // {rejected: {reason: n}, lost, dropped}
+    this.collector = null; // {rejected: {reason: n}, lost, dropped, kernel_dropped}
     this.runs = new Map(); // run id -> run
     this.spans = []; // finished requests of the span window, oldest first (by seq)
     this.spansVersion = 0; // bumped when `spans` changes

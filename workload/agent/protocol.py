@@ -124,6 +124,9 @@ class Datagram:
     sent_ns: int
     tasks: tuple[Task, ...] | None
     events: tuple[tuple, ...]  # one record of RECORDS an event, oldest first
+    # Events and roster entries that were not valid, dropped alone: their neighbours still count.
+    bad_events: int = 0
+    bad_tasks: int = 0
 
 
 # The constructors: one per event kind, its parameters named as the event's fields. They are
@@ -199,13 +202,21 @@ def make_tag(run: str, index: int, sent_ns: int) -> str:
 
 
 def parse_tag(tag: str | None) -> tuple[str, int, int] | None:
-    """(run, index, sent_ns) from a tag, or None when absent or malformed (it is client input)."""
+    """(run, index, sent_ns) from a tag, or None when absent or malformed (any client's input).
+
+    Numbers are ASCII digits up to MAX_INT: `'²'.isdigit()` is True but `int('²')` raises, and a
+    WSGI server hands header bytes over as latin-1, so any byte 0x80-0xFF can arrive.
+    """
     if not tag:
         return None
     parts = tag.split("/")
-    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+    if len(parts) != 3 or not all(_is_count(part) for part in parts[1:]):
         return None
     return parts[0][:MAX_TEXT], int(parts[1]), int(parts[2])
+
+
+def _is_count(text: str) -> bool:
+    return text.isascii() and text.isdecimal() and int(text) <= MAX_INT
 
 
 def encode(
@@ -317,22 +328,34 @@ def decode(data: bytes) -> Datagram:
     events = body.get("ev")
     if not isinstance(events, list):
         raise ProtocolError("bad_shape", "ev")
-    checked = tuple(map(decode_event, events))
+    try:
+        checked = tuple(map(decode_event, events))
+    except ProtocolError:  # then the slow way: each bad event dropped alone, its neighbours kept
+        checked = tuple(_valid_events(events))
     tasks = None
     if "tasks" in body:
         raw = body["tasks"]
         if not isinstance(raw, list):
             raise ProtocolError("bad_shape", "tasks")
-        tasks = []
-        for item in raw:
-            if (
-                not isinstance(item, list)
-                or len(item) != 4
-                or not all(map(_check, item, [kind for _, kind in TASK_FIELDS]))
-                or len(item[1]) > MAX_NAME
-                or item[2] not in TASK_KINDS
-            ):
-                raise ProtocolError("bad_task")
-            tasks.append(Task(*item))
-        tasks = tuple(tasks)
-    return Datagram(source, seq, dropped, sent_ns, tasks, checked)
+        tasks = tuple(Task(*item) for item in raw if _is_task(item))
+    bad_events = len(events) - len(checked)
+    bad_tasks = 0 if tasks is None else len(body["tasks"]) - len(tasks)
+    return Datagram(source, seq, dropped, sent_ns, tasks, checked, bad_events, bad_tasks)
+
+
+def _valid_events(events: list) -> Iterator[tuple]:
+    for event in events:
+        try:
+            yield decode_event(event)
+        except ProtocolError:
+            continue
+
+
+def _is_task(item: Any) -> bool:
+    return (
+        isinstance(item, list)
+        and len(item) == 4
+        and all(map(_check, item, [kind for _, kind in TASK_FIELDS]))
+        and len(item[1]) <= MAX_NAME
+        and item[2] in TASK_KINDS
+    )
