@@ -1,11 +1,16 @@
-"""The page and the browser libraries it loads, all served from this process (no CDN)."""
+"""The pages and the browser libraries they load, all served from this process (no CDN).
+
+`/` is the laptop dashboard, `/stage` the presenter's projector layout, `/watch` the audience's
+read-only phone page. All three read the same live frames.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 
-from flask import Blueprint, Response, abort, render_template, send_file
+from flask import Blueprint, Response, abort, render_template, request, send_file
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
@@ -13,6 +18,8 @@ from dashboard.loadgen.limits import ENDPOINTS, MAX_COUNT, MAX_MS
 from dashboard.model.history import page_contract
 from dashboard.model.live import TASK_KEY_SEPARATOR
 from dashboard.services import current_services
+from dashboard.web.audience import audience_url, qr_svg
+from dashboard.web.auth import token_matches
 
 pages = Blueprint("pages", __name__)
 
@@ -23,18 +30,62 @@ PRESETS = [
 ]
 
 
+# The stage is reloaded on a projector after its ?token= has left the address bar: the token it
+# came with is kept in this cookie, which only opens the page (the API wants the header).
+STAGE_COOKIE = "threadpulse_presenter"
+
+
+def _live_bootstrap() -> dict:
+    """What every page needs to read the live frames."""
+    return {
+        "version": __version__,
+        "task_key_separator": TASK_KEY_SEPARATOR,
+        "history": page_contract(),
+    }
+
+
+def _given_token() -> str | None:
+    return request.args.get("token") or request.cookies.get(STAGE_COOKIE)
+
+
+def _remember_token(response: Response) -> Response:
+    """A page opened with the right ?token= leaves it in a cookie, so that /stage opens later."""
+    token = current_services().config.token
+    given = request.args.get("token")
+    if token is not None and token_matches(given, token):
+        response.set_cookie(STAGE_COOKIE, token, httponly=True, samesite="Strict")
+    return response
+
+
 @pages.get("/")
 def index() -> ResponseReturnValue:
     bootstrap = {
-        "version": __version__,
+        **_live_bootstrap(),
         "endpoints": list(ENDPOINTS),
         "limits": {"count": [1, MAX_COUNT], "ms": [0, MAX_MS]},
         "presets": PRESETS,
         "presenter_required": current_services().config.presenter_required,
-        "task_key_separator": TASK_KEY_SEPARATOR,
-        "history": page_contract(),
     }
-    return render_template("index.html", bootstrap=bootstrap)
+    return _remember_token(Response(render_template("index.html", bootstrap=bootstrap)))
+
+
+@pages.get("/stage")
+def stage() -> ResponseReturnValue:
+    """The presenter's page: with a token set, only for whoever holds it (the room has /watch)."""
+    config = current_services().config
+    if config.token is not None and not token_matches(_given_token(), config.token):
+        html = render_template("stage-refused.html", audience_url=audience_url(config))
+        return Response(html, status=403)
+    url = audience_url(config)
+    bootstrap = {**_live_bootstrap(), "presets": PRESETS}
+    page = render_template("stage.html", bootstrap=bootstrap, audience_url=url, qr=Markup(qr_svg(url)))
+    return _remember_token(Response(page))
+
+
+@pages.get("/watch")
+def watch() -> ResponseReturnValue:
+    """The audience's page: read-only, open to everyone who can reach the dashboard."""
+    return render_template("watch.html", bootstrap=_live_bootstrap())
 
 
 @cache
