@@ -6,6 +6,8 @@ read-only phone page. All three read the same live frames.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import cache
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
@@ -30,9 +32,10 @@ PRESETS = [
 ]
 
 
-# The stage is reloaded on a projector after its ?token= has left the address bar: the token it
-# came with is kept in this cookie, which only opens the page (the API wants the header).
-STAGE_COOKIE = "threadpulse_presenter"
+# The stage is reloaded on a projector after its ?token= has left the address bar: a page opened
+# with the token leaves this cookie, which opens the stage and nothing else (the API wants the
+# header). It holds a keyed hash, not the token, so that it gives the token to no one.
+STAGE_COOKIE = "threadpulse_stage"
 
 
 def _live_bootstrap() -> dict:
@@ -44,16 +47,22 @@ def _live_bootstrap() -> dict:
     }
 
 
-def _given_token() -> str | None:
-    return request.args.get("token") or request.cookies.get(STAGE_COOKIE)
+def _stage_pass(token: str) -> str:
+    return hmac.new(token.encode(), b"threadpulse: may open /stage", hashlib.sha256).hexdigest()
 
 
-def _remember_token(response: Response) -> Response:
-    """A page opened with the right ?token= leaves it in a cookie, so that /stage opens later."""
+def _is_presenter(token: str) -> bool:
+    """The token in the query, or the cookie a page opened with it left."""
+    return token_matches(request.args.get("token"), token) or token_matches(
+        request.cookies.get(STAGE_COOKIE), _stage_pass(token)
+    )
+
+
+def _remember_presenter(response: Response) -> Response:
+    """A page opened with the right ?token= leaves the cookie, so that /stage opens later."""
     token = current_services().config.token
-    given = request.args.get("token")
-    if token is not None and token_matches(given, token):
-        response.set_cookie(STAGE_COOKIE, token, httponly=True, samesite="Strict")
+    if token is not None and token_matches(request.args.get("token"), token):
+        response.set_cookie(STAGE_COOKIE, _stage_pass(token), httponly=True, samesite="Strict")
     return response
 
 
@@ -66,20 +75,20 @@ def index() -> ResponseReturnValue:
         "presets": PRESETS,
         "presenter_required": current_services().config.presenter_required,
     }
-    return _remember_token(Response(render_template("index.html", bootstrap=bootstrap)))
+    return _remember_presenter(Response(render_template("index.html", bootstrap=bootstrap)))
 
 
 @pages.get("/stage")
 def stage() -> ResponseReturnValue:
     """The presenter's page: with a token set, only for whoever holds it (the room has /watch)."""
     config = current_services().config
-    if config.token is not None and not token_matches(_given_token(), config.token):
+    if config.token is not None and not _is_presenter(config.token):
         html = render_template("stage-refused.html", audience_url=audience_url(config))
         return Response(html, status=403)
     url = audience_url(config)
     bootstrap = {**_live_bootstrap(), "presets": PRESETS}
     page = render_template("stage.html", bootstrap=bootstrap, audience_url=url, qr=Markup(qr_svg(url)))
-    return _remember_token(Response(page))
+    return _remember_presenter(Response(page))
 
 
 @pages.get("/watch")
