@@ -140,6 +140,22 @@ SMALL_TEXT = """(min) => {
 COUNTER_PX = """() => [...document.querySelectorAll('.counter-value')]
     .map(el => parseFloat(getComputedStyle(el).fontSize))"""
 
+# The concurrency chart has been drawn again for its box's size and the page's panel colour
+# (Plotly resizes and restyles a moment after the page did): for the screenshots.
+CHART_SETTLED = """() => {
+  const box = document.querySelector('[data-chart=concurrency]');
+  const svg = box?.querySelector('.main-svg');
+  if (!svg) return false;
+  const r = svg.getBoundingClientRect();
+  const probe = document.createElement('i');
+  probe.style.color = getComputedStyle(document.body).getPropertyValue('--panel');
+  document.body.append(probe);
+  const panel = getComputedStyle(probe).color;
+  probe.remove();
+  return Math.abs(r.width - box.clientWidth) < 2 && Math.abs(r.height - box.clientHeight) < 2
+    && svg.style.background === panel;
+}"""
+
 BUSY_TILES = """() => document.querySelectorAll(
     '.tile[data-state=running], .tile[data-state=waiting], .tile[data-state=starved]').length"""
 
@@ -216,6 +232,7 @@ def check_layout(page: Page, name: str, tiles: int, width: int, height: int) -> 
     if (width, height) == (1280, 720):
         assert page.evaluate(SMALL_TEXT, MIN_FONT_PX) == []
     assert min(page.evaluate(COUNTER_PX)) >= MIN_COUNTER_PX
+    page.wait_for_function(CHART_SETTLED, timeout=FILLED_MS)
     page.screenshot(path=ARTIFACTS / f"stage-{name}-{width}x{height}.png")
 
 

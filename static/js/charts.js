@@ -124,7 +124,7 @@ export class Charts {
   resize() {
     if (!this.visible) return;
     for (const box of this.boxes.values()) {
-      if (box.dataset.drawn) this.plotly.Plots.resize(box);
+      if ("drawn" in box.dataset) this.plotly.Plots.resize(box); // set to "", so not truthy
     }
   }
 
