@@ -13,6 +13,7 @@ from dashboard.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_THREADS, Config
 from dashboard.scenes.talk import DEFAULT_TALK, TalkError, load_talk
 from dashboard.servers.mode import BadServerRequest, Param
 from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
+from dashboard.web.audience import AUDIENCE_PATH, parse_public_url
 from dashboard.web.auth import ENV_TOKEN, resolve_token
 
 
@@ -81,6 +82,14 @@ def parse_args(argv: list[str]) -> Config:
         metavar="FILE",
         help="the talk: a TOML file of scenes (default: the article's, scenes/talk.toml; see docs/scenes.md)",
     )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the dashboard's address as the audience reaches it, http(s)://host[:port][/path] (behind a"
+        f" proxy or on a venue network); the stage's QR code points at URL{AUDIENCE_PATH}. Default:"
+        " http://HOST:PORT from --host and --port, where a 0.0.0.0 or :: --host is replaced by this"
+        " machine's first non-loopback address",
+    )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
@@ -92,6 +101,12 @@ def parse_args(argv: list[str]) -> Config:
     for origin in args.allowed_origin:
         if not re.fullmatch(r"https?://[^/\s]+", origin):
             parser.error(f"--allowed-origin must look like https://host:port, got {origin[:80]!r}")
+    public_url = None
+    if args.public_url is not None:
+        try:
+            public_url = parse_public_url(args.public_url)
+        except ValueError as exc:
+            parser.error(f"--public-url {args.public_url[:80]!r}: {exc}")
     try:
         token, generated = resolve_token(args.token, args.host)
     except ValueError as exc:
@@ -118,6 +133,7 @@ def parse_args(argv: list[str]) -> Config:
         token_generated=generated,
         allowed_origins=tuple(args.allowed_origin),
         scenes=scenes,
+        public_url=public_url,
     )
 
 

@@ -27,6 +27,7 @@ class Config:
     token_generated: bool = False  # then the presenter URL is printed once at start
     allowed_origins: tuple[str, ...] = ()  # Socket.IO origins beside the dashboard's own
     scenes: tuple[Scene, ...] = field(default_factory=default_talk)  # run.py --scenes FILE
+    public_url: str | None = None  # the dashboard's address as the audience reaches it (the stage's QR code)
 
     @property
     def presenter_required(self) -> bool:

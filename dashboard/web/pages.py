@@ -1,11 +1,18 @@
-"""The page and the browser libraries it loads, all served from this process (no CDN)."""
+"""The pages and the browser libraries they load, all served from this process (no CDN).
+
+`/` is the laptop dashboard, `/stage` the presenter's projector layout, `/watch` the audience's
+read-only phone page. All three read the same live frames.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import cache
 
-from flask import Blueprint, Response, abort, render_template, send_file
+from flask import Blueprint, Response, abort, render_template, request, send_file
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
@@ -13,6 +20,8 @@ from dashboard.loadgen.limits import ENDPOINTS, MAX_COUNT, MAX_MS
 from dashboard.model.history import page_contract
 from dashboard.model.live import TASK_KEY_SEPARATOR
 from dashboard.services import current_services
+from dashboard.web.audience import audience_url, qr_svg
+from dashboard.web.auth import token_matches
 
 pages = Blueprint("pages", __name__)
 
@@ -23,18 +32,69 @@ PRESETS = [
 ]
 
 
+# The stage is reloaded on a projector after its ?token= has left the address bar: a page opened
+# with the token leaves this cookie, which opens the stage and nothing else (the API wants the
+# header). It holds a keyed hash, not the token, so that it gives the token to no one.
+STAGE_COOKIE = "threadpulse_stage"
+
+
+def _live_bootstrap() -> dict:
+    """What every page needs to read the live frames."""
+    return {
+        "version": __version__,
+        "task_key_separator": TASK_KEY_SEPARATOR,
+        "history": page_contract(),
+    }
+
+
+def _stage_pass(token: str) -> str:
+    return hmac.new(token.encode(), b"threadpulse: may open /stage", hashlib.sha256).hexdigest()
+
+
+def _is_presenter(token: str) -> bool:
+    """The token in the query, or the cookie a page opened with it left."""
+    return token_matches(request.args.get("token"), token) or token_matches(
+        request.cookies.get(STAGE_COOKIE), _stage_pass(token)
+    )
+
+
+def _remember_presenter(response: Response) -> Response:
+    """A page opened with the right ?token= leaves the cookie, so that /stage opens later."""
+    token = current_services().config.token
+    if token is not None and token_matches(request.args.get("token"), token):
+        response.set_cookie(STAGE_COOKIE, _stage_pass(token), httponly=True, samesite="Strict")
+    return response
+
+
 @pages.get("/")
 def index() -> ResponseReturnValue:
     bootstrap = {
-        "version": __version__,
+        **_live_bootstrap(),
         "endpoints": list(ENDPOINTS),
         "limits": {"count": [1, MAX_COUNT], "ms": [0, MAX_MS]},
         "presets": PRESETS,
         "presenter_required": current_services().config.presenter_required,
-        "task_key_separator": TASK_KEY_SEPARATOR,
-        "history": page_contract(),
     }
-    return render_template("index.html", bootstrap=bootstrap)
+    return _remember_presenter(Response(render_template("index.html", bootstrap=bootstrap)))
+
+
+@pages.get("/stage")
+def stage() -> ResponseReturnValue:
+    """The presenter's page: with a token set, only for whoever holds it (the room has /watch)."""
+    config = current_services().config
+    if config.token is not None and not _is_presenter(config.token):
+        html = render_template("stage-refused.html", audience_url=audience_url(config))
+        return Response(html, status=403)
+    url = audience_url(config)
+    bootstrap = {**_live_bootstrap(), "presets": PRESETS}
+    page = render_template("stage.html", bootstrap=bootstrap, audience_url=url, qr=Markup(qr_svg(url)))
+    return _remember_presenter(Response(page))
+
+
+@pages.get("/watch")
+def watch() -> ResponseReturnValue:
+    """The audience's page: read-only, open to everyone who can reach the dashboard."""
+    return render_template("watch.html", bootstrap=_live_bootstrap())
 
 
 @cache

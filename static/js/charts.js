@@ -29,8 +29,10 @@ export class Charts {
    * @param {import("./store.js").Store} store
    * @param {() => Promise<object>} loadPlotly resolves to the Plotly library; 4.8 MB, so it
    *   is fetched the first time the charts are shown, not with the page
+   * @param {{only?: string[], minFontPx?: number}} options which charts to draw (all by
+   *   default), and the smallest type on them (the stage's is readable from the back of a room)
    */
-  constructor(grid, store, loadPlotly) {
+  constructor(grid, store, loadPlotly, { only = null, minFontPx = 0 } = {}) {
     this.grid = grid;
     this.store = store;
     this.loadPlotly = loadPlotly;
@@ -43,9 +45,10 @@ export class Charts {
     this.taskCpu = new Map(); // task key -> {name, points: [{t, cpu}]}, the page's own window
     this.sampledSeq = null;
     this.boxes = new Map();
+    this.minFontPx = minFontPx;
     this.note = element("p", "charts-note", grid);
     setText(this.note, "Loading the charts…");
-    for (const chart of CHARTS) {
+    for (const chart of CHARTS.filter((c) => only === null || only.includes(c.id))) {
       const figure = element("figure", "chart", grid);
       setText(element("figcaption", "chart-title", figure), chart.title);
       const box = element("div", "chart-plot", figure);
@@ -77,6 +80,12 @@ export class Charts {
     }
     this.loading = false;
     if (this.visible && this.plotly) this.setVisible(true);
+  }
+
+  /** The page's colours changed (a theme toggle): draw again with them. */
+  restyle() {
+    this.drawnFor = null;
+    this.update(performance.now());
   }
 
   /** Called every time the store changed: samples task CPU, redraws if due. */
@@ -115,7 +124,7 @@ export class Charts {
   resize() {
     if (!this.visible) return;
     for (const box of this.boxes.values()) {
-      if (box.dataset.drawn) this.plotly.Plots.resize(box);
+      if ("drawn" in box.dataset) this.plotly.Plots.resize(box); // set to "", so not truthy
     }
   }
 
@@ -142,7 +151,8 @@ export class Charts {
       line("queued", col((p) => p.queued), "#e69f00"),
     ];
     if (capacity.some((c) => typeof c === "number")) {
-      concurrency.push(line("capacity", capacity, "#f2f5f9", { line: { dash: "dash", width: 2 } }));
+      const edge = getComputedStyle(document.body).getPropertyValue("--text").trim() || "#f2f5f9";
+      concurrency.push(line("capacity", capacity, edge, { line: { dash: "dash", width: 2 } }));
     }
 
     const pids = [...new Set(points.flatMap((p) => Object.keys(p.cpu ?? {})))].slice(0, PALETTE.length);
@@ -176,8 +186,8 @@ export class Charts {
       "cpu-process": cpuProcess,
       "cpu-task": cpuTask,
     };
-    for (const [id, traces] of Object.entries(figures)) {
-      const box = this.boxes.get(id);
+    for (const [id, box] of this.boxes) {
+      const traces = figures[id];
       this.plotly.react(box, traces, this.layout(id), { displayModeBar: false, responsive: false });
       box.dataset.drawn = "";
       setAttr(box, "data-points", String(traces.reduce((n, t) => n + t.y.filter((v) => v !== null).length, 0)));
@@ -187,15 +197,20 @@ export class Charts {
 
   layout(id) {
     const font = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
-    const muted = "#a9b4c4";
-    const axis = { color: muted, gridcolor: "#2a3344", zerolinecolor: "#3a4458", automargin: true };
+    const size = (scale) => Math.max(this.minFontPx, Math.round(font * scale));
+    // The page's theme colours (the stage has a light theme), as its CSS variables say.
+    const css = getComputedStyle(document.body);
+    const colour = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+    const panel = colour("--panel", "#151b26");
+    const edge = colour("--panel-edge", "#2a3344");
+    const axis = { color: colour("--muted", "#a9b4c4"), gridcolor: edge, zerolinecolor: edge, automargin: true };
     return {
-      paper_bgcolor: "#151b26",
-      plot_bgcolor: "#151b26",
-      font: { color: "#f2f5f9", size: Math.round(font * 0.8), family: "system-ui, sans-serif" },
+      paper_bgcolor: panel,
+      plot_bgcolor: panel,
+      font: { color: colour("--text", "#f2f5f9"), size: size(0.8), family: "system-ui, sans-serif" },
       margin: { l: 8, r: 8, t: 8, b: 8 },
       showlegend: true,
-      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: Math.round(font * 0.75) } },
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: size(0.75) } },
       xaxis: { ...axis, range: [-WINDOW_S, 0], ticksuffix: " s", fixedrange: true },
       yaxis: {
         ...axis,

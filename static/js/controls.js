@@ -1,6 +1,8 @@
 // Load controls: preset buttons, the custom burst form, the stop button and keyboard
 // shortcuts. Each fires POST /api/load; the API is the one validator, so its 400 message is what
 // the user sees. The fired run is then polled until done and shown by the run-result view.
+// The stage has the preset buttons and keys only: the form, the stop button and the result
+// view are used where the page has them.
 
 import { byId, element, isShortcut, setText } from "./dom.js";
 
@@ -15,10 +17,10 @@ function numberOrNull(input) {
 export class Controls {
   /**
    * @param {object} bootstrap the page's bootstrap data (endpoints, limits, presets)
-   * @param {import("./run-result.js").RunResultView} resultView
    * @param {import("./api.js").Api} api
+   * @param {import("./run-result.js").RunResultView | null} resultView
    */
-  constructor(bootstrap, resultView, api) {
+  constructor(bootstrap, api, resultView = null) {
     this.resultView = resultView;
     this.api = api;
     this.readOnly = false;
@@ -26,8 +28,8 @@ export class Controls {
     this.buttons = new Map(); // preset key -> button
     this.runId = null; // the run being followed; a newer one replaces it
     this.buildPresets(bootstrap.presets);
-    this.buildForm(bootstrap);
-    byId("stop-load").addEventListener("click", () => this.stop());
+    if (byId("burst-form")) this.buildForm(bootstrap);
+    byId("stop-load")?.addEventListener("click", () => this.stop());
     document.addEventListener("keydown", (event) => this.onKey(event));
   }
 
@@ -125,7 +127,7 @@ export class Controls {
       this.say(`Run ${runId} is no longer known to the dashboard.`, "error");
       return;
     }
-    if (run) this.resultView.show(run);
+    if (run) this.resultView?.show(run);
     if (run?.state === "done") {
       this.say(`Run ${runId} done.`, "ok");
     } else {

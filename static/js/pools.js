@@ -2,10 +2,12 @@
 // drawn before any request; a task that appears takes the first free tile and keeps it until
 // it is removed, so tiles do not jump around between frames. Extra tiles are added when a
 // process has more tasks than slots (or unbounded slots). Green-thread pools may have 1,000
-// slots: past MAX_FREE_TILES the free ones are counted in words rather than drawn.
-// A tile with a task opens the inspector on click or Enter.
+// slots: on the laptop page, past MAX_FREE_TILES the free ones are counted in words rather than
+// drawn; the stage and the audience page draw every slot and size the tiles to fit (fit.js).
+// On the laptop page a tile with a task opens the inspector on click or Enter.
 
 import { element, setAttr, setText } from "./dom.js";
+import { fitTiles } from "./fit.js";
 import { formatAge, formatPct, plural } from "./format.js";
 
 const MAX_FREE_TILES = 32;
@@ -43,16 +45,17 @@ function makeTile(parent) {
   };
 }
 
-function paintTile(tile, task, clock, selected) {
+function paintTile(tile, task, clock, selected, inspectable) {
   const state = task ? task.state : "idle";
   const request = task?.request ?? null;
   setAttr(tile.el, "data-state", state);
   setAttr(tile.el, "data-why", task?.state === "starved" && task.why ? task.why : null);
   setAttr(tile.el, "data-empty", task ? null : "");
   setAttr(tile.el, "data-key", tile.key);
-  setAttr(tile.el, "tabindex", task ? "0" : null);
-  setAttr(tile.el, "role", task ? "button" : null);
-  setAttr(tile.el, "aria-pressed", task ? String(selected) : null);
+  const chosen = Boolean(task) && inspectable;
+  setAttr(tile.el, "tabindex", chosen ? "0" : null);
+  setAttr(tile.el, "role", chosen ? "button" : null);
+  setAttr(tile.el, "aria-pressed", chosen ? String(selected) : null);
   setText(tile.state, stateLabel(task));
   setText(tile.phase, request && task.phase ? `${task.phase} phase` : "");
   setText(tile.path, request?.path ?? "");
@@ -69,8 +72,16 @@ function paintTile(tile, task, clock, selected) {
   setAttr(tile.el, "title", request ? `request ${request.id} on ${task.name ?? task.id}` : null);
 }
 
+function horizontalPadding(el) {
+  const style = getComputedStyle(el);
+  return parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+}
+
 class ProcessPanel {
-  constructor(pid, parent) {
+  constructor(pid, parent, { inspectable, fitted }) {
+    this.inspectable = inspectable;
+    this.maxFreeTiles = fitted ? Infinity : MAX_FREE_TILES;
+    this.dense = !fitted; // fitted tiles are sized by fit.css instead
     this.el = element("section", "process", parent);
     this.el.dataset.pid = pid;
     const head = element("header", "process-head", this.el);
@@ -102,13 +113,13 @@ class ProcessPanel {
     setText(this.sampling, `sampling ${formatPct(proc.sampling_cost_pct, 2)}`);
     this.sampling.title = "what the agent's stack sampling costs this process (percent of a core)";
     const drawn = this.assign(tasks, proc.slots ?? 0);
-    setAttr(this.el, "data-dense", drawn > DENSE_TILES ? "" : null);
+    setAttr(this.el, "data-dense", this.dense && drawn > DENSE_TILES ? "" : null);
     const notDrawn = (proc.slots ?? 0) - drawn;
     setText(this.more, notDrawn > 0 ? `+ ${plural(notDrawn, "more free slot")} not drawn` : "");
     this.more.hidden = notDrawn <= 0;
     for (const tile of this.tiles) {
       const task = tile.key === null ? null : tasks.get(tile.key);
-      paintTile(tile, task, clock, tile.key !== null && tile.key === selectedKey);
+      paintTile(tile, task, clock, tile.key !== null && tile.key === selectedKey, this.inspectable);
     }
   }
 
@@ -127,7 +138,7 @@ class ProcessPanel {
       tile.key = key;
       this.byKey.set(key, tile);
     }
-    const want = Math.min(slots, this.byKey.size + MAX_FREE_TILES);
+    const want = Math.min(slots, this.byKey.size + this.maxFreeTiles);
     while (this.tiles.length < want) this.addTile();
     while (this.tiles.length > want && this.tiles.at(-1).key === null) {
       this.tiles.pop().el.remove();
@@ -146,13 +157,21 @@ export class PoolsView {
   /**
    * @param {HTMLElement} container
    * @param {HTMLElement} emptyNote
-   * @param {(key: string) => void} onInspect called with a task key when a tile is chosen
+   * @param {{onInspect?: (key: string) => void, fit?: () => number}} options `onInspect` is
+   *   called with a task key when a tile is chosen (without it tiles are not controls); with
+   *   `fit` every slot is drawn and the tiles are sized so that all of them fit in the
+   *   container's width and the height `fit()` answers
    */
-  constructor(container, emptyNote, onInspect) {
+  constructor(container, emptyNote, { onInspect = null, fit = null } = {}) {
     this.container = container;
     this.emptyNote = emptyNote;
     this.panels = new Map(); // pid -> ProcessPanel
     this.selectedKey = null;
+    this.fit = fit;
+    this.fitted = null; // what the tiles were last sized for
+    this.panelOptions = { inspectable: onInspect !== null, fitted: fit !== null };
+    if (fit) new ResizeObserver(() => this.fitTiles()).observe(container);
+    if (!onInspect) return;
     const choose = (target) => {
       const key = target.closest?.(".tile[data-key][tabindex]")?.dataset.key;
       if (key) onInspect(key);
@@ -177,11 +196,39 @@ export class PoolsView {
     for (const proc of store.processes.values()) {
       let panel = this.panels.get(proc.pid);
       if (!panel) {
-        panel = new ProcessPanel(proc.pid, this.container);
+        panel = new ProcessPanel(proc.pid, this.container, this.panelOptions);
         this.panels.set(proc.pid, panel);
       }
       panel.update(proc, store.tasksOf(proc.pid), clock, this.selectedKey);
     }
     this.emptyNote.hidden = this.panels.size > 0;
+    if (this.fit) this.fitTiles();
+  }
+
+  /** Sizes the tiles (CSS variables on the container) when the tile counts or the space changed. */
+  fitTiles() {
+    const counts = [...this.panels.values()].map((panel) => panel.tiles.length);
+    const box = this.container;
+    const key = `${counts.join(",")}@${box.clientWidth}x${this.fit()}`;
+    if (key === this.fitted || counts.length === 0) return;
+    // Twice: a panel's own chrome (its header may wrap) depends on its width.
+    for (let pass = 0; pass < 2; pass += 1) {
+      const first = this.panels.values().next().value;
+      const layout = fitTiles({
+        width: box.clientWidth,
+        height: this.fit(),
+        counts,
+        panelGap: parseFloat(getComputedStyle(box).rowGap) || 0,
+        tileGap: parseFloat(getComputedStyle(first.grid).rowGap) || 0,
+        chromeWidth: first.el.offsetWidth - first.el.clientWidth + horizontalPadding(first.el),
+        chromeHeight: first.el.offsetHeight - first.grid.offsetHeight,
+      });
+      box.style.setProperty("--panel-cols", String(layout.panelCols));
+      box.style.setProperty("--tile-cols", String(layout.tileCols));
+      box.style.setProperty("--tile-w", `${layout.tileWidth}px`);
+      box.style.setProperty("--tile-h", `${layout.tileHeight}px`);
+      setAttr(box, "data-tile-size", layout.size);
+    }
+    this.fitted = key;
   }
 }

@@ -1,10 +1,8 @@
-// Header and counters: the server's mode, size and status, the link's status, the
-// "reconnecting" banner, and the request counters.
+// The header, on every page: the server's mode, size and status, the link's status and the
+// "reconnecting" banner.
 
 import { byId, setText } from "./dom.js";
-import { formatCount, plural } from "./format.js";
-
-const COUNTERS = ["queued", "in_service", "done", "failed"];
+import { plural } from "./format.js";
 
 const CONNECTION_TEXT = {
   connecting: "connecting…",
@@ -32,7 +30,6 @@ export class StatusView {
     this.serverError = byId("server-error");
     this.connection = byId("connection-status");
     this.banner = byId("offline-banner");
-    this.counters = Object.fromEntries(COUNTERS.map((name) => [name, byId(`counter-${name}`)]));
   }
 
   setConnection(status) {
@@ -52,9 +49,6 @@ export class StatusView {
       const error = server.status === "failed" ? (server.error ?? "no reason given") : "";
       setText(this.serverError, error);
       this.serverError.hidden = error === "";
-    }
-    for (const name of COUNTERS) {
-      setText(this.counters[name], formatCount(store.counters?.[name]));
     }
   }
 }

@@ -68,6 +68,8 @@ export class Store {
     this.lastSpanSeq = 0;
     this.series = []; // one point a second, oldest first
     this.seriesVersion = 0; // bumped when a point arrives
+    this.captions = []; // live captions from the model: 0-3 short sentences
+    this.scene = null; // the scene fired last: {id, title, caption, index, count, run, verdict}
     this.nowMs = 0; // dashboard's monotonic clock at the last snapshot/frame
     this.receivedAt = 0; // performance.now() when that arrived
     this.frozenAt = null; // performance.now() when the connection dropped
@@ -108,6 +110,9 @@ export class Store {
     this.series = [];
     this.addSeries(snap.series);
     this.seriesVersion += 1;
+    this.captions = [];
+    this.scene = null;
+    this.takeNarration(snap);
     this.tick(snap.now_ms, receivedAt);
   }
 
@@ -142,8 +147,19 @@ export class Store {
     this.mergeRuns(frame.runs);
     this.addSpans(frame.spans);
     this.addSeries(frame.series);
+    this.takeNarration(frame);
     this.tick(frame.now_ms, receivedAt);
     return true;
+  }
+
+  /** `captions` and `scene`, when the dashboard sends them (a dashboard without scenes does not). */
+  takeNarration(message) {
+    if (Array.isArray(message.captions)) {
+      this.captions = message.captions.filter((text) => typeof text === "string");
+    }
+    if ("scene" in message) {
+      this.scene = message.scene && typeof message.scene === "object" ? message.scene : null;
+    }
   }
 
   /** The process set changed: keep known processes in place, append new ones. */

@@ -3,11 +3,27 @@
 // timeline's frame rate can be measured at a size no laptop workload reaches. Each lane serves
 // requests back to back (queue wait, service, pause), paced so that about SPANS requests end in
 // any span window (the store's, from the bootstrap); frames come at 20 Hz as from the dashboard, a series point every second.
+// It also narrates as the dashboard's scenes do (a scene and live captions), so that pages can be
+// laid out and read with their longest words on screen.
 
 const FRAME_MS = 50;
 const TASKS_PER_PROCESS = 64;
 const PATHS = ["/io", "/cpu", "/cpu-native", "/mixed", "/hello", "/other"];
 const STATES = ["running", "waiting", "starved"];
+const SCENE = {
+  id: "synthetic",
+  title: "gunicorn --workers 4 --threads 2: the article's example",
+  caption: "Eight requests at once: four workers of two threads each. Watch one worker take more than its share.",
+  index: 3,
+  count: 9,
+  run: null,
+  verdict: "1.9 s, not 1.0 s: worker 4120 accepted 11 of 16 connections while another idled.",
+};
+const CAPTIONS = [
+  "worker 4120 holds 7 connections it cannot serve; 2 workers idle",
+  "4 threads want a CPU; one holds the GIL",
+  "a new thread for each request: 8 made, 8 gone",
+];
 
 function parse(search) {
   const match = /^(\d{1,4})x(\d{1,5})$/.exec(new URLSearchParams(search).get("demo-load") ?? "");
@@ -134,6 +150,8 @@ export function feed(store, search, { onChange, onStatus }) {
       counters: { queued: 0, in_service: 0, done: history.length, failed: 0 },
       runs: [],
       collector: { rejected: {}, lost: 0, dropped: 0 },
+      captions: CAPTIONS,
+      scene: SCENE,
       queues: { client: 0, accept_backlog: 0, in_workers: 0 },
       spans: history,
       series: Array.from({ length: 60 }, (_, i) => point(t0 - 59 + i)),
@@ -146,7 +164,15 @@ export function feed(store, search, { onChange, onStatus }) {
   let lastT = t0;
   setInterval(() => {
     const clock = performance.now();
-    const frame = { version: version + 1, base: version, now_ms: clock, tasks: {}, spans: [] };
+    const frame = {
+      version: version + 1,
+      base: version,
+      now_ms: clock,
+      tasks: {},
+      spans: [],
+      captions: CAPTIONS,
+      scene: SCENE,
+    };
     version += 1;
     for (const l of lane) {
       const r = l.next;
