@@ -283,7 +283,8 @@ def test_a_scene_and_three_captions_fit_beside_the_pool_and_read_large(open_stag
 @pytest.mark.browser
 def test_clicker_keys_blank_the_screen_and_step_through_scenes(open_stage, stage_dashboard):
     """b and . (what clickers send for "blank") toggle a black curtain, Esc lifts it; f asks for
-    full screen; PageDown/→ and PageUp/← step through the scenes, or say there are none."""
+    full screen; PageDown/→ fires the talk's next scene on the real server and shows its verdict,
+    PageUp/← the one before it again."""
     page = open_stage(*VIEWPORTS[0])
     expect(page.locator("#viewer-badge")).to_be_hidden()
     curtain = page.locator("#curtain")
@@ -303,8 +304,21 @@ def test_clicker_keys_blank_the_screen_and_step_through_scenes(open_stage, stage
     page.keyboard.press("f")
     page.wait_for_function("() => document.fullscreenElement === null", timeout=5_000)
 
-    if stage_dashboard.get("/api/scenes").status_code == 404:  # scenes are not merged yet
-        for key in ("PageDown", "ArrowRight", "PageUp", "ArrowLeft"):
-            page.locator("#message").evaluate("el => (el.textContent = '')")
-            page.keyboard.press(key)
-            expect(page.locator("#message")).to_have_text("No scenes: this dashboard has no talk loaded.")
+    scenes = stage_dashboard.get("/api/scenes").json()["scenes"]
+    place, verdict = page.locator(".scene-place"), page.locator(".scene-verdict")
+    page.keyboard.press("PageDown")  # the talk's first scene: switch, fire, verdict
+    expect(place).to_have_text(f"Scene 1 of {len(scenes)}", timeout=SWITCH_S * 1000)
+    wait_for(
+        lambda: stage_dashboard.get("/api/server").json().get("mode") == scenes[0]["mode"],
+        timeout=SWITCH_S,
+        what="the first scene's server",
+    )
+    expect(verdict).not_to_be_empty(timeout=SWITCH_S * 1000)
+    run = stage_dashboard.get("/api/state").json()["scene"]["run"]
+    assert stage_dashboard.wait_run(run)["verdict"] == verdict.text_content()
+
+    page.keyboard.press("ArrowRight")
+    expect(place).to_have_text(f"Scene 2 of {len(scenes)}", timeout=SWITCH_S * 1000)
+    page.keyboard.press("PageUp")  # the one before it, again
+    expect(place).to_have_text(f"Scene 1 of {len(scenes)}", timeout=SWITCH_S * 1000)
+    stage_dashboard.post("/api/load/stop")
