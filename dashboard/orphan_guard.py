@@ -15,8 +15,8 @@ The guard stays between the dashboard and the server as a small watchdog:
 - a guard that outlives its dashboard removes the dead dashboard's log folder on its way out
   (the dashboard may be killed before it can, e.g. by its own gunicorn master's graceful timeout).
 
-A per-server cgroup would also catch every descendant, but here cgroups are v1 hierarchies the
-dashboard may not write to; a subreaper needs no privilege. Only SIGKILL of the guard itself
+A per-server cgroup would also catch every descendant, but needs root or a delegated cgroup, and
+a speaker's run.py runs as a user; a subreaper needs no privilege. Only SIGKILL of the guard itself
 escapes it: the server then gets SIGKILL (its own death signal) and its workers exit when they
 see their master gone, as gunicorn's do.
 """
