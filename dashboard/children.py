@@ -76,12 +76,38 @@ def _spawn(argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: boo
 
 
 def tree_pids(proc: subprocess.Popen | int) -> list[int]:
-    """The child (or the process with that pid) and all its descendants that are still alive."""
-    try:
-        root = psutil.Process(proc if isinstance(proc, int) else proc.pid)
-        return [root.pid, *(c.pid for c in root.children(recursive=True))]
-    except psutil.Error:
+    """The child (or the process with that pid) and all its descendants that are still alive.
+
+    Walks /proc/PID/task/TID/children from the root: the manager asks every 0.25 s, and the tree
+    is a few processes, where psutil's `children()` reads the stat of every process on the
+    machine (measured here, guard + gunicorn 2 workers among 130 processes: 4-53 ms a call
+    against 0.15 ms).
+    """
+    root = proc if isinstance(proc, int) else proc.pid
+    if not os.path.exists(f"/proc/{root}"):
         return []
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        pids.append(pid)
+        todo += _children_of(pid)
+    return pids
+
+
+def _children_of(pid: int) -> list[int]:
+    """The children of every thread of `pid` (a thread that forked is their parent in Linux)."""
+    out = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                out += [int(child) for child in f.read().split()]
+        except OSError:
+            continue
+    return out
 
 
 def guarded_pids(proc: subprocess.Popen) -> list[int]:

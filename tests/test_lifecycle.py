@@ -74,6 +74,14 @@ class Tagged:
     def left(self) -> list[psutil.Process]:
         return tagged(self.tag)
 
+    def wait_gone(self, timeout: float = GONE_WITHIN_S) -> None:
+        """Wait until nothing of the dashboard is left; fail naming what is."""
+        try:
+            wait_for(lambda: not self.left(), timeout, what="nothing left of the dashboard")
+        except AssertionError as exc:
+            left = [(p.pid, p.ppid(), " ".join(p.cmdline())[:100]) for p in self.left()]
+            raise AssertionError(f"{exc}: left {left}") from None
+
     def close(self) -> None:
         for proc in self.left():
             proc.kill()
@@ -106,7 +114,7 @@ def test_sigterm_leaves_no_hypercorn_whose_loop_is_stalled_by_cpu_work(tagged_da
     assert folders
     run.dash.proc.send_signal(signal.SIGTERM)
     run.dash.proc.wait(20)
-    wait_for(lambda: not run.left(), GONE_WITHIN_S, what="nothing left of the dashboard")
+    run.wait_gone()
     assert not [f for f in folders if f.exists()]
 
 
@@ -127,7 +135,7 @@ def test_sigterm_mid_switch_to_uwsgi_leaves_no_uwsgi(tagged_dashboard):
     )
     run.dash.proc.send_signal(signal.SIGTERM)
     run.dash.proc.wait(20)
-    wait_for(lambda: not run.left(), GONE_WITHIN_S, what="nothing left of the dashboard")
+    run.wait_gone()
 
 
 def test_kill_9_of_the_dashboard_leaves_no_pool_processes_or_resource_trackers(tagged_dashboard):
@@ -141,7 +149,7 @@ def test_kill_9_of_the_dashboard_leaves_no_pool_processes_or_resource_trackers(t
     master = psutil.Process(run.dash.proc.pid)
     for proc in [*master.children(), master]:
         proc.kill()
-    wait_for(lambda: not run.left(), GONE_WITHIN_S, what="nothing left of the dashboard")
+    run.wait_gone()
 
 
 @pytest.fixture(scope="module")

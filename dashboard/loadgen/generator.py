@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -63,7 +64,8 @@ class Runs:
 async def beat(path: Path) -> None:
     """Touch `path` every HEARTBEAT_S: the dashboard's sign that this loop still turns."""
     while True:
-        path.touch()
+        with contextlib.suppress(OSError):  # its folder removed: the dashboard is going
+            path.touch()
         await asyncio.sleep(HEARTBEAT_S)
 
 
