@@ -49,6 +49,18 @@ def argv_has(proc: psutil.Process, text: str) -> bool:
         return False
 
 
+def uwsgi(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """The uWSGI processes among `procs` (not the orphan guard that started one)."""
+    out = []
+    for proc in procs:
+        try:
+            if proc.cmdline()[0].endswith("uwsgi"):
+                out.append(proc)
+        except (psutil.Error, IndexError):
+            pass
+    return out
+
+
 def log_folders(procs: list[psutil.Process]) -> set[Path]:
     """The folders in the temp folder holding the logs these processes write."""
     temp = Path(tempfile.gettempdir())
@@ -118,8 +130,18 @@ def test_sigterm_leaves_no_hypercorn_whose_loop_is_stalled_by_cpu_work(tagged_da
     assert not [f for f in folders if f.exists()]
 
 
-def test_sigterm_mid_switch_to_uwsgi_leaves_no_uwsgi(tagged_dashboard):
-    """Fault 2: SIGTERM to run.py while uWSGI is starting left its master and workers listening."""
+def kill_9(dash: Dashboard) -> None:
+    """kill -9 of the dashboard's processes: run.py's gunicorn master and its worker."""
+    master = psutil.Process(dash.proc.pid)
+    for proc in [*master.children(), master]:
+        proc.kill()
+
+
+@pytest.mark.parametrize("death", ["sigterm", "kill-9"])
+def test_the_dashboard_dying_mid_switch_to_uwsgi_leaves_no_uwsgi(tagged_dashboard, death):
+    """Fault 2: SIGTERM to run.py while uWSGI was starting (or kill -9 while its workers load the
+    app) left its master and workers listening: workers interrupted while loading take uWSGI's
+    need-app path, and the master waits up to its 60 s mercy; nobody followed up with SIGKILL."""
     run = tagged_dashboard("--mode", "flask-dev-serial")
     run.dash.wait_serving()
 
@@ -130,10 +152,16 @@ def test_sigterm_mid_switch_to_uwsgi_leaves_no_uwsgi(tagged_dashboard):
             pass  # the dashboard goes away mid-switch: that is the probe
 
     threading.Thread(target=switch, daemon=True).start()
-    wait_for(
-        lambda: run.dash.get("/api/server").json()["status"] == "starting", 15, what="the switch under way"
-    )
-    run.dash.proc.send_signal(signal.SIGTERM)
+    if death == "sigterm":
+        wait_for(
+            lambda: run.dash.get("/api/server").json()["status"] == "starting",
+            15,
+            what="the switch under way",
+        )
+        run.dash.proc.send_signal(signal.SIGTERM)
+    else:
+        wait_for(lambda: len(uwsgi(run.left())) >= 5, 15, interval=0.01, what="uWSGI and 4 workers forked")
+        kill_9(run.dash)
     run.dash.proc.wait(20)
     run.wait_gone()
 
@@ -146,9 +174,7 @@ def test_kill_9_of_the_dashboard_leaves_no_pool_processes_or_resource_trackers(t
     run.dash.fire("cpu-pool", 4, 10_000)
     size = min(4, os.cpu_count() or 1)
     wait_for(lambda: len([p for p in run.left() if argv_has(p, "spawn_main")]) >= size, 20, what="the pool")
-    master = psutil.Process(run.dash.proc.pid)
-    for proc in [*master.children(), master]:
-        proc.kill()
+    kill_9(run.dash)
     run.wait_gone()
 
 
