@@ -1,7 +1,9 @@
 """Child processes that never outlive the dashboard.
 
-Each child starts in its own session (so its whole tree can be signalled at once) through
-`python -m dashboard.orphan_guard`, which asks Linux to SIGTERM it if the dashboard dies.
+Each child runs under its own orphan guard (`python -m dashboard.orphan_guard`, see its docstring
+for the mechanism and why): a watchdog in a new session that Linux signals when the dashboard dies,
+that adopts every orphan of the tree (a child subreaper), and that SIGKILLs the tree a grace period
+after SIGTERM. The dashboard only ever signals the guard; the guard ends the tree.
 """
 
 from __future__ import annotations
@@ -17,19 +19,28 @@ from typing import TypeVar
 
 import psutil
 
+from dashboard import logfolders
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Between SIGTERM and SIGKILL: gunicorn's own graceful timeout (2 s, gunicorn_args) fits inside.
+GRACE_S = 3.0
+# How long a switch waits for the guard beyond its grace before SIGKILLing the group itself.
+BACKSTOP_S = GRACE_S + 5.0
 T = TypeVar("T")
 
 
 class Spawner:
-    """Starts every child from one long-lived thread.
+    """Starts every child from one long-lived thread, and keeps their logs in one folder.
 
-    Linux sends the orphan guard's signal when the *thread* that forked a child exits, so the
-    forking thread must live as long as the dashboard; a request's thread may not.
+    Linux sends the guard its death signal when the *thread* that forked it exits, so the forking
+    thread must live as long as the dashboard; a request's thread may not. The log folder is
+    removed by `close`, and one left by a dashboard that died is removed by the next one's start.
     """
 
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="threadpulse-spawner")
+        logfolders.remove_stale()
+        self.logdir = logfolders.make()
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run `fn` (which may spawn children) on the spawner thread and return its result."""
@@ -38,18 +49,23 @@ class Spawner:
     def spawn(
         self, argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: bool = False
     ) -> subprocess.Popen:
-        """Start argv as a guarded child in its own process group, output to log_path."""
+        """Start argv under an orphan guard in a new session, output to log_path.
+
+        The Popen is the guard's: it exits once the whole tree is gone, the way the server did."""
         return self.call(lambda: _spawn(argv, env, log_path, stdin_pipe))
 
     def close(self) -> None:
+        """The children are stopped (or their guards are ending them): forget their logs."""
         self._thread.shutdown(wait=False)
+        logfolders.remove(self.logdir)
 
 
 def _spawn(argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: bool) -> subprocess.Popen:
     full_env = {**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}
+    guard = [sys.executable, "-m", "dashboard.orphan_guard", "--parent", str(os.getpid())]
     with open(log_path, "wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "dashboard.orphan_guard", *argv],
+            [*guard, "--grace", str(GRACE_S), "--", *argv],
             env=full_env,
             cwd=PROJECT_ROOT,
             stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
@@ -60,43 +76,83 @@ def _spawn(argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: boo
 
 
 def tree_pids(proc: subprocess.Popen | int) -> list[int]:
-    """The child (or the process with that pid) and all its descendants that are still alive."""
-    try:
-        root = psutil.Process(proc if isinstance(proc, int) else proc.pid)
-        return [root.pid, *(c.pid for c in root.children(recursive=True))]
-    except psutil.Error:
+    """The child (or the process with that pid) and all its descendants that are still alive.
+
+    Walks /proc/PID/task/TID/children from the root: the manager asks every 0.25 s, and the tree
+    is a few processes, where psutil's `children()` reads the stat of every process on the
+    machine (measured here, guard + gunicorn 2 workers among 130 processes: 4-53 ms a call
+    against 0.15 ms).
+    """
+    root = proc if isinstance(proc, int) else proc.pid
+    if not os.path.exists(f"/proc/{root}"):
         return []
-
-
-def terminate_tree(proc: subprocess.Popen, timeout: float = 5.0) -> list[int]:
-    """SIGTERM the child's whole tree, SIGKILL what is left after `timeout`; returns its pids."""
-    pids = tree_pids(proc)
-    alive = _existing(pids)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        _signal(proc.pid, alive, sig)
-        _, alive = psutil.wait_procs(alive, timeout=timeout)
-        if not alive:
-            break
-    proc.poll()
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        pids.append(pid)
+        todo += _children_of(pid)
     return pids
 
 
-def kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL what is left of a child's process group after the child itself died: a gunicorn
-    master killed with -9 leaves its workers running, orphans serving nobody."""
-    _signal(proc.pid, [], signal.SIGKILL)
-
-
-def _signal(group: int, procs: list[psutil.Process], sig: int) -> None:
+def _children_of(pid: int) -> list[int]:
+    """The children of every thread of `pid` (a thread that forked is their parent in Linux)."""
+    out = []
     try:
-        os.killpg(group, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for p in procs:  # also any that left the group
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
         try:
-            p.send_signal(sig)
-        except psutil.Error:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                out += [int(child) for child in f.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def guarded_pids(proc: subprocess.Popen) -> list[int]:
+    """The pids of what a guard runs (the server first), without the guard itself."""
+    return tree_pids(proc)[1:]
+
+
+def terminate_tree(proc: subprocess.Popen, timeout: float = BACKSTOP_S) -> list[int]:
+    """Have the guard end its tree and wait for it; SIGKILL the group if it has not after
+    `timeout` (a guard that cannot act). Returns the tree's pids."""
+    pids = tree_pids(proc)
+    if not _ask_guard(proc, timeout):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
+        for p in _existing(pids):  # also any that left the group
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        proc.wait()
+    return pids
+
+
+def release_tree(proc: subprocess.Popen, timeout: float) -> list[int]:
+    """Have the guard end its tree, waiting at most `timeout`: the dashboard is exiting, and the
+    guard finishes the job (its grace period included) on its own. Returns the tree's pids."""
+    pids = tree_pids(proc)
+    _ask_guard(proc, timeout)
+    return pids
+
+
+def _ask_guard(proc: subprocess.Popen, timeout: float) -> bool:
+    """SIGTERM the guard; whether it (and so its whole tree) exited within `timeout`."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def _existing(pids: list[int]) -> list[psutil.Process]:

@@ -119,7 +119,7 @@ class Dashboard:
                 argv = child.cmdline()
             except psutil.Error:
                 continue
-            if "dashboard.loadgen.generator" in argv:
+            if argv[1:3] == ["-m", "dashboard.loadgen.generator"]:  # not its orphan guard
                 return child
         return None
 

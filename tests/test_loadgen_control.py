@@ -85,7 +85,7 @@ def generators() -> list[int]:
     out = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if "dashboard.loadgen.generator" in child.cmdline():
+            if child.cmdline()[1:3] == ["-m", "dashboard.loadgen.generator"]:  # not its guard
                 out.append(child.pid)
         except psutil.Error:
             pass

@@ -1,22 +1,28 @@
 """The dashboard's side of the load generator: checks a burst, hands it to the generator process,
-and ends the runs the generator can no longer end itself."""
+and ends the runs the generator can no longer end itself: because it exited, or because it stopped
+answering (SIGSTOP, a hung loop), which its heartbeat file tells.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from dashboard.children import Spawner, terminate_tree
+from dashboard.children import Spawner, release_tree, terminate_tree
 from dashboard.collector.store import Store
 from dashboard.loadgen.commands import Cancel, Fire, encode
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
 from dashboard.servers.mode import python_module
+
+# The generator touches its heartbeat file every HEARTBEAT_S (generator.py); one silent this long
+# has stopped answering. A fresh one may take a Python start on a busy machine to beat first.
+HEARTBEAT_DEADLINE_S = 5.0
+FIRST_BEAT_DEADLINE_S = 20.0
+EXIT_WAIT_S = 1.0  # how long the dashboard, exiting, waits for the generator's guard
 
 
 class LoadControl:
@@ -34,7 +40,9 @@ class LoadControl:
         self._generator: subprocess.Popen | None = None
         self._active: set[str] = set()
         self._rate = RunRate()
-        self._log = Path(tempfile.mkdtemp(prefix="threadpulse-load-")) / "generator.log"
+        self._log = spawner.logdir / "generator.log"
+        self._beat = spawner.logdir / "generator.beat"
+        self._spawned = 0.0  # time.time() of the generator's start
 
     def start(self) -> None:
         """Warm the generator up now, so the first click does not wait for a Python start."""
@@ -60,9 +68,27 @@ class LoadControl:
 
     def _ensure_generator(self) -> subprocess.Popen:
         if self._generator is None or self._generator.poll() is not None:
-            argv = python_module("dashboard.loadgen.generator", "--collector", self.collector_url)
+            argv = python_module(
+                "dashboard.loadgen.generator",
+                "--collector",
+                self.collector_url,
+                "--heartbeat",
+                str(self._beat),
+            )
+            self._beat.unlink(missing_ok=True)
+            self._spawned = time.time()
             self._generator = self.spawner.spawn(argv, {}, self._log, stdin_pipe=True)
         return self._generator
+
+    def _silence(self) -> str | None:
+        """Why the running generator counts as no longer answering, or None while it answers."""
+        try:
+            silent, deadline = time.time() - self._beat.stat().st_mtime, HEARTBEAT_DEADLINE_S
+        except FileNotFoundError:
+            silent, deadline = time.time() - self._spawned, FIRST_BEAT_DEADLINE_S
+        if silent <= deadline:
+            return None
+        return f"the load generator stopped answering (no heartbeat for {deadline:.0f} s)"
 
     def _send(self, command: Fire | Cancel) -> None:
         """Write one command; a generator that died is replaced and its runs ended first."""
@@ -88,8 +114,11 @@ class LoadControl:
         )
         self._active -= over
         generator = self._generator
-        if generator is not None and generator.poll() is not None:
-            reason = _exit_reason(generator.returncode)
+        if generator is None:
+            return
+        reason = _exit_reason(generator.returncode) if generator.poll() is not None else self._silence()
+        if reason is not None:
+            release_tree(generator, timeout=0)  # its guard SIGCONTs, SIGTERMs, then SIGKILLs it
             for run in self._active - {keep}:
                 self._end_run(run, reason)
             self._active &= {keep}
@@ -112,7 +141,7 @@ class LoadControl:
         self.stop_all("the dashboard stopped")
         with self._lock:
             if self._generator is not None:
-                terminate_tree(self._generator, timeout=2)
+                release_tree(self._generator, EXIT_WAIT_S)
                 self._forget_generator()
 
     def _forget_generator(self) -> None:

@@ -3,19 +3,25 @@
 Started once with the dashboard and kept warm, so a click fires requests within milliseconds
 (starting a Python process per burst cost 0.4–1 s here). It reads one command a line on stdin
 (`fire` or `cancel`, defined in `commands.py`) and exits when stdin closes, that is when the
-dashboard goes.
+dashboard goes. It touches its heartbeat file every HEARTBEAT_S from the same event loop that sends
+the requests, so the dashboard can tell a generator that stopped answering (SIGSTOP, a hung loop)
+from one with nothing to report, and end its runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from pathlib import Path
 
 from dashboard.loadgen.burst import fire
 from dashboard.loadgen.commands import Cancel, CommandError, Fire, parse
 from dashboard.loadgen.reporting import reporting_to
 from workload.agent.recorder import Recorder
+
+HEARTBEAT_S = 0.5
 
 
 class Runs:
@@ -55,23 +61,34 @@ class Runs:
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
 
-async def serve(recorder: Recorder) -> None:
+async def beat(path: Path) -> None:
+    """Touch `path` every HEARTBEAT_S: the dashboard's sign that this loop still turns."""
+    while True:
+        with contextlib.suppress(OSError):  # its folder removed: the dashboard is going
+            path.touch()
+        await asyncio.sleep(HEARTBEAT_S)
+
+
+async def serve(recorder: Recorder, heartbeat: Path) -> None:
     """Read commands until stdin closes."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    beating = asyncio.create_task(beat(heartbeat))
     runs = Runs(recorder)
     while line := await reader.readline():
         runs.handle(line)
+    beating.cancel()
     await runs.cancel_all()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collector", required=True, help="udp://HOST:PORT of the dashboard's collector")
+    parser.add_argument("--heartbeat", type=Path, required=True, help="file touched while the loop turns")
     args = parser.parse_args(argv)
     with reporting_to(args.collector, parser) as recorder:
-        asyncio.run(serve(recorder))
+        asyncio.run(serve(recorder, args.heartbeat))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,12 @@ import http.client
 import logging
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dashboard.children import Spawner, kill_group, terminate_tree, tree_pids
+from dashboard.children import Spawner, guarded_pids, release_tree, terminate_tree
 from dashboard.servers.mode import Mode
 from dashboard.servers.modes import get_mode
 from workload.agent import ENV_COLLECTOR, ENV_MODE
@@ -21,6 +20,8 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 20.0
 POLL_S = 0.05
+# How long the dashboard, exiting, waits for its server; the orphan guard ends a slower one alone.
+EXIT_WAIT_S = 1.5
 
 # Called with the server's view, the slots each process draws, and the pids now retired.
 OnChange = Callable[[dict, "int | None", list[int]], None]
@@ -54,17 +55,21 @@ class ServerManager:
         self._url: str | None = None
         self._status = "stopped"
         self._error: str | None = None
-        self._logdir = Path(tempfile.mkdtemp(prefix="threadpulse-"))
+        self._shown_pids: list[int] = []
 
     @property
     def url(self) -> str | None:
-        """Where the current server listens (the only place the load generator may send to)."""
+        """Where the current server listens (the only place the load generator may send to), while
+        it runs: once it has exited its port may be anyone's."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return None
         return self._url
 
     def info(self) -> dict:
         """The server as `GET /api/server` shows it."""
         mode, params, proc = self._mode, self._params, self._proc  # one read: a switch may run
-        pids = tree_pids(proc) if proc is not None and self._status == "serving" else []
+        pids = guarded_pids(proc) if proc is not None and self._status == "serving" else []
         return {
             "mode": mode.name if mode else None,
             "workers": params.get("workers"),
@@ -102,25 +107,40 @@ class ServerManager:
             return self.info()
 
     def stop(self) -> None:
-        """Stop the server and all its children (the dashboard is exiting)."""
+        """Stop the server and all its children (the dashboard is exiting): waits EXIT_WAIT_S at
+        most, and the server's orphan guard ends what is slower."""
         with self._lock:
-            retired = self._stop_locked()
-            self._status = "stopped"
+            proc, self._proc = self._proc, None
+            retired = release_tree(proc, EXIT_WAIT_S) if proc is not None else []
+            self._status, self._url = "stopped", None
             self._publish(retired)
 
     def check(self) -> None:
-        """Notice a server that died on its own (called periodically)."""
+        """Notice a server that died on its own, or a worker replaced (called periodically).
+
+        Skipped while a switch holds the lock: the switch publishes what it changes."""
         proc = self._proc
-        if proc is not None and self._status == "serving" and proc.poll() is not None:
-            with self._lock:
-                if self._proc is proc:
-                    kill_group(proc)
-                    self._status, self._error = "failed", f"the server exited with code {proc.returncode}"
-                    self._publish([])
+        if proc is None or self._status != "serving":
+            return
+        dead = proc.poll() is not None
+        if not dead and guarded_pids(proc) == self._shown_pids:
+            return
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self._proc is proc and dead:
+                self._status, self._error = "failed", f"the server exited with code {proc.returncode}"
+                self._url = None
+            if self._proc is proc:
+                self._publish([])
+        finally:
+            self._lock.release()
 
     def _publish(self, retired: list[int]) -> None:
         slots = self._mode.slots_per_process(self._params) if self._mode else None
-        self.on_change(self.info(), slots, retired)
+        info = self.info()
+        self._shown_pids = info["pids"]
+        self.on_change(info, slots, retired)
 
     def _stop_locked(self) -> list[int]:
         proc, self._proc = self._proc, None
@@ -128,18 +148,17 @@ class ServerManager:
 
     def _start_locked(self, mode: Mode, params: dict[str, int]) -> None:
         port = free_port(self.host)
-        log_path = self._logdir / f"{mode.name}-{port}.log"
+        log_path = self.spawner.logdir / f"{mode.name}-{port}.log"
         env = {ENV_COLLECTOR: self.collector_url, ENV_MODE: mode.name}
         log.info("starting %s %s on %s:%d", mode.name, params, self.host, port)
         self._proc = self.spawner.spawn(mode.command(params, self.host, port), env, log_path)
         url = f"http://{self.host}:{port}"
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                kill_group(self._proc)  # whatever it forked before it died
+            if self._proc.poll() is not None:  # its guard has ended whatever it forked
                 self._proc = None
                 raise StartError(f"{mode.name} exited at start: {_tail(log_path)}")
-            if answers(self.host, port) and len(tree_pids(self._proc)) >= mode.tree_size(params):
+            if answers(self.host, port) and len(guarded_pids(self._proc)) >= mode.tree_size(params):
                 self._url = url
                 return
             time.sleep(POLL_S)

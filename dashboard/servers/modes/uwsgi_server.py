@@ -41,6 +41,10 @@ class Uwsgi(WorkersTimesThreads):
             "--enable-threads",
             "--lazy-apps",  # each worker imports the app itself: its agent starts after the fork
             "--die-on-term",
+            # uWSGI waits 60 s by default for a worker that ignores its SIGINT (seen with one still
+            # loading the app): as long as gunicorn's graceful timeout, and the guard's grace after.
+            "--worker-reload-mercy", "2",
+            "--reload-mercy", "2",
             "--listen", str(listen_backlog()),
             "--module", "workload.wsgi:application",
             "--disable-logging",

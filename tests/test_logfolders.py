@@ -1,0 +1,31 @@
+"""The dashboard's log folders: removed on exit, and a dead dashboard's by the next one."""
+
+from __future__ import annotations
+
+import subprocess
+
+from dashboard import logfolders
+
+
+def test_a_folder_whose_owner_is_gone_is_removed_and_a_live_owners_is_kept(tmp_path):
+    """Issue 10: 203 `threadpulse-*` folders piled up in the temp folder, never removed."""
+    dead = _dead_pid()
+    gone = tmp_path / f"threadpulse-{dead}.12345-abc"
+    reused = tmp_path / f"threadpulse-1.{(logfolders.start_ticks(1) or 0) + 1}-abc"  # pid 1, not its start
+    mine = logfolders.make()
+    foreign = tmp_path / "threadpulse-load-xyz"  # an older dashboard's: no owner named
+    try:
+        own = tmp_path / mine.name
+        for folder in (gone, reused, own, foreign):
+            folder.mkdir()
+        assert sorted(logfolders.remove_stale(tmp_path)) == sorted([gone, reused])
+        assert own.exists() and foreign.exists()
+    finally:
+        logfolders.remove(mine)
+    assert not mine.exists()
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
