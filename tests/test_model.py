@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.model.live import GONE_KEPT_NS, Model, ProcessSample
+from dashboard.model.live import GONE_KEPT_NS, MAX_PROCESSES, Model, ProcessSample
 from dashboard.model.views import state_view
 from workload.agent.protocol import (
     Datagram,
@@ -196,3 +196,20 @@ def test_green_tasks_wait_on_io_and_run_or_starve_by_who_holds_the_hub():
     assert states() == [("starved", "hub"), ("running", None)]
     feed.send(green, [stall_end_event(2, 5 * MS), end_event(2, 5 * MS, 1, "200")])
     assert states() == [("waiting", None), ("idle", None)]
+
+
+def test_a_flood_of_made_up_pids_cannot_lock_a_real_server_out():
+    """Issue 10: datagrams from MAX_PROCESSES invented pids filled the model's sources, and a real
+    worker that started after them was refused as `too_many_sources`. Pids that /proc says are
+    gone make room; a cap full of live processes still refuses."""
+    model, feed = serving_model()
+    for pid in range(1000, 1000 + MAX_PROCESSES):
+        feed.send(Source("h", pid, "gunicorn-gthread", "worker"), tasks=())
+    feed.send(WORKER, tasks=())
+    assert 10 not in model.processes and model.rejected == {"too_many_sources": 1}
+
+    for pid in range(1000, 1000 + MAX_PROCESSES):
+        model.apply_cpu(pid, None, 5 * MS)  # the sampler found no /proc entry for them
+    feed.send(WORKER, tasks=())
+    assert 10 in model.processes and len(model.processes) == MAX_PROCESSES
+    assert 1000 not in model.processes  # the one gone longest made room

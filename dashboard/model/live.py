@@ -206,7 +206,7 @@ class Model:
             return
         process = self.processes.get(pid)
         if process is None:
-            if len(self.processes) >= MAX_PROCESSES:
+            if len(self.processes) >= MAX_PROCESSES and not self._evict_gone():
                 self.reject("too_many_sources")
                 return
             process = self.processes[pid] = Process(pid, datagram.source.host, datagram.source.mode)
@@ -222,6 +222,15 @@ class Model:
         if datagram.tasks is not None:
             self._apply_roster(process, datagram.tasks, now_ns, complete=datagram.bad_tasks == 0)
         self._fold_each(datagram.events, lambda event: self._apply_event(process, event))
+
+    def _evict_gone(self) -> bool:
+        """Make room for a new source by forgetting the process gone longest, if any: a flood of
+        datagrams from made-up pids (gone at the next /proc sample) must not lock real servers out."""
+        gone = [p for p in self.processes.values() if p.gone_ns is not None]
+        if not gone:
+            return False
+        del self.processes[min(gone, key=lambda p: p.gone_ns).pid]
+        return True
 
     def _fold_each(self, events: tuple[tuple, ...], fold: Callable[[tuple], None]) -> None:
         """Fold events one at a time: one that the checks did not foresee (and raises) is counted
