@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 from dashboard.model.live import MAX_RUNS, Model
 from dashboard.model.verdict import Prediction
 from dashboard.reports.table import COLUMNS, rows, to_csv, to_markdown
-from tests.support import ARTIFACTS, launch_chromium
+from tests.support import ARTIFACTS, launch_chromium, wait_for
 
 MS = 1_000_000
 KEYS = [column.key for column in COLUMNS]
@@ -210,3 +210,21 @@ def test_runs_tab_sorts_by_a_clicked_header_and_back(browser, dashboard, fired):
     page.screenshot(path=ARTIFACTS / "runs-tab.png")
     context.close()
     assert errors == []
+
+
+@pytest.mark.integration
+def test_a_scenes_run_shows_its_title_prediction_and_verdict(dashboard):
+    """Issue 12: with the talk's scenes played, the table is the article's claims, predicted
+    beside measured. `cpu-native` runs on the fixture's server (gthread 1 × 4): no switch."""
+    scene = next(s for s in dashboard.get("/api/scenes").json()["scenes"] if s["id"] == "cpu-native")
+    fired = dashboard.post("/api/scenes/cpu-native")
+    assert fired.status_code == 202, fired.text
+    run = wait_for(
+        lambda: (r := dashboard.wait_run(fired.json()["run"]))["verdict"] and r, what="the verdict"
+    )
+    (row,) = [row for row in dashboard.get("/api/runs").json()["runs"] if row["run"] == run["id"]]
+    assert (row["scene"], row["verdict"]) == (scene["title"], run["verdict"])
+    assert (row["predicted_makespan_ms"], row["predicted_peak_busy"]) == (
+        scene["predicted"]["makespan_ms"],
+        scene["predicted"]["peak_busy"],
+    )

@@ -6,6 +6,7 @@ gunicorn gthread 1 × 4)."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,3 +251,18 @@ def test_a_report_of_the_last_seconds_is_a_file_of_its_span(dashboard):
     assert disposition.startswith('attachment; filename="threadpulse-report-') and disposition.endswith(
         '.html"'
     )
+
+
+@pytest.mark.integration
+def test_the_report_of_the_scenes_played_holds_each_scenes_run(dashboard):
+    """`?scenes=all`: every run a scene fired, with its title (the fixture's gthread 1 × 4 is
+    the `cpu-native` scene's server, so no switch)."""
+    run = dashboard.post("/api/scenes/cpu-native").json()["run"]
+    dashboard.wait_run(run)
+    reply = dashboard.get("/api/report?scenes=all")
+    assert reply.status_code == 200
+    assert reply.headers["Content-Disposition"] == 'attachment; filename="threadpulse-report-scenes.html"'
+    bootstrap = re.search(r'<script id="bootstrap" type="application/json">(.*?)</script>', reply.text)
+    rows = json.loads(bootstrap[1])["table"]["rows"]
+    assert (rows[-1]["run"], rows[-1]["scene"]) == (run, "C code releases the GIL")
+    assert all(row["scene"] for row in rows)
