@@ -98,3 +98,23 @@ def test_series_since_sends_only_new_points_and_keeps_two_minutes():
         series.roll(second * S, None, {})
     assert len(series.points) == SERIES_KEPT
     assert [p["seq"] for p in series.since(series.seq - 2)] == [series.seq - 1, series.seq]
+
+
+def test_the_open_second_reads_as_a_partial_point_without_closing_it():
+    """A report made within the second a burst ended still charts it (dashboard/reports); the
+    live series is not changed by the read, so frames still send the second once, closed."""
+    series = Series()
+    assert series.open_point(4, {}) is None  # no clock yet
+    series.roll(10 * S, 4, {})
+    series.record_end(True, 2.0, 10.0)
+    point = series.open_point(4, {"7": 50.0})
+    assert (point["seq"], point["t"], point["done"], point["partial"], point["cpu"]) == (
+        1,
+        11,
+        1,
+        True,
+        {"7": 50.0},
+    )
+    assert series.since(0) == [] and series.seq == 0
+    series.roll(11 * S, 4, {})
+    assert series.since(0)[0]["done"] == 1 and "partial" not in series.since(0)[0]

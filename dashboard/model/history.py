@@ -108,24 +108,32 @@ class Series:
             self.second = second
         if second == self.second:
             return
-        bucket = self.current
         self.seq += 1
-        self.points.append(
-            {
-                "seq": self.seq,
-                "t": self.second + 1,
-                "done": bucket.done,
-                "failed": bucket.failed,
-                "in_service": bucket.in_service_max,
-                "queued": bucket.queued_max,
-                "capacity": capacity,
-                "wait_ms": percentiles(bucket.waits),
-                "service_ms": percentiles(bucket.services),
-                "cpu": cpu,
-            }
-        )
+        self.points.append(self._point(capacity, cpu))
         self.current = Bucket()
         self.second = second
+
+    def open_point(self, capacity: int | None, cpu: dict) -> dict | None:
+        """The second still open, as a point so far (marked partial): a report made just after a
+        burst would otherwise have no point for its last second."""
+        if self.second is None:
+            return None
+        return {**self._point(capacity, cpu), "seq": self.seq + 1, "partial": True}
+
+    def _point(self, capacity: int | None, cpu: dict) -> dict:
+        bucket = self.current
+        return {
+            "seq": self.seq,
+            "t": self.second + 1,
+            "done": bucket.done,
+            "failed": bucket.failed,
+            "in_service": bucket.in_service_max,
+            "queued": bucket.queued_max,
+            "capacity": capacity,
+            "wait_ms": percentiles(bucket.waits),
+            "service_ms": percentiles(bucket.services),
+            "cpu": cpu,
+        }
 
     def since(self, seq: int) -> list[dict]:
         return [point for point in self.points if point["seq"] > seq]

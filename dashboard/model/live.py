@@ -158,7 +158,8 @@ class Model:
 
     def add_run(self, run_id: str, endpoint: str, count: int, ms: int) -> None:
         """A burst the dashboard is about to fire; its events will fill it in."""
-        self.runs[run_id] = Run(run_id, endpoint, count, ms)
+        server = {key: self.server.get(key) for key in ("mode", "params", "capacity")}
+        self.runs[run_id] = Run(run_id, endpoint, count, ms, server=server)
         while len(self.runs) > MAX_RUNS:
             self.runs.popitem(last=False)
 
@@ -167,7 +168,8 @@ class Model:
         self.scene = {**scene, "run": run_id}
         run = self.runs.get(run_id)
         if run is not None:
-            run.scene, run.predicted, run.workers = scene["id"], predicted, workers
+            run.scene, run.title = scene["id"], scene.get("title")
+            run.predicted, run.workers = predicted, workers
 
     def end_run(self, run_id: str, t_ns: int, reason: str) -> None:
         """The load generator exited: a run it did not close ends here, with the reason."""
@@ -431,9 +433,12 @@ class Model:
         self.backlog = backlog
         counters = self.counters(now_ns)
         self.series.observe(counters["in_service"], counters["queued"])
-        cpu = {str(p.pid): round(p.cpu_pct, 1) for p in self.processes.values() if p.gone_ns is None}
-        self.series.roll(now_ns, self.server.get("capacity"), cpu)
+        self.series.roll(now_ns, self.server.get("capacity"), self.cpu_by_process())
         self.expire(now_ns)
+
+    def cpu_by_process(self) -> dict[str, float]:
+        """Percent of a core per live process, as a point of the series holds it."""
+        return {str(p.pid): round(p.cpu_pct, 1) for p in self.processes.values() if p.gone_ns is None}
 
     def _process_gone(self, process: Process, now_ns: int) -> None:
         process.gone_ns = now_ns

@@ -32,6 +32,7 @@ class Run:
     reason: str = ""
     # Set when a scene fired the run: its id, the law's prediction, and the server's workers.
     scene: str | None = None
+    title: str | None = None  # the scene's title
     predicted: Prediction | None = None
     workers: int = 1
     # What the model saw during the run, for the verdict: the worker each request began in,
@@ -39,6 +40,8 @@ class Run:
     worker: dict[int, int] = field(default_factory=dict)
     state_ms: dict[str, float] = field(default_factory=dict)
     hub_blocked_ms: float = 0.0
+    # The server it was fired at ({"mode", "params", "capacity"}), for the results table.
+    server: dict = field(default_factory=dict)
 
     def record_sent(self, index: int, t_ns: int) -> None:
         if 0 <= index < self.count:
@@ -105,11 +108,22 @@ class Run:
             "makespan_ms": makespan,
             "latency_ms": percentiles(latency),
             "queue_wait_ms": percentiles(waits),
+            "server": dict(self.server),
             "scene": self.scene,
+            "title": self.title,
             "predicted": None if self.predicted is None else self.predicted.view(),
         }
         summary["verdict"] = None if self.predicted is None else verdict(summary, self.predicted, self.seen())
         return summary
+
+    def window(self, now_ns: int) -> tuple[int, int] | None:
+        """From its first request sent to its last reply or end (now while it runs); None before
+        anything was sent. What a report of the run covers."""
+        if not self.sent:
+            return None
+        ends = [t for t, _ in self.replies.values()] + list(self.ended.values())
+        last = now_ns if self.ended_ns is None else max([self.ended_ns, *ends])
+        return min(self.sent.values()), last
 
     def seen(self) -> Seen:
         """What the model saw of this run, as the verdict takes it."""

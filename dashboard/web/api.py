@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from dashboard import __version__
 from dashboard.loadgen.limits import BadLoadRequest
-from dashboard.model.live import Model
+from dashboard.model.live import MAX_RUNS, Model
 from dashboard.model.views import history_view, state_view, task_detail
+from dashboard.reports.page import render_report
+from dashboard.reports.report import BadReportQuery, NothingToReport, parse_selection, report_data
+from dashboard.reports.table import columns_view, rows, to_csv, to_markdown
 from dashboard.scenes.play import SceneBusy, play
 from dashboard.servers.manager import StartError
 from dashboard.servers.mode import BadServerRequest
@@ -180,3 +183,52 @@ def fire_scene(scene_id: str) -> ResponseReturnValue:
     except SceneBusy as exc:
         return jsonify(error=str(exc)), 409
     return jsonify(run=run), 202
+
+
+# -- reports and the results table (dashboard/reports) ----------------------------------------
+
+TABLE_FORMATS = {
+    "csv": (to_csv, "text/csv", "threadpulse-runs.csv"),
+    "md": (to_markdown, "text/markdown", "threadpulse-runs.md"),
+}
+
+
+@api.errorhandler(BadReportQuery)
+def bad_report_query(exc: BadReportQuery) -> ResponseReturnValue:
+    return jsonify(error=str(exc)), 400
+
+
+@api.errorhandler(NothingToReport)
+def nothing_to_report(exc: NothingToReport) -> ResponseReturnValue:
+    return jsonify(error=str(exc)), 404
+
+
+@api.get("/runs")
+def list_runs() -> ResponseReturnValue:
+    """The results table of the runs kept (the model keeps the last MAX_RUNS), oldest first:
+    JSON for the page, or `?format=csv|md` as a file to download."""
+    unknown = sorted(set(request.args) - {"format"})
+    fmt = request.args.get("format", "json")
+    if unknown or fmt not in ("json", *TABLE_FORMATS):
+        raise BadReportQuery("the one parameter is format=json, csv or md")
+    now = time.monotonic_ns()
+    summaries = current_services().store.use(lambda model: [run.summary(now) for run in model.runs.values()])
+    table = rows(summaries)
+    if fmt == "json":
+        return jsonify(columns=columns_view(), runs=table, kept=MAX_RUNS)
+    write, mimetype, filename = TABLE_FORMATS[fmt]
+    return Response(write(table), mimetype=mimetype, headers=_attachment(filename))
+
+
+@api.get("/report")
+def get_report() -> ResponseReturnValue:
+    """One HTML file of a run (`run=ID`), of the scenes played (`scenes=all`) or of a span
+    (`from=S&to=S`, seconds on the dashboard's clock, negative: before now) that opens offline."""
+    selection = parse_selection(request.args)
+    now, wall = time.monotonic_ns(), time.time()
+    data = current_services().store.use(lambda model: report_data(model, selection, now, wall))
+    return Response(render_report(data), mimetype="text/html", headers=_attachment(data["filename"]))
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -2,7 +2,7 @@
 // concurrency against capacity, latency split into queue wait and service, CPU per process
 // and per task. Redrawn with Plotly.react only when a new per-second point arrives (so at most
 // about once a second), and only while the charts are on screen. Few traces, SVG: each holds
-// at most WINDOW_S points.
+// at most a point a second of the window shown.
 // CPU per task is not in the series: the page keeps its own rolling window, sampling every
 // task's `cpu_pct` when a point arrives, and plots the busiest few.
 
@@ -29,13 +29,15 @@ export class Charts {
    * @param {import("./store.js").Store} store
    * @param {() => Promise<object>} loadPlotly resolves to the Plotly library; 4.8 MB, so it
    *   is fetched the first time the charts are shown, not with the page
-   * @param {{only?: string[], minFontPx?: number}} options which charts to draw (all by
-   *   default), and the smallest type on them (the stage's is readable from the back of a room)
+   * @param {{only?: string[], minFontPx?: number, windowS?: number}} options which charts to
+   *   draw (all by default), the smallest type on them (the stage's is readable from the back of
+   *   a room), and the seconds shown (the last minute live; a report shows its span)
    */
-  constructor(grid, store, loadPlotly, { only = null, minFontPx = 0 } = {}) {
+  constructor(grid, store, loadPlotly, { only = null, minFontPx = 0, windowS = WINDOW_S } = {}) {
     this.grid = grid;
     this.store = store;
     this.loadPlotly = loadPlotly;
+    this.windowS = windowS;
     this.plotly = null;
     this.loading = false;
     this.visible = false;
@@ -116,7 +118,7 @@ export class Charts {
       this.taskCpu.get(key).points.push({ t: last.t, cpu: task.cpu_pct });
     }
     for (const [key, entry] of this.taskCpu) {
-      while (entry.points.length && entry.points[0].t <= last.t - WINDOW_S) entry.points.shift();
+      while (entry.points.length && entry.points[0].t <= last.t - this.windowS) entry.points.shift();
       if (entry.points.length === 0) this.taskCpu.delete(key);
     }
   }
@@ -131,7 +133,7 @@ export class Charts {
   draw() {
     const series = this.store.series;
     const lastT = series.at(-1)?.t ?? 0;
-    const points = series.filter((p) => p.t > lastT - WINDOW_S);
+    const points = series.filter((p) => p.t > lastT - this.windowS);
     const x = points.map((p) => p.t - lastT);
     const col = (get) => points.map((p) => get(p) ?? null);
     const line = (name, y, colour, { line: style, ...extra } = {}) => ({
@@ -211,7 +213,7 @@ export class Charts {
       margin: { l: 8, r: 8, t: 8, b: 8 },
       showlegend: true,
       legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: size(0.75) } },
-      xaxis: { ...axis, range: [-WINDOW_S, 0], ticksuffix: " s", fixedrange: true },
+      xaxis: { ...axis, range: [-this.windowS, 0], ticksuffix: " s", fixedrange: true },
       yaxis: {
         ...axis,
         rangemode: "tozero",

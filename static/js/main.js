@@ -6,6 +6,7 @@ import { Api } from "./api.js";
 import { CaptionsView } from "./captions.js";
 import { Charts } from "./charts.js";
 import { CollectorHealthView } from "./collector-health.js";
+import { RunsPanel } from "./compare.js";
 import { Controls } from "./controls.js";
 import { CountersView } from "./counters.js";
 import { byId, loadScript } from "./dom.js";
@@ -35,6 +36,7 @@ const charts = new Charts(byId("charts"), store, () =>
   loadScript("/vendor/plotly.min.js").then(() => window.Plotly),
 );
 buildTimelineLegend(byId("timeline-legend"));
+const runs = new RunsPanel(byId("runs"), api, store);
 
 const presenter = new PresenterView(api, byId("viewer-badge"));
 presenter.onChange((readOnly) => {
@@ -43,9 +45,11 @@ presenter.onChange((readOnly) => {
 });
 presenter.check();
 
-new Tabs(byId("view-tabs"), { "timeline-panel": timeline, "charts-panel": charts }).show(
-  "timeline-panel",
-);
+new Tabs(byId("view-tabs"), {
+  "timeline-panel": timeline,
+  "charts-panel": charts,
+  "runs-panel": runs,
+}).show("timeline-panel");
 
 requestPaint = startLive(store, {
   version: bootstrap.version,
@@ -55,6 +59,7 @@ requestPaint = startLive(store, {
     new QueuesView(),
     new CollectorHealthView(),
     { render: () => modes.render() },
+    { render: () => runs.update() },
   ],
   pools,
   onPaint: (now) => charts.update(now),

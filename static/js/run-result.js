@@ -22,6 +22,7 @@ export class RunResultView {
     for (const field of el.querySelectorAll("[data-field]")) {
       this.fields.set(field.dataset.field, field);
     }
+    this.report = el.querySelector("[data-report]");
   }
 
   show(run) {
@@ -30,6 +31,9 @@ export class RunResultView {
     this.el.dataset.state = run.state;
     setText(this.fields.get("title"), `${run.id} · ${run.count} × ${run.endpoint} ${run.ms} ms`);
     setText(this.fields.get("state"), run.state);
+    // The run's report (one HTML file, opens offline), once the run is over.
+    this.report.href = `/api/report?run=${encodeURIComponent(run.id)}`;
+    this.report.hidden = run.state === "running";
     for (const name of COUNT_FIELDS) setText(this.fields.get(name), formatCount(run[name]));
     for (const name of MS_FIELDS) setText(this.fields.get(name), formatMs(lookup(run, name)));
   }

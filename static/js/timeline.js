@@ -21,7 +21,10 @@ const WAIT_ALPHA = 0.45;
 const AXIS_H = 26; // px, CSS
 const MAX_LANE_H = 26;
 const LABEL_MIN_LANE_H = 13; // lane names are drawn when lanes are at least this tall
-const TICK_MS = 5000;
+// Axis ticks: the first of these steps that puts at most MAX_TICKS on the window (5 s on the
+// live page's 30 s; a report's span may be a second or several minutes).
+const TICK_STEPS_MS = [250, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000, 300000, 600000];
+const MAX_TICKS = 8;
 const PRUNE_EVERY_MS = 1000;
 
 /** The endpoint kind of a request path ("/cpu-native?ms=5" -> "cpu-native"). */
@@ -38,10 +41,13 @@ export class Timeline {
   /**
    * @param {HTMLElement} box the element the canvas fills
    * @param {import("./store.js").Store} store
+   * @param {{endLabel?: string}} options what the window's right end is called ("now" live; a
+   *   report's window ends at its span's end)
    */
-  constructor(box, store) {
+  constructor(box, store, { endLabel = "now" } = {}) {
     this.box = box;
     this.store = store;
+    this.endLabel = endLabel;
     this.canvas = element("canvas", "timeline-canvas", box);
     this.canvas.setAttribute("role", "img");
     this.windowS = store.spanWindowMs / 1000;
@@ -305,11 +311,12 @@ export class Timeline {
     ctx.textBaseline = "top";
     const windowMs = this.store.spanWindowMs;
     const to = from + windowMs;
-    for (let ago = 0; ago <= windowMs; ago += TICK_MS) {
+    const tickMs = TICK_STEPS_MS.find((step) => windowMs / step <= MAX_TICKS) ?? TICK_STEPS_MS.at(-1);
+    for (let ago = 0; ago <= windowMs; ago += tickMs) {
       const x = xOf(to - ago);
       ctx.fillRect(x, plotH, 1, 5);
       ctx.textAlign = ago === 0 ? "right" : ago === windowMs ? "left" : "center";
-      ctx.fillText(ago === 0 ? "now" : `−${ago / 1000} s`, x, plotH + 6);
+      ctx.fillText(ago === 0 ? this.endLabel : `−${ago / 1000} s`, x, plotH + 6);
     }
   }
 
