@@ -310,7 +310,7 @@ def test_the_page_reads_spans_in_the_field_order_its_bootstrap_gives(page: Page)
     history = json.loads(page.locator("#bootstrap").text_content())["history"]
     assert history == page_contract()
     spans = Spans()
-    spans.add(task_key(10, 5), 2_000_000, 5_000_000, 1_000_000, "/io?ms=3", "200")
+    spans.add(task_key(10, 5), 2_000_000, 5_000_000, 1_000_000, "/io?ms=3", "200", "/io")
     raw = json.loads(json.dumps(list(spans.items)))
     expected = {
         "seq": 1,
@@ -320,6 +320,7 @@ def test_the_page_reads_spans_in_the_field_order_its_bootstrap_gives(page: Page)
         "sent": 1,
         "path": "/io?ms=3",
         "status": "200",
+        "route": "/io",
     }
     read = page.evaluate(READ_SPANS, [history, raw])
     assert read == {

@@ -28,6 +28,7 @@ class Span(NamedTuple):
     sent_ms: float | None  # None: not sent by the dashboard's load generator
     path: str
     status: str
+    route: str  # what kind of request (dashboard/model/routes.py): the page colours by it
 
 
 def page_contract() -> dict:
@@ -46,11 +47,13 @@ class Spans:
     items: deque[Span] = field(default_factory=lambda: deque(maxlen=SPANS_KEPT))
     seq: int = 0
 
-    def add(self, key: str, start_ns: int, end_ns: int, sent_ns: int | None, path: str, status: str) -> None:
+    def add(
+        self, key: str, start_ns: int, end_ns: int, sent_ns: int | None, path: str, status: str, route: str
+    ) -> None:
         self.seq += 1
         sent = None if sent_ns is None else round(sent_ns / 1e6, 1)
         self.items.append(
-            Span(self.seq, key, round(start_ns / 1e6, 1), round(end_ns / 1e6, 1), sent, path, status)
+            Span(self.seq, key, round(start_ns / 1e6, 1), round(end_ns / 1e6, 1), sent, path, status, route)
         )
 
     def since(self, seq: int, now_ns: int, most: int) -> list[Span]:
