@@ -77,12 +77,26 @@ def families(scrape: Scrape) -> Iterator[Metric]:
     servers = state.get("servers") or [
         {"id": MANAGED_SERVER, "capacity": state["server"].get("capacity"), "managed": True}
     ]
-    managed = next((s["id"] for s in servers if s.get("managed")), None)
     workers = [p for p in state["processes"] if p["status"] == "alive"]
+    yield from _servers(servers, workers)
+    yield from _workers(workers, scrape.losses)
+    yield from _queues(state, servers)
+    yield from _routes(scrape.routes)
+    yield from _collector(scrape)
 
-    def server_of(process: dict) -> str:
-        return process.get("server", MANAGED_SERVER)
 
+WORKER_LABELS = ["server", "worker"]
+
+
+def _server_of(process: dict) -> str:
+    return process.get("server", MANAGED_SERVER)
+
+
+def _busy(process: dict) -> int:
+    return sum(1 for task in process["tasks"] if task["request"] is not None)
+
+
+def _servers(servers: list[dict], workers: list[dict]) -> Iterator[Metric]:
     capacity = GaugeMetricFamily(
         "threadpulse_capacity", "Requests the server can serve at once (absent: unbounded)", labels=["server"]
     )
@@ -91,13 +105,15 @@ def families(scrape: Scrape) -> Iterator[Metric]:
     )
     for server in servers:
         if server.get("capacity"):
-            busy = sum(_busy(p) for p in workers if server_of(p) == server["id"])
+            busy = sum(_busy(p) for p in workers if _server_of(p) == server["id"])
             capacity.add_metric([server["id"]], server["capacity"])
             utilisation.add_metric([server["id"]], busy / server["capacity"])
     yield capacity
     yield utilisation
 
-    labels = ["server", "worker"]
+
+def _workers(workers: list[dict], losses: dict[int, tuple[int, int]]) -> Iterator[Metric]:
+    labels = WORKER_LABELS
     busy = GaugeMetricFamily("threadpulse_tasks_busy", "Tasks serving a request", labels=labels)
     idle = GaugeMetricFamily("threadpulse_tasks_idle", "Tasks alive in the pool, no request", labels=labels)
     slots = GaugeMetricFamily(
@@ -105,7 +121,7 @@ def families(scrape: Scrape) -> Iterator[Metric]:
         "Requests the worker can serve at once (absent: unbounded)",
         labels=labels,
     )
-    worker_utilisation = GaugeMetricFamily(
+    utilisation = GaugeMetricFamily(
         "threadpulse_worker_utilisation_ratio", "Tasks busy over the worker's capacity", labels=labels
     )
     in_worker = GaugeMetricFamily(
@@ -113,17 +129,34 @@ def families(scrape: Scrape) -> Iterator[Metric]:
         "Requests accepted by the worker, waiting for a free thread (absent: the server has no such queue)",
         labels=labels,
     )
+    dropped = CounterMetricFamily(
+        "threadpulse_agent_dropped_events",
+        "Events the worker's agent dropped: its buffer was full",
+        labels=labels,
+    )
+    lost = CounterMetricFamily(
+        "threadpulse_datagrams_lost",
+        "Datagrams of the worker that never reached the collector",
+        labels=labels,
+    )
     for process in workers:
-        key = [server_of(process), str(process["pid"])]
+        key = [_server_of(process), str(process["pid"])]
         busy.add_metric(key, _busy(process))
         idle.add_metric(key, sum(1 for t in process["tasks"] if t["state"] == "idle"))
         if process.get("slots"):
             slots.add_metric(key, process["slots"])
-            worker_utilisation.add_metric(key, _busy(process) / process["slots"])
+            utilisation.add_metric(key, _busy(process) / process["slots"])
         if process.get("queue") is not None:
             in_worker.add_metric(key, process["queue"])
-    yield from (busy, idle, slots, worker_utilisation, in_worker)
+        agent_dropped, datagrams_lost = losses.get(process["pid"], (0, 0))
+        dropped.add_metric(key, agent_dropped)
+        lost.add_metric(key, datagrams_lost)
+    yield from (busy, idle, slots, utilisation, in_worker, dropped, lost)
 
+
+def _queues(state: dict, servers: list[dict]) -> Iterator[Metric]:
+    """Waiting at the client (per server) and in the kernel (the managed server's socket, the one
+    the dashboard reads; in-worker queues are per worker, above)."""
     client = GaugeMetricFamily(
         "threadpulse_queued_client",
         "Requests the dashboard's load generator sent that no task has picked up yet",
@@ -137,11 +170,14 @@ def families(scrape: Scrape) -> Iterator[Metric]:
     for server in servers:
         counters = server.get("counters") or state["counters"]
         client.add_metric([server["id"]], counters["queued"])
+    managed = next((s["id"] for s in servers if s.get("managed")), None)
     if managed is not None and state["queues"].get("accept_backlog") is not None:
         backlog.add_metric([managed], state["queues"]["accept_backlog"])
     yield client
     yield backlog
 
+
+def _routes(routes: list[RouteSample]) -> Iterator[Metric]:
     requests_total = CounterMetricFamily(
         "threadpulse_requests",
         "Requests that ended at a worker, by route and status (`error`: the app raised)",
@@ -155,31 +191,15 @@ def families(scrape: Scrape) -> Iterator[Metric]:
     service = HistogramMetricFamily(
         "threadpulse_service_seconds", "From picked up by a task to done", labels=["server", "route"]
     )
-    for sample in scrape.routes:
+    for sample in routes:
         for status, count in sorted(sample.statuses.items()):
             requests_total.add_metric([sample.server, sample.route, status], count)
         wait.add_metric([sample.server, sample.route], *sample.queue_wait)
         service.add_metric([sample.server, sample.route], *sample.service)
     yield from (requests_total, wait, service)
 
-    dropped = CounterMetricFamily(
-        "threadpulse_agent_dropped_events",
-        "Events the worker's agent dropped because its buffer was full",
-        labels=labels,
-    )
-    lost = CounterMetricFamily(
-        "threadpulse_datagrams_lost",
-        "Datagrams of the worker that never reached the collector",
-        labels=labels,
-    )
-    for process in workers:
-        agent_dropped, datagrams_lost = scrape.losses.get(process["pid"], (0, 0))
-        key = [server_of(process), str(process["pid"])]
-        dropped.add_metric(key, agent_dropped)
-        lost.add_metric(key, datagrams_lost)
-    yield dropped
-    yield lost
 
+def _collector(scrape: Scrape) -> Iterator[Metric]:
     rejected = CounterMetricFamily(
         "threadpulse_collector_rejected",
         "Datagrams, events, roster entries or tags the collector refused, by reason",
@@ -194,10 +214,6 @@ def families(scrape: Scrape) -> Iterator[Metric]:
             "Datagrams the kernel dropped on the collector's socket",
             value=scrape.kernel_dropped,
         )
-
-
-def _busy(process: dict) -> int:
-    return sum(1 for task in process["tasks"] if task["request"] is not None)
 
 
 class ModelCollector(Collector):
