@@ -200,6 +200,23 @@ def test_cpu_burst_shows_gil_starvation_on_tiles_timeline_and_charts(page: Page,
     wait_for_runs_over(dashboard)
 
 
+def test_the_timeline_colours_by_route_and_names_each_route_in_its_legend(page: Page, dashboard):
+    """Issue 13, item 4: bars are coloured by route, not raw path; `/io?ms=300` and `/hello` are two
+    routes, each with a swatch of its own in the legend, the queue-wait shade after them."""
+    wait_for_idle_pool(page)
+    runs = [dashboard.fire("io", 4, 300), dashboard.fire("hello", 4, 0)]
+    legend = page.locator("#timeline-legend li")
+    expect(legend.filter(has_text="/io")).to_have_count(1, timeout=RUN_DONE_MS)
+    expect(legend.filter(has_text="/hello")).to_have_count(1, timeout=RUN_DONE_MS)
+    expect(legend.last).to_contain_text("queue wait")
+    colours = legend.evaluate_all(
+        "items => items.map(li => li.querySelector('.kind-swatch').style.background)"
+    )
+    assert len(set(colours[:-1])) == len(colours) - 1  # one colour a route
+    for run in runs:
+        dashboard.wait_run(run)
+
+
 def test_clicking_a_busy_tile_opens_the_inspector_with_its_stack(page: Page, dashboard):
     """The inspector shows the task's sampled stack (the workload's work.py while it computes),
     polled while open; Esc closes it and gives the focus back to the tile."""

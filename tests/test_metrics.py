@@ -10,7 +10,7 @@ from prometheus_client.registry import CollectorRegistry
 from dashboard.collector.store import Store
 from dashboard.model.live import Model
 from dashboard.web.metrics import ModelCollector
-from tests.support import wait_for
+from tests.support import ROOT, wait_for
 from workload.agent.protocol import Source, Task, begin_event, decode, encode, end_event, queue_event
 
 MS = 1_000_000
@@ -143,3 +143,21 @@ def test_metrics_speak_openmetrics_when_asked_and_keep_the_host_rule(dashboard):
     assert reply.text.rstrip().endswith("# EOF")
     refused = dashboard.get("/metrics", headers={"Host": "rebound.example:8050"})
     assert refused.status_code == 403
+
+
+def test_every_metric_is_documented_with_its_labels():
+    """docs/metrics.md's table and the collector cannot drift: same names, same labels."""
+    model = fed_model()
+    model.kernel_drops, model.backlog = 0, 2
+    model.routes.end("managed", "/q", None, "200", 0.1, 0.2)  # a queue wait, so every label shows
+    documented = {}
+    for line in (ROOT / "docs" / "metrics.md").read_text().splitlines():
+        if line.startswith("| `threadpulse_"):
+            name, _, labels, _ = (cell.strip() for cell in line.strip("|").split("|"))
+            documented[name.strip("`")] = set() if labels == "—" else set(labels.split(", "))
+    produced = {}
+    for samples in scraped(model).values():
+        for sample in samples:
+            name = sample.name.removesuffix("_bucket").removesuffix("_count").removesuffix("_sum")
+            produced.setdefault(name, set()).update(set(sample.labels) - {"le"})
+    assert documented == produced

@@ -17,7 +17,7 @@ import { PresenterView, takeToken } from "./presenter.js";
 import { QueuesView } from "./queues.js";
 import { RunResultView } from "./run-result.js";
 import { Tabs } from "./tabs.js";
-import { Timeline, buildTimelineLegend } from "./timeline.js";
+import { Timeline } from "./timeline.js";
 
 const { bootstrap, store } = openStore();
 const api = new Api(takeToken());
@@ -34,7 +34,7 @@ const timeline = new Timeline(byId("timeline-box"), store);
 const charts = new Charts(byId("charts"), store, () =>
   loadScript("/vendor/plotly.min.js").then(() => window.Plotly),
 );
-buildTimelineLegend(byId("timeline-legend"));
+timeline.showLegendIn(byId("timeline-legend"));
 
 const presenter = new PresenterView(api, byId("viewer-badge"));
 presenter.onChange((readOnly) => {
