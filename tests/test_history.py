@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.model.history import SERIES_KEPT, SPAN_WINDOW_NS, SPANS_KEPT, Series, Spans
+from dashboard.model.history import ROUTES_PER_POINT, SERIES_KEPT, SPAN_WINDOW_NS, SPANS_KEPT, Series, Spans
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -64,9 +64,9 @@ def test_a_second_is_closed_only_once_the_clock_has_passed_it():
     """A point is final when sent: requests ending within the second still land in it."""
     series = Series()
     series.roll(10 * S, 4, {})
-    series.record_end(True, 2.0, 10.0)
+    series.record_end(True, 2.0, 10.0, "/io")
     series.roll(10 * S + 999 * MS, 4, {})
-    series.record_end(False, None, 30.0)
+    series.record_end(False, None, 30.0, "/hello")
     assert series.since(0) == []
     series.roll(11 * S, 4, {"7": 50.0})
     (point,) = series.since(0)
@@ -81,7 +81,7 @@ def test_a_point_holds_the_seconds_peaks_and_latency_split():
     for in_service, queued in ((1, 0), (2, 5), (1, 1)):
         series.observe(in_service, queued)
     for wait, service in ((10.0, 100.0), (30.0, 100.0)):
-        series.record_end(True, wait, service)
+        series.record_end(True, wait, service, "/io")
     series.roll(1 * S, 2, {})
     (point,) = series.since(0)
     assert (point["in_service"], point["queued"]) == (2, 5)
@@ -89,6 +89,21 @@ def test_a_point_holds_the_seconds_peaks_and_latency_split():
     assert point["service_ms"]["p50"] == 100.0
     series.roll(2 * S, 2, {})
     assert series.since(1)[0]["in_service"] == 0  # the next second starts empty
+
+
+def test_a_point_splits_service_by_route_keeping_the_busiest_routes():
+    """Issue 13, item 4: the latency chart by route; bounded, so a thousand routes cost a point
+    no more than ROUTES_PER_POINT entries."""
+    series = Series()
+    series.roll(0, 2, {})
+    for service in (10.0, 20.0, 400.0):
+        series.record_end(True, None, service, "/post/<int:post_id>")
+    for i in range(ROUTES_PER_POINT + 3):
+        series.record_end(True, None, 1.0, f"/r{i}")
+    series.roll(1 * S, 2, {})
+    (point,) = series.since(0)
+    assert point["routes"]["/post/<int:post_id>"] == {"n": 3, "p95": 400.0}
+    assert len(point["routes"]) == ROUTES_PER_POINT
 
 
 def test_series_since_sends_only_new_points_and_keeps_two_minutes():

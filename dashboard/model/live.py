@@ -327,9 +327,9 @@ class Model:
             sent_ns = run.sent.get(request.index)
         wait_ms = None if sent_ns is None else (request.started_ns - sent_ns) / 1e6
         service_ms = (t_ns - request.started_ns) / 1e6
-        self.series.record_end(ok, wait_ms, service_ms)
         wait_s = None if wait_ms is None else wait_ms / 1e3
         route = self.routes.end(server_of(process), request.path, end.route, status, wait_s, service_ms / 1e3)
+        self.series.record_end(ok, wait_ms, service_ms, route)
         key = task_key(process.pid, task.id)
         self.spans.add(key, request.started_ns, t_ns, sent_ns, request.path, status, route)
         task.request = None

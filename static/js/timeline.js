@@ -24,8 +24,9 @@ export class Timeline {
   /**
    * @param {HTMLElement} box the element the canvas fills
    * @param {import("./store.js").Store} store
+   * @param {RouteColours} routes the route colours, shared with the charts
    */
-  constructor(box, store) {
+  constructor(box, store, routes = new RouteColours()) {
     this.box = box;
     this.store = store;
     this.canvas = element("canvas", "timeline-canvas", box);
@@ -50,7 +51,7 @@ export class Timeline {
     this.drawMsShownAt = 0;
     this.mouse = null; // {x, y} in CSS px, while the pointer is over the canvas
     this.colours = readColours(box);
-    this.routes = new RouteColours();
+    this.routes = routes;
     this.legendList = null; // the <ul> the route legend is kept in, if any
     this.legendFor = null; // the route colours' version (and "other" seen) the legend shows
     this.otherSeen = false;
