@@ -13,6 +13,7 @@ from dashboard.services import EXTENSION, Services, build
 from dashboard.web import events
 from dashboard.web.api import api
 from dashboard.web.auth import guard_hosts, socketio_origins
+from dashboard.web.metrics import metrics
 from dashboard.web.pages import pages
 
 # Threading mode, chosen explicitly: with eventlet installed Flask-SocketIO would otherwise
@@ -39,6 +40,7 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    app.register_blueprint(metrics)
     events.register(socketio, services)
     if start:
         services.start()

@@ -41,7 +41,7 @@ class Pipeline:
 
     def span(self) -> dict:
         """The one finished request's timeline bar, by name."""
-        ((_, key, start_ms, end_ms, sent_ms, path, status),) = spans_view(self.model, time.monotonic_ns())
+        ((_, key, start_ms, end_ms, sent_ms, path, status, _),) = spans_view(self.model, time.monotonic_ns())
         return {"start_ms": start_ms, "end_ms": end_ms, "path": path, "status": status}
 
 

@@ -200,6 +200,33 @@ def test_cpu_burst_shows_gil_starvation_on_tiles_timeline_and_charts(page: Page,
     wait_for_runs_over(dashboard)
 
 
+def test_the_timeline_colours_by_route_and_names_each_route_in_its_legend(page: Page, dashboard):
+    """Issue 13, item 4: bars are coloured by route, not raw path; `/io?ms=300` and `/hello` are two
+    routes, each with a swatch of its own in the legend, the queue-wait shade after them; the
+    charts draw service p95 by route."""
+    wait_for_idle_pool(page)
+    runs = [dashboard.fire("io", 4, 300), dashboard.fire("hello", 4, 0)]
+    legend = page.locator("#timeline-legend li")
+    expect(legend.filter(has_text="/io")).to_have_count(1, timeout=RUN_DONE_MS)
+    expect(legend.filter(has_text="/hello")).to_have_count(1, timeout=RUN_DONE_MS)
+    expect(legend.last).to_contain_text("queue wait")
+    colours = legend.evaluate_all(
+        "items => items.map(li => li.querySelector('.kind-swatch').style.background)"
+    )
+    assert len(set(colours[:-1])) == len(colours) - 1  # one colour a route
+    for run in runs:
+        dashboard.wait_run(run)
+    page.keyboard.press("c")  # the charts: service p95 by route, a line a route, in its colour
+    by_route = page.locator("[data-chart='latency-route']")
+    expect(by_route.locator(".main-svg").first).to_be_attached(timeout=10_000)
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-chart=\"latency-route\"]').dataset.points) >= 2",
+        timeout=10_000,
+    )
+    expect(by_route.locator(".legendtext").filter(has_text="/io")).to_have_count(1)
+    page.keyboard.press("t")
+
+
 def test_clicking_a_busy_tile_opens_the_inspector_with_its_stack(page: Page, dashboard):
     """The inspector shows the task's sampled stack (the workload's work.py while it computes),
     polled while open; Esc closes it and gives the focus back to the tile."""
@@ -310,7 +337,7 @@ def test_the_page_reads_spans_in_the_field_order_its_bootstrap_gives(page: Page)
     history = json.loads(page.locator("#bootstrap").text_content())["history"]
     assert history == page_contract()
     spans = Spans()
-    spans.add(task_key(10, 5), 2_000_000, 5_000_000, 1_000_000, "/io?ms=3", "200")
+    spans.add(task_key(10, 5), 2_000_000, 5_000_000, 1_000_000, "/io?ms=3", "200", "/io")
     raw = json.loads(json.dumps(list(spans.items)))
     expected = {
         "seq": 1,
@@ -320,6 +347,7 @@ def test_the_page_reads_spans_in_the_field_order_its_bootstrap_gives(page: Page)
         "sent": 1,
         "path": "/io?ms=3",
         "status": "200",
+        "route": "/io",
     }
     read = page.evaluate(READ_SPANS, [history, raw])
     assert read == {

@@ -25,7 +25,7 @@ def task(
 ) -> TaskState:
     out = TaskState(n, f"T{n}", kind, n, state=state, why=why, **kw)
     if path is not None:
-        out.request = Request(f"1-{n}", n, path, 0)
+        out.request = Request(f"1-{n}", n, path, 0, path)
     return out
 
 
@@ -55,7 +55,7 @@ def test_uneven_accept_names_the_worker_holding_connections_while_others_idle():
     idle = [process(pid, task(1), task(2), queue=0) for pid in (11, 12)]
     model = model_of(full, *idle, capacity=6, slots=2)
     assert rules.uneven_accept(model, 0) == "worker 10 holds 7 connections it cannot serve; 2 workers idle"
-    idle[0].tasks[1].request = Request("11-1", 1, "/io", 0)
+    idle[0].tasks[1].request = Request("11-1", 1, "/io", 0, "/io")
     idle[1].queue = 1
     assert rules.uneven_accept(model, 0) is None  # every worker has work: no one idles
 

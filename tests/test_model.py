@@ -56,7 +56,13 @@ def test_begin_and_end_move_a_task_through_its_states_and_count_the_request():
     feed.send(WORKER, [begin_event(5, 10 * MS, 0, "GET", "/io", "")], (Task(5, "T0", "thread", 5),))
     task = state_view(model, 30 * MS)["processes"][0]["tasks"][0]
     assert task["state"] == "running"
-    assert task["request"] == {"id": "10-0", "path": "/io", "started_ms": 10.0, "age_ms": 20.0}
+    assert task["request"] == {
+        "id": "10-0",
+        "path": "/io",
+        "route": "/io",
+        "started_ms": 10.0,
+        "age_ms": 20.0,
+    }
     assert model.counters(0)["in_service"] == 1
     feed.send(WORKER, [end_event(5, 40 * MS, 0, "200")])
     task = state_view(model, 50 * MS)["processes"][0]["tasks"][0]

@@ -93,3 +93,17 @@ def test_the_tag_header_is_documented_as_coded():
     assert f"`{protocol.TAG_HEADER}: RUN/INDEX/SENT_NS`" in DOC
     assert f"`{protocol.TAG_ENVIRON}`" in DOC and f"`{protocol.TAG_ASGI.decode()}`" in DOC
     assert protocol.parse_tag(protocol.make_tag("RUN", 1, 2)) == ("RUN", 1, 2)
+
+
+def test_late_fields_are_documented_trailing_and_may_be_left_out():
+    """A field added to an event without a new schema version: documented as late, the last of its
+    event, nullable, and an event sent without it (an older agent's) still decodes, as null."""
+    for kind, late in protocol.LATE_FIELDS.items():
+        fields = protocol.EVENT_FIELDS[kind]
+        assert [name for name, _ in fields[-len(late) :]] == list(late)
+        assert all(wire == "str?" for _, wire in fields[-len(late) :])
+        assert all(f"`{kind}`'s `{name}`" in DOC for name in late)
+        values = [SAMPLES[wire] for _, wire in fields[: -len(late)]]
+        source = protocol.Source("h", 1, "m", "worker")
+        (record,) = protocol.decode(protocol.encode(source, 0, 0, 0, [[kind, *values]])).events
+        assert tuple(record) == (*values, *[None] * len(late))

@@ -15,6 +15,7 @@ from dashboard.model.stats import percentiles
 SPANS_KEPT = 5_000
 SPAN_WINDOW_NS = 30_000_000_000  # the timeline's window
 SERIES_KEPT = 120  # seconds: the charts' points
+ROUTES_PER_POINT = 6  # a point's service p95 by route: the routes with most requests that second
 
 
 class Span(NamedTuple):
@@ -28,6 +29,7 @@ class Span(NamedTuple):
     sent_ms: float | None  # None: not sent by the dashboard's load generator
     path: str
     status: str
+    route: str  # what kind of request (dashboard/model/routes.py): the page colours by it
 
 
 def page_contract() -> dict:
@@ -46,11 +48,13 @@ class Spans:
     items: deque[Span] = field(default_factory=lambda: deque(maxlen=SPANS_KEPT))
     seq: int = 0
 
-    def add(self, key: str, start_ns: int, end_ns: int, sent_ns: int | None, path: str, status: str) -> None:
+    def add(
+        self, key: str, start_ns: int, end_ns: int, sent_ns: int | None, path: str, status: str, route: str
+    ) -> None:
         self.seq += 1
         sent = None if sent_ns is None else round(sent_ns / 1e6, 1)
         self.items.append(
-            Span(self.seq, key, round(start_ns / 1e6, 1), round(end_ns / 1e6, 1), sent, path, status)
+            Span(self.seq, key, round(start_ns / 1e6, 1), round(end_ns / 1e6, 1), sent, path, status, route)
         )
 
     def since(self, seq: int, now_ns: int, most: int) -> list[Span]:
@@ -75,6 +79,7 @@ class Bucket:
     queued_max: int = 0
     waits: list[float] = field(default_factory=list)
     services: list[float] = field(default_factory=list)
+    services_by_route: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,7 +91,7 @@ class Series:
     current: Bucket = field(default_factory=Bucket)
     second: int | None = None
 
-    def record_end(self, ok: bool, wait_ms: float | None, service_ms: float) -> None:
+    def record_end(self, ok: bool, wait_ms: float | None, service_ms: float, route: str) -> None:
         bucket = self.current
         if ok:
             bucket.done += 1
@@ -95,6 +100,7 @@ class Series:
         if wait_ms is not None:
             bucket.waits.append(wait_ms)
         bucket.services.append(service_ms)
+        bucket.services_by_route.setdefault(route, []).append(service_ms)
 
     def observe(self, in_service: int, queued: int) -> None:
         bucket = self.current
@@ -132,8 +138,15 @@ class Series:
             "capacity": capacity,
             "wait_ms": percentiles(bucket.waits),
             "service_ms": percentiles(bucket.services),
+            "routes": _by_route(bucket.services_by_route),
             "cpu": cpu,
         }
 
     def since(self, seq: int) -> list[dict]:
         return [point for point in self.points if point["seq"] > seq]
+
+
+def _by_route(services: dict[str, list[float]]) -> dict[str, dict]:
+    """Per route, the second's requests and their service p95 (ms), for the routes with most."""
+    busiest = sorted(services.items(), key=lambda item: -len(item[1]))[:ROUTES_PER_POINT]
+    return {route: {"n": len(times), "p95": percentiles(times)["p95"]} for route, times in busiest}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from dashboard.model.classify import classify
 from dashboard.model.history import Series, Spans
+from dashboard.model.routes import MANAGED_SERVER, RouteBook
 from dashboard.model.runs import Run
 from dashboard.model.verdict import Prediction
 from workload.agent.protocol import (
@@ -50,6 +51,12 @@ def task_key(pid: int, task_id: int) -> str:
     return f"{pid}{TASK_KEY_SEPARATOR}{task_id}"
 
 
+def server_of(process: Process) -> str:
+    """The server a process belongs to, as the route figures and /metrics name it: until processes
+    carry their own server (issue 13, "ownapp"), every one is the managed server's."""
+    return MANAGED_SERVER
+
+
 @dataclass(frozen=True)
 class ProcessSample:
     """What /proc says of one process at one instant: its CPU, and per thread (CPU, run queue)."""
@@ -64,6 +71,7 @@ class Request:
     number: int  # N, as the agent's `end` event names it
     path: str
     started_ns: int
+    route: str  # what kind of request: the app's rule (known at its end) or its normalised path
     run: str | None = None
     index: int = -1
 
@@ -136,6 +144,7 @@ class Model:
         self.backlog: int | None = None  # connections in the kernel's accept queue
         self.spans = Spans()
         self.series = Series()
+        self.routes = RouteBook()  # per server and route: statuses, queue-wait and service histograms
         # The scene fired last: id, title, caption, index, count and its run (see dashboard/scenes).
         self.scene: dict | None = None
 
@@ -148,6 +157,7 @@ class Model:
         self.slots_per_process = slots_per_process
         if info.get("status") == "starting":
             self.done = self.failed = 0
+            self.routes.forget(MANAGED_SERVER)
         for pid in retired_pids:
             self.ignored_pids[pid] = None
             self.processes.pop(pid, None)
@@ -295,7 +305,9 @@ class Model:
         tagged = parse_tag(begin.tag)
         if begin.tag is not None and tagged is None:
             self.reject("bad_tag")  # the request is still drawn and counted, just not in a run
-        request = Request(request_name(process.pid, begin.request), begin.request, begin.path, begin.t_ns)
+        name = request_name(process.pid, begin.request)
+        route = self.routes.guess(server_of(process), begin.path)
+        request = Request(name, begin.request, begin.path, begin.t_ns, route)
         if tagged is not None:
             request.run, request.index, sent_ns = tagged
             run = self.runs.get(request.run)
@@ -316,6 +328,7 @@ class Model:
             self.failed += 1
         task = process.tasks.get(end.task)
         if task is None or task.request is None or task.request.number != end.request:
+            self.routes.end(server_of(process), None, end.route, status, None, None)
             return
         request = task.request
         sent_ns = None
@@ -324,9 +337,12 @@ class Model:
             run.record_end(request.index, t_ns)
             sent_ns = run.sent.get(request.index)
         wait_ms = None if sent_ns is None else (request.started_ns - sent_ns) / 1e6
-        self.series.record_end(ok, wait_ms, (t_ns - request.started_ns) / 1e6)
+        service_ms = (t_ns - request.started_ns) / 1e6
+        wait_s = None if wait_ms is None else wait_ms / 1e3
+        route = self.routes.end(server_of(process), request.path, end.route, status, wait_s, service_ms / 1e3)
+        self.series.record_end(ok, wait_ms, service_ms, route)
         key = task_key(process.pid, task.id)
-        self.spans.add(key, request.started_ns, t_ns, sent_ns, request.path, status)
+        self.spans.add(key, request.started_ns, t_ns, sent_ns, request.path, status, route)
         task.request = None
         task.stack = None
         if task.gone_ns is None:

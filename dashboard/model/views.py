@@ -19,6 +19,7 @@ def task_view(task: TaskState, now_ns: int, with_age: bool = True) -> dict:
         request = {
             "id": task.request.id,
             "path": task.request.path,
+            "route": task.request.route,
             "started_ms": round(task.request.started_ns / 1e6, 1),
         }
         if with_age:

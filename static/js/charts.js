@@ -1,16 +1,18 @@
 // Charts (Plotly, served by the dashboard from the Python plotly package): throughput,
-// concurrency against capacity, latency split into queue wait and service, CPU per process
-// and per task. Redrawn with Plotly.react only when a new per-second point arrives (so at most
+// concurrency against capacity, latency split into queue wait and service, service p95 by route
+// (in the timeline's route colours), CPU per process and per task. Redrawn with Plotly.react only when a new per-second point arrives (so at most
 // about once a second), and only while the charts are on screen. Few traces, SVG: each holds
 // at most a point a second of the window shown.
 // CPU per task is not in the series: the page keeps its own rolling window, sampling every
 // task's `cpu_pct` when a point arrives, and plots the busiest few.
 
 import { element, setAttr, setText } from "./dom.js";
+import { RouteColours } from "./routes.js";
 
 const WINDOW_S = 60;
 const MIN_REDRAW_MS = 900;
 const TOP_TASKS = 6;
+const TOP_ROUTES = 6;
 const PALETTE = ["#56b4e9", "#e69f00", "#009e73", "#f0e442", "#cc79a7", "#d55e00", "#0072b2", "#ffffff"];
 
 const MARKERS = { mode: "lines+markers", marker: { size: 8 } };
@@ -19,6 +21,7 @@ const CHARTS = [
   { id: "throughput", title: "Throughput (requests/s)" },
   { id: "concurrency", title: "Concurrency" },
   { id: "latency", title: "Latency: queue wait + service (ms)" },
+  { id: "latency-route", title: `Service p95 by route, busiest ${TOP_ROUTES} (ms)` },
   { id: "cpu-process", title: "CPU per process (% of a core)" },
   { id: "cpu-task", title: `CPU per task, busiest ${TOP_TASKS} (% of a core)` },
 ];
@@ -29,11 +32,17 @@ export class Charts {
    * @param {import("./store.js").Store} store
    * @param {() => Promise<object>} loadPlotly resolves to the Plotly library; 4.8 MB, so it
    *   is fetched the first time the charts are shown, not with the page
-   * @param {{only?: string[], minFontPx?: number, windowS?: number}} options which charts to
-   *   draw (all by default), the smallest type on them (the stage's is readable from the back of
-   *   a room), and the seconds shown (the last minute live; a report shows its span)
+   * @param {{only?: string[], minFontPx?: number, windowS?: number, routes?: RouteColours}} options
+   *   which charts to draw (all by default), the smallest type on them (the stage's is readable
+   *   from the back of a room), the seconds shown (the last minute live; a report shows its span)
+   *   and the route colours shared with the timeline
    */
-  constructor(grid, store, loadPlotly, { only = null, minFontPx = 0, windowS = WINDOW_S } = {}) {
+  constructor(
+    grid,
+    store,
+    loadPlotly,
+    { only = null, minFontPx = 0, windowS = WINDOW_S, routes = new RouteColours() } = {},
+  ) {
     this.grid = grid;
     this.store = store;
     this.loadPlotly = loadPlotly;
@@ -48,6 +57,7 @@ export class Charts {
     this.sampledSeq = null;
     this.boxes = new Map();
     this.minFontPx = minFontPx;
+    this.routes = routes;
     this.note = element("p", "charts-note", grid);
     setText(this.note, "Loading the charts…");
     for (const chart of CHARTS.filter((c) => only === null || only.includes(c.id))) {
@@ -172,6 +182,20 @@ export class Charts {
       x: entry.points.map((p) => p.t - lastT),
     }));
 
+    const requestsOf = new Map(); // route -> requests over the window: the busiest get a line
+    for (const p of points) {
+      for (const [route, r] of Object.entries(p.routes ?? {})) {
+        requestsOf.set(route, (requestsOf.get(route) ?? 0) + r.n);
+      }
+    }
+    const colours = this.routes.colours();
+    const latencyRoute = [...requestsOf.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP_ROUTES)
+      .map(([route]) =>
+        line(route, col((p) => p.routes?.[route]?.p95), colours[this.routes.indexOf(route)], MARKERS),
+      );
+
     const figures = {
       throughput: [
         line("done", col((p) => p.done), "#3fd1a0"),
@@ -185,6 +209,7 @@ export class Charts {
         line("service p50", col((p) => p.service_ms?.p50), "#56b4e9", MARKERS),
         line("service p95", col((p) => p.service_ms?.p95), "#56b4e9", { ...MARKERS, line: { dash: "dot" } }),
       ],
+      "latency-route": latencyRoute,
       "cpu-process": cpuProcess,
       "cpu-task": cpuTask,
     };

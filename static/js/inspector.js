@@ -101,7 +101,8 @@ export class Inspector {
     setText(f("phase"), task.phase ? `${task.phase} (declared by the endpoint)` : "none declared");
     setText(f("cpu"), `${formatPct(task.cpu_pct)} of a core`);
     const req = task.request;
-    setText(f("request"), req ? `${req.path} · ${req.id}` : "none: idle");
+    const route = req?.route && req.route !== req.path ? ` (${req.route})` : "";
+    setText(f("request"), req ? `${req.path}${route} · ${req.id}` : "none: idle");
     setText(f("age"), req ? formatMs(req.age_ms) : "—");
     setText(f("explanation"), task.explanation ?? "");
     f("explanation").hidden = !task.explanation;

@@ -16,9 +16,10 @@ import { ModeSwitcher } from "./modes.js";
 import { PoolsView } from "./pools.js";
 import { PresenterView, takeToken } from "./presenter.js";
 import { QueuesView } from "./queues.js";
+import { RouteColours } from "./routes.js";
 import { RunResultView } from "./run-result.js";
 import { Tabs } from "./tabs.js";
-import { Timeline, buildTimelineLegend } from "./timeline.js";
+import { Timeline } from "./timeline.js";
 
 const { bootstrap, store } = openStore();
 const api = new Api(takeToken());
@@ -31,11 +32,15 @@ const inspector = new Inspector(api, store, (key) => {
 pools = new PoolsView(byId("pools"), byId("pools-empty"), { onInspect: (key) => inspector.open(key) });
 const controls = new Controls(bootstrap, api, new RunResultView(byId("run-result")));
 const modes = new ModeSwitcher(api, store);
-const timeline = new Timeline(byId("timeline-box"), store);
-const charts = new Charts(byId("charts"), store, () =>
-  loadScript("/vendor/plotly.min.js").then(() => window.Plotly),
+const routes = new RouteColours(); // one colour a route, on the timeline and the charts alike
+const timeline = new Timeline(byId("timeline-box"), store, routes);
+const charts = new Charts(
+  byId("charts"),
+  store,
+  () => loadScript("/vendor/plotly.min.js").then(() => window.Plotly),
+  { routes },
 );
-buildTimelineLegend(byId("timeline-legend"));
+timeline.showLegendIn(byId("timeline-legend"));
 const runs = new RunsPanel(byId("runs"), api, store);
 
 const presenter = new PresenterView(api, byId("viewer-badge"));

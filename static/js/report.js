@@ -8,8 +8,9 @@ import { Charts } from "./charts.js";
 import { CompareTable } from "./compare.js";
 import { byId, element, setText } from "./dom.js";
 import { formatMs } from "./format.js";
+import { RouteColours } from "./routes.js";
 import { Store } from "./store.js";
-import { Timeline, buildTimelineLegend } from "./timeline.js";
+import { Timeline } from "./timeline.js";
 
 const report = JSON.parse(byId("bootstrap").textContent);
 
@@ -40,8 +41,9 @@ store.applySnapshot(
 );
 store.freeze(at);
 
-const timeline = new Timeline(byId("timeline-box"), store, { endLabel: "end" });
-buildTimelineLegend(byId("timeline-legend"));
+const routes = new RouteColours(); // one colour a route, on the timeline and the charts alike
+const timeline = new Timeline(byId("timeline-box"), store, routes, { endLabel: "end" });
+timeline.showLegendIn(byId("timeline-legend"));
 timeline.buildLanes(); // sizes the box for its lanes before the first draw
 new ResizeObserver(() => {
   timeline.resize();
@@ -51,6 +53,7 @@ new ResizeObserver(() => {
 const windowS = Math.max(2, Math.ceil((report.to_ms - report.from_ms) / 1000) + 1);
 const charts = new Charts(byId("charts"), store, () => Promise.resolve(window.Plotly), {
   windowS,
-  only: ["throughput", "concurrency", "latency", "cpu-process"], // no live tasks to sample CPU from
+  routes,
+  only: ["throughput", "concurrency", "latency", "latency-route", "cpu-process"], // no live tasks to sample CPU from
 });
 charts.setVisible(true);

@@ -39,6 +39,7 @@ function spanReader(fields) {
       sent: typeof sent === "number" ? sent : null,
       path: String(raw[at.path] ?? ""),
       status: String(raw[at.status] ?? ""),
+      route: String(raw[at.route] ?? raw[at.path] ?? ""),
     };
   };
 }

@@ -1,5 +1,5 @@
 // Timeline: one lane per task, one bar per request over the store's span window, scrolling live. A bar is
-// coloured by the kind of endpoint; its queue wait (sent -> picked up) is drawn before it,
+// coloured by the request's route (routes.js), named in the legend; its queue wait (sent -> picked up) is drawn before it,
 // lighter. Requests still in service grow to "now". Drawn on a <canvas> each animation frame
 // while visible (SVG shapes get slow near a hundred; a canvas draws 2,000 bars in about a
 // millisecond). Time base: the dashboard's clock (`now_ms` of the last frame + time since).
@@ -7,16 +7,8 @@
 
 import { element, setAttr, setText } from "./dom.js";
 import { formatMs } from "./format.js";
+import { OTHER_INDEX, RouteColours } from "./routes.js";
 
-const KINDS = [
-  { kind: "io", label: "/io", colour: "#56b4e9" },
-  { kind: "cpu", label: "/cpu", colour: "#e69f00" },
-  { kind: "cpu-native", label: "/cpu-native", colour: "#009e73" },
-  { kind: "mixed", label: "/mixed", colour: "#cc79a7" },
-  { kind: "hello", label: "/hello", colour: "#f0e442" },
-  { kind: "other", label: "other", colour: "#b0b8c4" },
-];
-const KIND_INDEX = new Map(KINDS.map((k, i) => [k.kind, i]));
 const WAIT_ALPHA = 0.45;
 const AXIS_H = 26; // px, CSS
 const MAX_LANE_H = 26;
@@ -27,12 +19,6 @@ const TICK_STEPS_MS = [250, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 1
 const MAX_TICKS = 8;
 const PRUNE_EVERY_MS = 1000;
 
-/** The endpoint kind of a request path ("/cpu-native?ms=5" -> "cpu-native"). */
-function kindOf(path) {
-  const name = String(path).split("?")[0].replace(/^\/+/, "");
-  return KIND_INDEX.has(name) && name !== "other" ? name : "other";
-}
-
 function failed(status) {
   return !/^[23]/.test(status);
 }
@@ -41,10 +27,11 @@ export class Timeline {
   /**
    * @param {HTMLElement} box the element the canvas fills
    * @param {import("./store.js").Store} store
+   * @param {RouteColours} routes the route colours, shared with the charts
    * @param {{endLabel?: string}} options what the window's right end is called ("now" live; a
    *   report's window ends at its span's end)
    */
-  constructor(box, store, { endLabel = "now" } = {}) {
+  constructor(box, store, routes = new RouteColours(), { endLabel = "now" } = {}) {
     this.box = box;
     this.store = store;
     this.endLabel = endLabel;
@@ -70,6 +57,10 @@ export class Timeline {
     this.drawMsShownAt = 0;
     this.mouse = null; // {x, y} in CSS px, while the pointer is over the canvas
     this.colours = readColours(box);
+    this.routes = routes;
+    this.legendList = null; // the <ul> the route legend is kept in, if any
+    this.legendFor = null; // the route colours' version (and "other" seen) the legend shows
+    this.otherSeen = false;
     new ResizeObserver(() => this.resize()).observe(box);
     this.canvas.addEventListener("mousemove", (e) => {
       this.mouse = { x: e.offsetX, y: e.offsetY };
@@ -207,14 +198,15 @@ export class Timeline {
     const barH = Math.max(1, split ? (laneH - inset) * 0.66 : laneH - 2 * inset);
     const waitY = split ? inset + barH + 1 : inset;
     const waitH = split ? Math.max(2, laneH - waitY - 1) : barH;
-    const buckets = KINDS.map(() => []);
+    const colours = this.routes.colours();
+    const buckets = colours.map(() => []);
     let count = 0;
     for (const span of spans) {
       if (span.end < from) continue;
       const lane = this.laneOf.get(span.task);
       if (lane === undefined) continue;
-      span.kindIndex ??= KIND_INDEX.get(kindOf(span.path));
-      buckets[span.kindIndex].push(span, lane);
+      span.colourIndex ??= this.routes.indexOf(span.route);
+      buckets[span.colourIndex].push(span, lane);
       count += 1;
     }
     const live = [];
@@ -223,13 +215,13 @@ export class Timeline {
       if (!req || typeof req.started_ms !== "number") continue;
       const lane = this.laneOf.get(key);
       if (lane === undefined) continue;
-      live.push(lane, KIND_INDEX.get(kindOf(req.path)), req.started_ms);
+      live.push(lane, this.routes.indexOf(req.route ?? req.path), req.started_ms);
       count += 1;
     }
-    for (let k = 0; k < KINDS.length; k++) {
+    for (let k = 0; k < colours.length; k++) {
       const list = buckets[k];
       if (list.length === 0) continue;
-      ctx.fillStyle = KINDS[k].colour;
+      ctx.fillStyle = colours[k];
       ctx.globalAlpha = WAIT_ALPHA;
       for (let i = 0; i < list.length; i += 2) {
         const span = list[i];
@@ -257,12 +249,14 @@ export class Timeline {
     const nowX = xOf(clock);
     for (let i = 0; i < live.length; i += 3) {
       const x = xOf(Math.max(live[i + 2], from));
-      ctx.fillStyle = KINDS[live[i + 1]].colour;
+      ctx.fillStyle = colours[live[i + 1]];
       ctx.fillRect(x, live[i] * laneH + inset, Math.max(1.5, nowX - x), barH);
       ctx.fillStyle = c.text;
       ctx.fillRect(nowX - 2, live[i] * laneH + inset, 2, barH);
     }
 
+    this.otherSeen ||= buckets[OTHER_INDEX].length > 0 || live.some((v, i) => i % 3 === 1 && v === OTHER_INDEX);
+    this.updateLegend();
     this.drawLabels(labels, laneH, gutter, plotH);
     this.drawAxis(gutter, plotW, plotH, from, xOf);
     if (count === 0) {
@@ -284,6 +278,31 @@ export class Timeline {
       this.canvas.dataset.drawMs = this.drawMs.toFixed(2);
       if (this.mouse) this.hover();
     }
+  }
+
+  /** Keep the legend under the timeline in `list`: one swatch per route drawn, and the queue-wait shade. */
+  showLegendIn(list) {
+    this.legendList = list;
+    setAttr(list, "aria-label", "Timeline colours: one per route");
+    this.updateLegend();
+  }
+
+  updateLegend() {
+    const stamp = `${this.routes.version}/${this.otherSeen}`;
+    if (!this.legendList || stamp === this.legendFor) return;
+    this.legendFor = stamp;
+    const list = this.legendList;
+    list.replaceChildren();
+    const entries = this.routes.legend(this.otherSeen);
+    for (const { route, colour } of entries) {
+      const item = element("li", null, list);
+      element("span", "kind-swatch", item).style.background = colour;
+      item.append(route);
+    }
+    const wait = element("li", null, list);
+    const swatch = element("span", "kind-swatch kind-swatch-wait", wait);
+    swatch.style.background = entries[0]?.colour ?? this.colours.muted;
+    wait.append("lighter: queue wait (sent → picked up)");
   }
 
   drawLabels(labels, laneH, gutter, plotH) {
@@ -337,13 +356,20 @@ export class Timeline {
       const task = store.tasks.get(key);
       const req = task?.request;
       if (req && t >= req.started_ms - slack) {
-        found = { path: req.path, status: "in service", wait: null, service: clock - req.started_ms };
+        found = {
+          route: req.route ?? req.path,
+          path: req.path,
+          status: "in service",
+          wait: null,
+          service: clock - req.started_ms,
+        };
       }
       for (let i = store.spans.length - 1; i >= 0 && !found; i--) {
         const s = store.spans[i];
         if (s.task !== key) continue;
         if (t >= (s.sent ?? s.start) - slack && t <= s.end + slack) {
           found = {
+            route: s.route,
             path: s.path,
             status: s.status,
             wait: s.sent === null ? null : s.start - s.sent,
@@ -359,7 +385,7 @@ export class Timeline {
     setText(
       this.tip,
       [
-        found.path,
+        found.route === found.path ? found.path : `${found.route}: ${found.path}`,
         `status ${found.status}`,
         `queue wait ${formatMs(found.wait)}`,
         `service ${formatMs(found.service)}`,
@@ -387,17 +413,3 @@ function readColours(el) {
   };
 }
 
-/** The legend under the timeline: one swatch per endpoint kind, and the queue-wait shade. */
-export function buildTimelineLegend(list) {
-  for (const { label, colour } of KINDS) {
-    const item = element("li", null, list);
-    const swatch = element("span", "kind-swatch", item);
-    swatch.style.background = colour;
-    item.append(label);
-  }
-  const wait = element("li", null, list);
-  const swatch = element("span", "kind-swatch kind-swatch-wait", wait);
-  swatch.style.background = KINDS[0].colour;
-  wait.append("lighter: queue wait (sent → picked up)");
-  setAttr(list, "aria-label", "Timeline colours");
-}

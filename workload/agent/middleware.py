@@ -26,10 +26,11 @@ class _Request:
     on `/hello` the agent's whole budget is a couple of µs, and a Python call is ~0.1 µs of it.
     """
 
-    __slots__ = ("agent", "task", "number", "status", "start_response", "inner")
+    __slots__ = ("agent", "task", "number", "status", "route", "start_response", "inner", "environ")
 
     def start(self, code: str, headers: list, exc_info: Any = None) -> Callable:
         self.status = code[:3]
+        self.route = _route(self.environ)
         return self.start_response(code, headers, exc_info)
 
     def __iter__(self):
@@ -43,8 +44,19 @@ class _Request:
                 close()
         finally:
             agent = self.agent
-            agent.recorder.add(end_event(self.task, monotonic_ns(), self.number, self.status))
+            agent.recorder.add(end_event(self.task, monotonic_ns(), self.number, self.status, self.route))
             agent.busy.pop(self.task, None)
+
+
+def _route(environ: dict[str, Any]) -> str | None:
+    """The URL rule the app matched (`/post/<int:post_id>`): werkzeug keeps its request in the
+    environ, and Flask's request names the rule it routed to. Read when the app starts its
+    response, once it has routed: Flask empties `werkzeug.request` when its request context pops,
+    before its `wsgi_app` returns. None for an app that is not Flask's, or a request no rule
+    matched (a 404)."""
+    rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+    route = getattr(rule, "rule", None)
+    return route if type(route) is str else None
 
 
 class AgentMiddleware:
@@ -67,6 +79,7 @@ class AgentMiddleware:
         request = _new(_Request)
         request.agent, request.task, request.number = self, task, next(self.numbers)
         request.start_response, request.status, request.inner = start_response, "", ()
+        request.environ, request.route = environ, None
         get = environ.get
         method, path, tag = get("REQUEST_METHOD", ""), get("PATH_INFO", ""), get(TAG_ENVIRON, "")
         self.recorder.add(begin_event(task, monotonic_ns(), request.number, method, path, tag))

@@ -10,10 +10,11 @@ untrusted input.
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 SCHEMA_VERSION = 2  # 2: a request is named by a number of its process, not a "PID-N" string
 MAX_DATAGRAM_BYTES = 60_000
@@ -37,7 +38,7 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("path", "str"),
         ("tag", "str?"),
     ),
-    "end": (("task", "int"), ("t_ns", "int"), ("request", "int"), ("status", "str")),
+    "end": (("task", "int"), ("t_ns", "int"), ("request", "int"), ("status", "str"), ("route", "str?")),
     "sent": (("run", "str"), ("index", "int"), ("t_ns", "int")),
     "reply": (("run", "str"), ("index", "int"), ("t_ns", "int"), ("status", "int")),
     "run_end": (("run", "str"), ("t_ns", "int"), ("reason", "str")),
@@ -48,6 +49,10 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "stall": (("task", "int"), ("t_ns", "int")),
     "stall_end": (("task", "int"), ("t_ns", "int")),
 }
+# Fields added at the end of an event after its schema version was fixed: a source may leave them
+# out (an agent of before), and they decode as null, so the version stays and older agents still
+# count. Only a trailing "str?" field may be late.
+LATE_FIELDS: dict[str, tuple[str, ...]] = {"end": ("route",)}
 DATAGRAM_FIELDS = ("v", "src", "seq", "dropped", "t", "ev", "tasks")
 TASK_FIELDS = (("id", "int"), ("name", "str"), ("kind", "str"), ("native_id", "int"))
 
@@ -67,9 +72,13 @@ _PYTHON_TYPES = {"int": int, "str": str, "str?": str | None, "text": str}
 
 
 def _record(kind: str, fields: tuple[tuple[str, str], ...]) -> type[tuple]:
-    """The named record the decoder makes of one event kind, e.g. `stall_end` -> `StallEnd`."""
+    """The named record the decoder makes of one event kind, e.g. `stall_end` -> `StallEnd`; its
+    late fields default to None, as they decode when a source leaves them out."""
     name = "".join(part.title() for part in kind.split("_"))
-    return NamedTuple(name, [(field, _PYTHON_TYPES[wire]) for field, wire in fields])
+    late = [None] * len(LATE_FIELDS.get(kind, ()))
+    record = namedtuple(name, [field for field, _ in fields], defaults=late)
+    record.__annotations__ = {field: _PYTHON_TYPES[wire] for field, wire in fields}
+    return record
 
 
 RECORDS: dict[str, type[tuple]] = {kind: _record(kind, fields) for kind, fields in EVENT_FIELDS.items()}
@@ -140,9 +149,10 @@ def begin_event(task: int, t_ns: int, request: int, method: str, path: str, tag:
     return ("begin", task, t_ns, request, method[:16], path[:MAX_TEXT], tag[:MAX_TEXT] or None)
 
 
-def end_event(task: int, t_ns: int, request: int, status: str) -> tuple:
-    """The task finished the request: `status` is the HTTP status code, or "" when the app raised."""
-    return ("end", task, t_ns, request, status)
+def end_event(task: int, t_ns: int, request: int, status: str, route: str | None = None) -> tuple:
+    """The task finished the request: `status` is the HTTP status code, or "" when the app raised;
+    `route` the app's rule that matched it (`/post/<int:post_id>`), None when the agent cannot see one."""
+    return ("end", task, t_ns, request, status, route[:MAX_TEXT] if route else None)
 
 
 def sent_event(run: str, index: int, t_ns: int) -> tuple:
@@ -277,9 +287,14 @@ def _int(value: Any, name: str) -> int:
     return value
 
 
-# Per kind, what decoding needs: the record's maker and the wire types of its fields.
+# Per kind, what decoding needs: the record's maker, the wire types of its fields, and how many of
+# them may be missing at the end (its late fields).
 _DECODING = {
-    kind: (partial(tuple.__new__, RECORDS[kind]), len(fields), tuple(wire for _, wire in fields))
+    kind: (
+        partial(tuple.__new__, RECORDS[kind]),
+        tuple(wire for _, wire in fields),
+        len(LATE_FIELDS.get(kind, ())),
+    )
     for kind, fields in EVENT_FIELDS.items()
 }
 
@@ -294,11 +309,12 @@ def decode_event(event: Any) -> tuple:
         or event[0] not in _DECODING
     ):
         raise ProtocolError("bad_event", "unknown event")
-    make, size, types = _DECODING[event[0]]
+    make, types, late = _DECODING[event[0]]
     values = event[1:]
-    if len(values) != size or not all(map(_check, values, types)):
+    missing = len(types) - len(values)
+    if not 0 <= missing <= late or not all(map(_check, values, types)):
         raise ProtocolError("bad_event", event[0])
-    return make(values)
+    return make(values) if not missing else make([*values, *(None,) * missing])
 
 
 def decode(data: bytes) -> Datagram:

@@ -1,0 +1,236 @@
+"""`GET /metrics`: the model's figures for Prometheus, read from the model at scrape time.
+
+One custom collector on a registry of its own, made per scrape: no global mutable metrics that
+could drift from the model, and the same state `GET /api/state` answers, so the two agree. A read
+like every other: the loopback Host rule covers it, and it needs no presenter token.
+Every metric is listed, with its labels, in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, request
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from dashboard.collector.store import Store
+from dashboard.model.live import Model
+from dashboard.model.routes import MANAGED_SERVER
+from dashboard.model.views import state_view
+from dashboard.services import current_services
+
+metrics = Blueprint("metrics", __name__)
+
+
+@dataclass(frozen=True)
+class RouteSample:
+    """One route's figures, copied out of the model under its lock."""
+
+    server: str
+    route: str
+    statuses: dict[str, int]
+    queue_wait: tuple[list[tuple[str, int]], float]  # cumulative buckets, sum (s)
+    service: tuple[list[tuple[str, int]], float]
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """What one scrape reads: the state as /api/state has it, and what the state leaves out."""
+
+    state: dict
+    routes: list[RouteSample]
+    losses: dict[int, tuple[int, int]]  # pid -> (events the agent dropped, datagrams lost)
+    rejected: dict[str, int]
+    kernel_dropped: int | None
+
+
+def read(model: Model, now_ns: int) -> Scrape:
+    """Copy what the metrics need; called under the store's lock, so it only copies."""
+    routes = [
+        RouteSample(
+            server,
+            route,
+            dict(figures.statuses),
+            (figures.queue_wait.cumulative(), figures.queue_wait.sum_s),
+            (figures.service.cumulative(), figures.service.sum_s),
+        )
+        for server, book in model.routes.servers.items()
+        for route, figures in book.figures.items()
+    ]
+    losses = {pid: (p.dropped, p.lost) for pid, p in model.processes.items()}
+    return Scrape(state_view(model, now_ns), routes, losses, dict(model.rejected), model.kernel_drops)
+
+
+def families(scrape: Scrape) -> Iterator[Metric]:
+    """Every metric family of one scrape (pure: tested without a server)."""
+    state = scrape.state
+    # Until the model names servers (issue 13, "ownapp"), the one server is the managed one.
+    servers = state.get("servers") or [
+        {"id": MANAGED_SERVER, "capacity": state["server"].get("capacity"), "managed": True}
+    ]
+    workers = [p for p in state["processes"] if p["status"] == "alive"]
+    yield from _servers(servers, workers)
+    yield from _workers(workers, scrape.losses)
+    yield from _queues(state, servers)
+    yield from _routes(scrape.routes)
+    yield from _collector(scrape)
+
+
+WORKER_LABELS = ["server", "worker"]
+
+
+def _server_of(process: dict) -> str:
+    return process.get("server", MANAGED_SERVER)
+
+
+def _busy(process: dict) -> int:
+    return sum(1 for task in process["tasks"] if task["request"] is not None)
+
+
+def _servers(servers: list[dict], workers: list[dict]) -> Iterator[Metric]:
+    capacity = GaugeMetricFamily(
+        "threadpulse_capacity", "Requests the server can serve at once (absent: unbounded)", labels=["server"]
+    )
+    utilisation = GaugeMetricFamily(
+        "threadpulse_utilisation_ratio", "Tasks busy over the server's capacity", labels=["server"]
+    )
+    for server in servers:
+        if server.get("capacity"):
+            busy = sum(_busy(p) for p in workers if _server_of(p) == server["id"])
+            capacity.add_metric([server["id"]], server["capacity"])
+            utilisation.add_metric([server["id"]], busy / server["capacity"])
+    yield capacity
+    yield utilisation
+
+
+def _workers(workers: list[dict], losses: dict[int, tuple[int, int]]) -> Iterator[Metric]:
+    labels = WORKER_LABELS
+    busy = GaugeMetricFamily("threadpulse_tasks_busy", "Tasks serving a request", labels=labels)
+    idle = GaugeMetricFamily("threadpulse_tasks_idle", "Tasks alive in the pool, no request", labels=labels)
+    slots = GaugeMetricFamily(
+        "threadpulse_worker_capacity",
+        "Requests the worker can serve at once (absent: unbounded)",
+        labels=labels,
+    )
+    utilisation = GaugeMetricFamily(
+        "threadpulse_worker_utilisation_ratio", "Tasks busy over the worker's capacity", labels=labels
+    )
+    in_worker = GaugeMetricFamily(
+        "threadpulse_worker_queue",
+        "Requests accepted by the worker, waiting for a free thread (absent: the server has no such queue)",
+        labels=labels,
+    )
+    dropped = CounterMetricFamily(
+        "threadpulse_agent_dropped_events",
+        "Events the worker's agent dropped: its buffer was full",
+        labels=labels,
+    )
+    lost = CounterMetricFamily(
+        "threadpulse_datagrams_lost",
+        "Datagrams of the worker that never reached the collector",
+        labels=labels,
+    )
+    for process in workers:
+        key = [_server_of(process), str(process["pid"])]
+        busy.add_metric(key, _busy(process))
+        idle.add_metric(key, sum(1 for t in process["tasks"] if t["state"] == "idle"))
+        if process.get("slots"):
+            slots.add_metric(key, process["slots"])
+            utilisation.add_metric(key, _busy(process) / process["slots"])
+        if process.get("queue") is not None:
+            in_worker.add_metric(key, process["queue"])
+        agent_dropped, datagrams_lost = losses.get(process["pid"], (0, 0))
+        dropped.add_metric(key, agent_dropped)
+        lost.add_metric(key, datagrams_lost)
+    yield from (busy, idle, slots, utilisation, in_worker, dropped, lost)
+
+
+def _queues(state: dict, servers: list[dict]) -> Iterator[Metric]:
+    """Waiting at the client (per server) and in the kernel (the managed server's socket, the one
+    the dashboard reads; in-worker queues are per worker, above)."""
+    client = GaugeMetricFamily(
+        "threadpulse_queued_client",
+        "Requests the dashboard's load generator sent that no task has picked up yet",
+        labels=["server"],
+    )
+    backlog = GaugeMetricFamily(
+        "threadpulse_accept_backlog",
+        "Connections in the kernel's accept queue of the server's listening socket",
+        labels=["server"],
+    )
+    for server in servers:
+        counters = server.get("counters") or state["counters"]
+        client.add_metric([server["id"]], counters["queued"])
+    managed = next((s["id"] for s in servers if s.get("managed")), None)
+    if managed is not None and state["queues"].get("accept_backlog") is not None:
+        backlog.add_metric([managed], state["queues"]["accept_backlog"])
+    yield client
+    yield backlog
+
+
+def _routes(routes: list[RouteSample]) -> Iterator[Metric]:
+    requests_total = CounterMetricFamily(
+        "threadpulse_requests",
+        "Requests that ended at a worker, by route and status (`error`: the app raised)",
+        labels=["server", "route", "status"],
+    )
+    wait = HistogramMetricFamily(
+        "threadpulse_queue_wait_seconds",
+        "From sent to picked up by a task, for requests the dashboard's load generator sent",
+        labels=["server", "route"],
+    )
+    service = HistogramMetricFamily(
+        "threadpulse_service_seconds", "From picked up by a task to done", labels=["server", "route"]
+    )
+    for sample in routes:
+        for status, count in sorted(sample.statuses.items()):
+            requests_total.add_metric([sample.server, sample.route, status], count)
+        wait.add_metric([sample.server, sample.route], *sample.queue_wait)
+        service.add_metric([sample.server, sample.route], *sample.service)
+    yield from (requests_total, wait, service)
+
+
+def _collector(scrape: Scrape) -> Iterator[Metric]:
+    rejected = CounterMetricFamily(
+        "threadpulse_collector_rejected",
+        "Datagrams, events, roster entries or tags the collector refused, by reason",
+        labels=["reason"],
+    )
+    for reason, count in sorted(scrape.rejected.items()):
+        rejected.add_metric([reason], count)
+    yield rejected
+    if scrape.kernel_dropped is not None:
+        yield CounterMetricFamily(
+            "threadpulse_collector_kernel_dropped",
+            "Datagrams the kernel dropped on the collector's socket",
+            value=scrape.kernel_dropped,
+        )
+
+
+class ModelCollector(Collector):
+    """Reads the model when Prometheus scrapes, never between."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        now = time.monotonic_ns()
+        yield from families(self.store.use(lambda model: read(model, now)))
+
+
+@metrics.get("/metrics")
+def scrape() -> Response:
+    """Prometheus's text format, or OpenMetrics when the scraper asks for it (its Accept header)."""
+    registry = CollectorRegistry()
+    registry.register(ModelCollector(current_services().store))
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return Response(encode(registry), content_type=content_type)
