@@ -121,7 +121,7 @@ def test_the_open_second_reads_as_a_partial_point_without_closing_it():
     series = Series()
     assert series.open_point(4, {}) is None  # no clock yet
     series.roll(10 * S, 4, {})
-    series.record_end(True, 2.0, 10.0)
+    series.record_end(True, 2.0, 10.0, "/io")
     point = series.open_point(4, {"7": 50.0})
     assert (point["seq"], point["t"], point["done"], point["partial"], point["cpu"]) == (
         1,

@@ -91,7 +91,7 @@ def model_with_two_runs() -> Model:
             run.record_begin(index, at + MS, at, 10)
             run.record_end(index, at + 101 * MS)
             run.record_reply(index, at + 102 * MS, 200)
-            model.spans.add(f"10:{index}", at + MS, at + 101 * MS, at, "/io?ms=100", "200")
+            model.spans.add(f"10:{index}", at + MS, at + 101 * MS, at, "/io?ms=100", "200", "/io")
         run.finish(at + 103 * MS)
     for second in range(5, 26):
         model.tick(second * S, None)
