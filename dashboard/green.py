@@ -12,6 +12,7 @@ requests run on a small pool of OS threads, as they do under gthread, so an API 
 from __future__ import annotations
 
 import io
+import resource
 import socket
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -33,6 +34,14 @@ class GreenWorker(GeventWorker):
     """
 
     def patch(self) -> None:
+        # A room needs more descriptors than a laptop's default soft limit (1,024; macOS 256).
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = self.cfg.worker_connections + 100  # and a hundred for logs, pipes and /proc
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(
+                resource.RLIMIT_NOFILE,
+                (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard),
+            )
         self.sockets = [
             gevent.socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in self.sockets
         ]

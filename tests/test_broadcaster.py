@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dashboard.broadcaster import FRAME_BURST, WHOLE_PARTS, Broadcaster, diff, snapshot_of
+from dashboard.broadcaster import FRAME_BURST, SENDS_PER_S, WHOLE_PARTS, Broadcaster, diff, snapshot_of
 from dashboard.collector.store import Store
 from tests.support import wait_for
 
@@ -88,3 +88,15 @@ def test_a_flood_of_changes_makes_at_most_one_frame_an_interval(broadcasting):
         time.sleep(0.001)  # a change a millisecond, each of which alters the view
     broadcaster.stop()
     assert 1 <= len(frames) <= (time.monotonic() - started) / broadcaster.interval + FRAME_BURST
+
+
+def test_a_large_room_stretches_the_interval_so_sends_stay_within_the_budget():
+    """Issue 10, fault 7: at 1,000 viewers × 20 frames/s the broadcast's writes took most of a
+    core and the API waited behind them; viewers × frames/s stays within SENDS_PER_S."""
+    broadcaster = Broadcaster(Store(), lambda *_: None)
+    for count in (1, SENDS_PER_S // 20, 1_000, 5_000):
+        broadcaster.viewers = {f"v{i}" for i in range(count)}
+        assert broadcaster.frame_interval() >= broadcaster.interval
+        assert count / broadcaster.frame_interval() <= SENDS_PER_S
+    broadcaster.viewers = {"v"}
+    assert broadcaster.frame_interval() == broadcaster.interval  # a small room gets every frame
