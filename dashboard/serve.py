@@ -53,11 +53,11 @@ class DashboardServer(BaseApplication):
         # Connections, not threads, are what a green worker counts: viewers and slow clients alike.
         return {"worker_class": "dashboard.green.GreenWorker", "worker_connections": GREEN_CONNECTIONS}
 
-    def load(self) -> Flask:
+    def load(self) -> Flask | OnThreads:
         app, self.services = create_app(self.config)
         if self.config.dashboard_worker == "gthread":
             return app
-        return OnThreads(app, self.config.dashboard_threads, MAX_BODY_BYTES)  # type: ignore[return-value]
+        return OnThreads(app, self.config.dashboard_threads, MAX_BODY_BYTES)
 
     def _when_ready(self, server) -> None:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
