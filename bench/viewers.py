@@ -29,10 +29,10 @@ from bench.viewer import Viewer
 from dashboard.children import PROJECT_ROOT
 from tests.support import Dashboard
 
-OPTIONS = {
-    "gthread, 100 threads (before)": ("--dashboard-worker", "gthread"),
-    "gthread, 1,500 threads": ("--dashboard-worker", "gthread", "--dashboard-threads", "1500"),
-    "gevent (chosen)": (),
+OPTIONS = {  # the dashboard's server models: before (gthread, 100 threads), more threads, green (chosen)
+    "gthread-100": ("--dashboard-worker", "gthread"),
+    "gthread-1500": ("--dashboard-worker", "gthread", "--dashboard-threads", "1500"),
+    "gevent": (),
 }
 SIZES = (100, 500, 1000)
 SLOW = 200
@@ -150,8 +150,10 @@ def _session(dash: Dashboard, count: int, slow: int, seconds: float) -> dict:
     }
 
 
-def measure(rounds: int, seconds: float, sizes: tuple[int, ...], slow: int) -> dict[tuple, list[dict]]:
-    dashboards = {name: Dashboard(*flags) for name, flags in OPTIONS.items()}
+def measure(
+    rounds: int, seconds: float, sizes: tuple[int, ...], slow: int, models: list[str]
+) -> dict[tuple, list[dict]]:
+    dashboards = {name: Dashboard(*OPTIONS[name]) for name in models}
     try:
         for dash in dashboards.values():
             dash.wait_serving()
@@ -162,7 +164,7 @@ def measure(rounds: int, seconds: float, sizes: tuple[int, ...], slow: int) -> d
             time.sleep(2.0)  # the burst drains and the dashboard lets the room go
             return result
 
-        variants = {(name, n): lambda name=name, n=n: one(name, n) for n in sizes for name in OPTIONS}
+        variants = {(name, n): lambda name=name, n=n: one(name, n) for n in sizes for name in models}
         return interleaved(rounds, variants)
     finally:
         for dash in dashboards.values():
@@ -179,12 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=6.0, help="how long each session probes and records")
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     p.add_argument("--slow", type=int, default=SLOW)
+    p.add_argument("--models", nargs="+", choices=list(OPTIONS), default=list(OPTIONS))
     args = p.parse_args(argv)
     rounds, seconds, sizes, slow = (
         (1, 1.5, (5,), 4) if args.quick else (args.rounds, args.seconds, args.sizes, args.slow)
     )
     load = os.getloadavg()
-    runs = measure(rounds, seconds, tuple(sizes), slow)
+    runs = measure(rounds, seconds, tuple(sizes), slow, args.models)
     rows = []
     for (name, n), results in runs.items():
         med = {key: median([r[key] for r in results]) for key in results[0]}
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             met = "met" if ok else "NOT met"
         rows.append(
             [
-                name,
+                f"{name} ({' '.join(OPTIONS[name]) or 'default'})",
                 n,
                 f"{min(r['joined'] for r in results)} / {min(r['slow'] for r in results)}",
                 med["join_s"],
@@ -218,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
     columns = [
-        "dashboard server",
+        "dashboard server (run.py flags)",
         "viewers",
         "joined / slow held",
         "room joined in s",
