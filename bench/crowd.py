@@ -28,6 +28,8 @@ async def _slow(port: int, count: int) -> list[asyncio.Task]:
 
     async def dribble(writer: asyncio.StreamWriter) -> None:
         for byte in SLOW_HEADER:
+            if writer.is_closing():  # the server gave up on it: writing on would only warn
+                return
             writer.write(bytes([byte]))
             await asyncio.sleep(DRIBBLE_S)
 

@@ -36,11 +36,11 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
     socketio = SocketIO(
         app, async_mode=async_mode, cors_allowed_origins=socketio_origins(config.allowed_origins)
     )
-    if async_mode == "gevent":
-        emit = hub_emit(socketio.emit)
-    else:
-        emit = lambda event, data, skip=None: socketio.emit(event, data, skip_sid=skip)  # noqa: E731
-    services = build(config, emit)
+
+    def emit(event: str, data: dict, skip: str | None = None) -> None:
+        socketio.emit(event, data, skip_sid=skip)
+
+    services = build(config, hub_emit(emit) if async_mode == "gevent" else emit)
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)

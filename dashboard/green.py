@@ -15,7 +15,6 @@ import io
 import resource
 import socket
 from collections.abc import Callable, Iterable
-from functools import partial
 
 import gevent
 import gevent.socket
@@ -68,8 +67,11 @@ class OnThreads:
         return self.pool.apply(self.app, (environ, start_response))
 
 
-def hub_emit(emit: Callable[..., object]) -> Callable[[str, dict, str | None], None]:
-    """`emit(event, data, skip_sid=...)` run on the hub, in call order, from any OS thread.
+Emit = Callable[[str, dict, str | None], None]
+
+
+def hub_emit(emit: Emit) -> Emit:
+    """`emit(event, data, skip_viewer)` run on the hub, in call order, from any OS thread.
 
     Flask-SocketIO's gevent queues belong to the hub; another thread must not touch them, so
     the broadcaster's thread hands each frame over (`run_callback_threadsafe` wakes the hub).
@@ -77,6 +79,6 @@ def hub_emit(emit: Callable[..., object]) -> Callable[[str, dict, str | None], N
     loop = gevent.get_hub().loop
 
     def send(event: str, data: dict, skip: str | None = None) -> None:
-        loop.run_callback_threadsafe(gevent.spawn, partial(emit, event, data, skip_sid=skip))
+        loop.run_callback_threadsafe(gevent.spawn, emit, event, data, skip)
 
     return send
