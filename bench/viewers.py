@@ -116,7 +116,7 @@ def _session(dash: Dashboard, count: int, slow: int, seconds: float) -> dict:
         prober = threading.Thread(target=_health, args=(dash.url, stop, health))
         crowd.stdin.write("record\n")
         crowd.stdin.flush()
-        cpu0, t0 = sum(worker.cpu_times()[:2]), time.monotonic()
+        cpu0, t0, load = sum(worker.cpu_times()[:2]), time.monotonic(), os.getloadavg()[0]
         prober.start()
         presenter = _presenter(dash, seconds)  # the burst keeps a frame due every 50 ms
         time.sleep(max(0.0, seconds / 2 - (time.monotonic() - t0)))
@@ -133,6 +133,7 @@ def _session(dash: Dashboard, count: int, slow: int, seconds: float) -> dict:
         crowd.wait()
     fps = room["frames_per_viewer_s"]
     return {
+        "load": load,
         "joined": room["joined"],
         "join_s": float(ready[2]),
         "slow": room["slow"],
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 med["delay_p50"],
                 med["delay_p95"],
                 f"{med['dash_cpu']:.0%} / {med['crowd_cpu']:.0%}",
+                med["load"],
                 met,
             ]
         )
@@ -235,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "frame delay p50 ms",
         "p95 ms",
         "core: dashboard / room",
+        "load avg",
         "",
     ]
     body = (
@@ -251,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         "the slowest joined viewer over all rounds. `room joined in s`: from the first slow connection to "
         "the last viewer's snapshot (or the 20 s deadline). Core: CPU of the dashboard's worker "
         "process and of the "
-        f"room's process over the session. {rounds} rounds, model × size interleaved (ABBA); medians over "
+        "room's process over the session; load avg: the machine's 1-minute load average as it began. "
+        f"{rounds} rounds, model × size interleaved (ABBA); medians over "
         f"rounds. Target at {TARGET_SIZE:,} viewers: all join, health p99 ≤ {HEALTH_P99_MS:g} ms, page "
         f"loads, presenter ≤ {PRESENTER_MS:g} ms, every viewer gets frames."
     )
