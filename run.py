@@ -9,7 +9,15 @@ import re
 import sys
 from pathlib import Path
 
-from dashboard.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_THREADS, Config
+from dashboard.config import (
+    DASHBOARD_WORKERS,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_THREADS,
+    DEFAULT_WORKER,
+    MAX_THREADS,
+    Config,
+)
 from dashboard.scenes.talk import DEFAULT_TALK, TalkError, load_talk
 from dashboard.servers.mode import BadServerRequest, Param
 from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
@@ -56,10 +64,20 @@ def parse_args(argv: list[str]) -> Config:
         "--collector-port", type=int, default=0, help="UDP port agents report to (default: any free port)"
     )
     parser.add_argument(
-        "--viewer-threads",
+        "--dashboard-worker",
+        default=DEFAULT_WORKER,
+        choices=DASHBOARD_WORKERS,
+        help="the dashboard's own server: gevent (a greenlet per connection, HTTP requests on OS threads)"
+        " or gthread (an OS thread per open connection, pages included; about that many pages lock"
+        f" everyone else out) (default {DEFAULT_WORKER})",
+    )
+    parser.add_argument(
+        "--dashboard-threads",
         type=int,
-        default=DEFAULT_THREADS,
-        help=f"dashboard threads; each open page holds one (default {DEFAULT_THREADS})",
+        default=None,
+        help="OS threads of the dashboard's server: under gevent those that run HTTP requests"
+        f" (default {DEFAULT_THREADS['gevent']}), under gthread one per open connection"
+        f" (default {DEFAULT_THREADS['gthread']})",
     )
     parser.add_argument(
         "--token",
@@ -96,8 +114,11 @@ def parse_args(argv: list[str]) -> Config:
         parser.error(f"--port must be from 1 to 65535, got {args.port}")
     if not 0 <= args.collector_port < 65536:
         parser.error(f"--collector-port must be from 0 to 65535, got {args.collector_port}")
-    if not 1 <= args.viewer_threads <= 1000:
-        parser.error(f"--viewer-threads must be from 1 to 1000, got {args.viewer_threads}")
+    threads = (
+        DEFAULT_THREADS[args.dashboard_worker] if args.dashboard_threads is None else args.dashboard_threads
+    )
+    if not 1 <= threads <= MAX_THREADS:
+        parser.error(f"--dashboard-threads must be from 1 to {MAX_THREADS}, got {threads}")
     for origin in args.allowed_origin:
         if not re.fullmatch(r"https?://[^/\s]+", origin):
             parser.error(f"--allowed-origin must look like https://host:port, got {origin[:80]!r}")
@@ -127,7 +148,8 @@ def parse_args(argv: list[str]) -> Config:
         mode=mode.name,
         server_params=params,
         collector_port=args.collector_port,
-        viewer_threads=args.viewer_threads,
+        dashboard_worker=args.dashboard_worker,
+        dashboard_threads=threads,
         open_browser=not args.no_browser,
         token=token,
         token_generated=generated,

@@ -95,4 +95,6 @@ class Viewer:
     def _send(self, payload: bytes) -> None:
         """A masked text frame (clients must mask; a zero key leaves the bytes as they are)."""
         assert self._writer is not None and len(payload) < 126
+        if self._writer.is_closing():
+            return
         self._writer.write(bytes([0x81, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)

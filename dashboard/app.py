@@ -9,6 +9,7 @@ from flask_socketio import SocketIO
 
 from dashboard.children import PROJECT_ROOT
 from dashboard.config import Config
+from dashboard.green import hub_emit
 from dashboard.services import EXTENSION, Services, build
 from dashboard.web import events
 from dashboard.web.api import api
@@ -16,9 +17,9 @@ from dashboard.web.auth import guard_hosts, socketio_origins
 from dashboard.web.metrics import metrics
 from dashboard.web.pages import pages
 
-# Threading mode, chosen explicitly: with eventlet installed Flask-SocketIO would otherwise
-# pick eventlet, and its maintainer recommends threading for new code.
-ASYNC_MODE = "threading"
+# The async mode follows the dashboard's worker, named explicitly: with eventlet installed
+# Flask-SocketIO would otherwise pick eventlet.
+ASYNC_MODES = {"gevent": "gevent", "gthread": "threading"}
 MAX_BODY_BYTES = 64 << 10  # every API body is a few fields; larger ones get a 413
 
 
@@ -32,11 +33,16 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
     )
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    async_mode = ASYNC_MODES[config.dashboard_worker]
     socketio = SocketIO(
-        app, async_mode=ASYNC_MODE, cors_allowed_origins=socketio_origins(config.allowed_origins)
+        app, async_mode=async_mode, cors_allowed_origins=socketio_origins(config.allowed_origins)
     )
     guard_hosts(app, config.host)  # after SocketIO, which wraps app.wsgi_app: this covers its paths too
-    services = build(config, lambda event, data, skip=None: socketio.emit(event, data, skip_sid=skip))
+
+    def emit(event: str, data: dict, skip: str | None = None) -> None:
+        socketio.emit(event, data, skip_sid=skip)
+
+    services = build(config, hub_emit(emit) if async_mode == "gevent" else emit)
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)

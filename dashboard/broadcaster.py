@@ -1,5 +1,5 @@
 """Sends viewers what changed as soon as it changes, at most 20 times a second, whatever the
-request rate.
+request rate, and fewer in a room so large that 20 would cost more than SENDS_PER_S.
 
 Each frame is the difference between two views of the model (tasks, processes, counters,
 runs), so its size depends on how many tasks changed, not on how many requests ran. A newcomer
@@ -24,6 +24,11 @@ FRAME_INTERVAL_S = 0.05
 # few ms (its run, then the first tile it lights), and the second must not wait out an interval.
 # On average frames still come at most one an interval.
 FRAME_BURST = 2
+# Frames × viewers a second the broadcaster may cost, whatever the room. Each frame is encoded
+# once, but written to each viewer's socket on its own; at 1,000 viewers and 20 frames a second
+# that took 72% of a core of the dashboard's worker on its own (bench.viewers), and the API
+# waited behind it. Past SENDS_PER_S / 20 viewers the frame rate drops, so a room costs a bound.
+SENDS_PER_S = 10_000
 WHOLE_PARTS = ("server", "processes", "counters", "runs", "collector", "queues")
 # Sent in every frame, changed or not (the page's caption and scene need no bookkeeping); cut
 # once per frame, for all viewers.
@@ -118,7 +123,11 @@ class Broadcaster:
 
     def _credit_now(self, now: float) -> float:
         """Frames that may go now: one more every interval, FRAME_BURST at most (a token bucket)."""
-        return min(float(FRAME_BURST), self._credit + (now - self._credit_at) / self.interval)
+        return min(float(FRAME_BURST), self._credit + (now - self._credit_at) / self.frame_interval())
+
+    def frame_interval(self) -> float:
+        """The interval, stretched so that viewers × frames a second stays within SENDS_PER_S."""
+        return max(self.interval, len(self.viewers) / SENDS_PER_S)
 
     def _advance(self) -> dict | None:
         """Cut the next frame (under the lock); None when nothing changed."""
@@ -152,7 +161,7 @@ class Broadcaster:
         """
         while not self._stop.is_set():
             self.store.changed.wait(self.interval)
-            wait = (1 - self._credit_now(time.monotonic())) * self.interval
+            wait = (1 - self._credit_now(time.monotonic())) * self.frame_interval()
             if self._stop.wait(max(0.0, wait)):
                 return
             self.store.changed.clear()

@@ -10,7 +10,13 @@ from dashboard.servers.modes import DEFAULT_MODE, get_mode
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
-DEFAULT_THREADS = 100  # viewers hold a thread each (Flask-SocketIO threading mode under gthread)
+DASHBOARD_WORKERS = ("gevent", "gthread")  # the dashboard's own server: see dashboard/serve.py
+DEFAULT_WORKER = "gevent"
+# gevent: the OS threads that run HTTP requests (connections are greenlets, not threads);
+# gthread: gunicorn's threads, one held by each open connection (a viewer's too).
+DEFAULT_THREADS = {"gevent": 16, "gthread": 100}
+MAX_THREADS = 2000
+GREEN_CONNECTIONS = 5000  # open connections one green worker holds (viewers, slow clients, requests)
 
 
 @dataclass(frozen=True)
@@ -20,7 +26,8 @@ class Config:
     mode: str = DEFAULT_MODE
     server_params: dict[str, int] = field(default_factory=lambda: get_mode(DEFAULT_MODE).validate({}))
     collector_port: int = 0
-    viewer_threads: int = DEFAULT_THREADS
+    dashboard_worker: str = DEFAULT_WORKER
+    dashboard_threads: int = DEFAULT_THREADS[DEFAULT_WORKER]
     open_browser: bool = True
     # None: everyone is a presenter (only allowed on a loopback address, see run.py).
     token: str | None = None

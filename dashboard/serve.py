@@ -1,7 +1,9 @@
-"""Serves the dashboard with gunicorn: one gthread worker, as Flask-SocketIO's deployment docs say.
+"""Serves the dashboard with gunicorn: one worker, because the model lives in memory.
 
-One worker because the model lives in memory; threads because each viewer's Socket.IO
-connection holds one.
+The worker is green by default (dashboard/green.py): a connection costs a greenlet, so a
+thousand viewers and a few hundred slow clients leave the API and the pages answering. The
+gthread worker is kept as `--dashboard-worker gthread`, where each open connection holds one of
+`--dashboard-threads` OS threads (the model that locked out at about 100 connections).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from dashboard import gunicorn_errors
-from dashboard.app import create_app
-from dashboard.config import Config
+from dashboard.app import MAX_BODY_BYTES, create_app
+from dashboard.config import GREEN_CONNECTIONS, Config
+from dashboard.green import OnThreads
 from dashboard.services import Services
 
 log = logging.getLogger(__name__)
@@ -35,8 +38,7 @@ class DashboardServer(BaseApplication):
         settings = {
             "bind": f"{host}:{self.config.port}",
             "workers": 1,
-            "worker_class": "gthread",
-            "threads": self.config.viewer_threads,
+            **self._worker_settings(),
             "control_socket_disable": True,
             "graceful_timeout": 3,
             "timeout": 0,
@@ -47,9 +49,17 @@ class DashboardServer(BaseApplication):
         for key, value in settings.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def _worker_settings(self) -> dict:
+        if self.config.dashboard_worker == "gthread":
+            return {"worker_class": "gthread", "threads": self.config.dashboard_threads}
+        # Connections, not threads, are what a green worker counts: viewers and slow clients alike.
+        return {"worker_class": "dashboard.green.GreenWorker", "worker_connections": GREEN_CONNECTIONS}
+
+    def load(self) -> Flask | OnThreads:
         app, self.services = create_app(self.config)
-        return app
+        if self.config.dashboard_worker == "gthread":
+            return app
+        return OnThreads(app, self.config.dashboard_threads, MAX_BODY_BYTES)
 
     def _when_ready(self, server) -> None:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host

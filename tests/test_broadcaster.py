@@ -8,7 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from dashboard.broadcaster import EVERY_FRAME, FRAME_BURST, WHOLE_PARTS, Broadcaster, diff, snapshot_of
+from dashboard.broadcaster import (
+    EVERY_FRAME,
+    FRAME_BURST,
+    SENDS_PER_S,
+    WHOLE_PARTS,
+    Broadcaster,
+    diff,
+    snapshot_of,
+)
 from dashboard.collector.store import Store
 from tests.support import wait_for
 
@@ -103,3 +111,15 @@ def test_every_frame_and_the_snapshot_carry_captions_and_the_scene(broadcasting)
     assert all(frame["captions"] == [] and frame["scene"] is None for frame in frames)
     snapshot = broadcaster.snapshot()
     assert (snapshot["captions"], snapshot["scene"]) == ([], None)
+
+
+def test_a_large_room_stretches_the_interval_so_sends_stay_within_the_budget():
+    """Issue 10, fault 7: at 1,000 viewers × 20 frames/s the broadcast's writes took most of a
+    core and the API waited behind them; viewers × frames/s stays within SENDS_PER_S."""
+    broadcaster = Broadcaster(Store(), lambda *_: None)
+    for count in (1, SENDS_PER_S // 20, 1_000, 5_000):
+        broadcaster.viewers = {f"v{i}" for i in range(count)}
+        assert broadcaster.frame_interval() >= broadcaster.interval
+        assert count / broadcaster.frame_interval() <= SENDS_PER_S
+    broadcaster.viewers = {"v"}
+    assert broadcaster.frame_interval() == broadcaster.interval  # a small room gets every frame

@@ -28,6 +28,21 @@ def test_each_modes_parameters_come_from_flags_or_its_defaults(argv, mode, param
 
 
 @pytest.mark.parametrize(
+    ("argv", "worker", "threads"),
+    [
+        ([], "gevent", 16),
+        (["--dashboard-worker", "gthread"], "gthread", 100),
+        (["--dashboard-worker", "gthread", "--dashboard-threads", "1500"], "gthread", 1500),
+    ],
+)
+def test_the_dashboards_own_server_is_green_unless_asked(argv, worker, threads):
+    """Issue 10, fault 7: gthread's one thread per open connection locked a room out; its thread
+    count defaults per worker (under gevent it sizes the pool that runs HTTP requests)."""
+    config = parse_args(argv)
+    assert (config.dashboard_worker, config.dashboard_threads) == (worker, threads)
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--mode", "eventlet", "--workers", "2"], "has no parameter 'workers'"),
@@ -36,6 +51,8 @@ def test_each_modes_parameters_come_from_flags_or_its_defaults(argv, mode, param
         (["--mode", "nope"], "invalid choice"),
         (["--port", "70000"], "--port must be from 1 to 65535"),
         (["--pool", "many"], "invalid int value"),
+        (["--dashboard-worker", "eventlet"], "invalid choice"),
+        (["--dashboard-threads", "0"], "--dashboard-threads must be from 1 to 2000"),
     ],
 )
 def test_bad_flags_exit_with_a_message(argv, message, capsys):
