@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from dashboard.loadgen.http_request import HttpRequest
+from dashboard.loadgen.plan import Plan
 from dashboard.loadgen.sustained import sustain
 from dashboard.servers.manager import answers, free_port
 from dashboard.servers.modes import get_mode
@@ -33,7 +35,7 @@ def server_url(request):
 def test_every_request_sent_is_answered_or_counted_as_an_error(server_url):
     """Requests go one after another per connection, reopened when the server closes it."""
     recorder = Recorder()
-    result = asyncio.run(sustain(server_url + "/hello", 4, 0.5, "s1", recorder))
+    result = asyncio.run(sustain(server_url, Plan(HttpRequest("GET", "/hello"), 4, 0.5), "s1", recorder))
     events = [decode_event(e) for e in recorder.drain(100_000)]
     sent = [e for e in events if isinstance(e, Sent)]
     replies = [e for e in events if isinstance(e, Reply)]
@@ -46,7 +48,7 @@ def test_every_request_sent_is_answered_or_counted_as_an_error(server_url):
 
 @pytest.mark.integration
 def test_error_replies_are_counted_not_timed(server_url):
-    result = asyncio.run(sustain(server_url + "/io?ms=-1", 2, 0.3))
+    result = asyncio.run(sustain(server_url, Plan(HttpRequest("GET", "/io?ms=-1"), 2, 0.3)))
     assert result["requests"] == 0
     assert result["errors"] > 0
     assert result["p50_ms"] is None
