@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
+import socket
 import time
 
 import pytest
@@ -159,3 +162,19 @@ def test_stop_ends_sustained_load_at_once(dashboard):
     assert dashboard.post("/api/load/stop").json()["stopped"] == [run]
     summary = dashboard.wait_run(run, timeout=10)
     assert (summary["state"], summary["reason"]) == ("failed", "stopped by the presenter")
+
+
+def test_sustained_load_never_goes_to_the_port_of_a_dead_server(dashboard):
+    """The life rule, one for bursts and sustained load: a killed server's port may be anyone's
+    by the time load is asked for, so the managed target is gone with it (a 400: none serves)."""
+    info = dashboard.post("/api/server", {"mode": "flask-dev-threaded"}).json()
+    port = int(info["url"].rsplit(":", 1)[1])
+    (server,) = info["pids"]
+    os.kill(server, signal.SIGKILL)
+    wait_for(lambda: dashboard.get("/api/server").json()["status"] == "failed", 5, what="the server failed")
+    with socket.create_server(("127.0.0.1", port)) as squatter:
+        squatter.setblocking(False)
+        reply = dashboard.post("/api/load/sustained", {"path": "/", "connections": 1, "seconds": 1})
+        assert reply.status_code == 400 and "no workload server is serving" in reply.json()["error"]
+        with pytest.raises(BlockingIOError):
+            squatter.accept()
