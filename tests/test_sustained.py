@@ -195,3 +195,15 @@ def test_cancelled_sustained_load_ends_every_request_and_says_why(silent_url):
     replies = [(e.index, e.status) for e in events if isinstance(e, Reply)]
     assert sorted(sent) == [0, 1, 2, 3] and sorted(replies) == [(i, 0) for i in range(4)]
     assert [(e.run, e.reason) for e in events if isinstance(e, RunEnd)] == [("x1", "stopped")]
+
+
+@pytest.mark.parametrize("mode", ["closed", "rate"])
+def test_a_server_that_refuses_connections_shows_as_failed_requests(mode):
+    """Refused connections were counted in the generator alone: the page saw a run send nothing."""
+    port = free_port()  # nothing listens there
+    recorder = Recorder()
+    plan = Plan(HttpRequest("GET", "/"), 2, 0.3, mode, 20 if mode == "rate" else 0)
+    result = asyncio.run(sustain(f"http://127.0.0.1:{port}", plan, "f1", recorder))
+    replies = [e for e in events_of(recorder) if isinstance(e, Reply)]
+    assert replies and {e.status for e in replies} == {0}
+    assert result["errors"] == result["sent"] == len(replies) and result["requests"] == 0

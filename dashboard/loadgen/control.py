@@ -144,7 +144,7 @@ class LoadControl:
             self._forget_generator()
 
     def stop_all(self, reason: str = "stopped") -> list[str]:
-        """Cut every running burst short (the presenter, a server switch); returns their ids."""
+        """Cut every run in progress short (the presenter, a server switch); returns their ids."""
         with self._lock:
             self._reap_locked()
             runs = sorted(self._active)

@@ -86,6 +86,12 @@ class Load:
         if self.recorder is not None:
             self.recorder.add(reply_event(self.run, index, done, status))
 
+    def refused(self, index: int | None = None) -> None:
+        """A connection could not be made: the request it was for is reported sent and failed, so
+        the page shows a server that refuses as failures, not as silence."""
+        index, sent_ns, _ = self.request(index)
+        self.replied(index, sent_ns, 0)
+
     async def connect(self, on_free: Callable[[_Connection], None]) -> _Connection:
         _, connection = await self.loop.create_connection(
             lambda: _Connection(self, on_free), self.host, self.port
@@ -118,7 +124,8 @@ class Load:
                     connection.send()
                     await connection.closed
             except (OSError, TimeoutError):
-                self.tally.errors += 1
+                if connection is None:
+                    self.refused()
                 await asyncio.sleep(RETRY_S)  # a refused connection fails at once: do not spin
             finally:
                 if connection is not None:
@@ -140,7 +147,7 @@ class Load:
                 async with asyncio.timeout(REQUEST_TIMEOUT_S):
                     connection = await self.connect(free)
             except (OSError, TimeoutError):
-                self.tally.errors += 1
+                self.refused(k)
                 return
             finally:
                 opening -= 1
