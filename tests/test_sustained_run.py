@@ -44,7 +44,9 @@ def test_memory_stays_bounded_however_long_the_run():
     sample = Sample(size=100)
     for value in range(10_000):
         sample.add(value)
-    assert len(sample.values) == 100 and sample.seen == 10_000 and SAMPLES >= 100_000
+    assert len(sample.values) == 100 and sample.seen == 10_000 and sample.max == 9_999
+    assert sample.percentiles(0, final=True)["max"] == 9_999  # exact, not the sample's
+    assert 4_000 < sample.percentiles(0, final=True)["p50"] < 6_000 and SAMPLES >= 10_000
 
 
 def test_a_fixed_rate_counts_late_sends_from_the_schedule_and_missed_ones_at_the_end():
