@@ -66,7 +66,15 @@ def test_a_fixed_rate_counts_late_sends_from_the_schedule_and_missed_ones_at_the
 
 def test_the_model_counts_a_sustained_runs_queue_and_lets_stop_end_it():
     model = Model()
-    model.add_sustained("r1", closed(), 0, "managed")
+    model.set_server(
+        {"mode": "gunicorn-gthread", "params": {"workers": 1}, "capacity": 4, "status": "serving"}, 4
+    )
+    model.add_sustained("r1", closed(), 0, "managed", managed=True)
+    assert model.runs["r1"].summary(0)["server"] == {
+        "mode": "gunicorn-gthread",
+        "params": {"workers": 1},
+        "capacity": 4,
+    }
     run = model.runs["r1"]
     run.record_sent(0, 1)
     run.record_sent(1, 2)

@@ -17,7 +17,7 @@ from dashboard.collector.store import Store
 from dashboard.loadgen.commands import Cancel, Command, Fire, Sustain, encode
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
 from dashboard.loadgen.plan import parse_plan
-from dashboard.loadgen.targets import Targets
+from dashboard.loadgen.targets import MANAGED, Targets
 from dashboard.servers.mode import python_module
 
 # The generator touches its heartbeat file every HEARTBEAT_S (generator.py); one silent this long
@@ -71,7 +71,8 @@ class LoadControl:
         with self._lock:
             run = self._admit_locked()
             start_ns = time.monotonic_ns() + START_MARGIN_NS
-            self.store.update(lambda model: model.add_sustained(run, plan, start_ns, server))
+            managed = server == MANAGED
+            self.store.update(lambda model: model.add_sustained(run, plan, start_ns, server, managed))
             self._send(Sustain.of(run, url, plan, start_ns))
         return run
 

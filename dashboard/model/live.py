@@ -162,9 +162,11 @@ class Model:
         """A burst the dashboard is about to fire; its events will fill it in."""
         self._keep_run(Run(run_id, endpoint, count, ms))
 
-    def add_sustained(self, run_id: str, plan: Plan, start_ns: int, server: str | None) -> None:
-        """Sustained load the dashboard is about to start (its schedule from `start_ns`)."""
-        self._keep_run(SustainedRun(run_id, plan, start_ns, server))
+    def add_sustained(self, run_id: str, plan: Plan, start_ns: int, target: str, managed: bool) -> None:
+        """Sustained load the dashboard is about to start at `target` (its schedule from `start_ns`);
+        sent to the managed server, the run keeps that server's mode and sizes."""
+        server = {key: self.server.get(key) for key in ("mode", "params", "capacity")} if managed else {}
+        self._keep_run(SustainedRun(run_id, plan, start_ns, target, server))
 
     def _keep_run(self, run: Run | SustainedRun) -> None:
         self.runs[run.id] = run

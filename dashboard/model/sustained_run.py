@@ -76,7 +76,8 @@ class SustainedRun:
     id: str
     plan: Plan
     start_ns: int
-    server: str | None = None
+    target: str | None = None  # the id of the server it was sent to (loadgen/targets.py)
+    server: dict = field(default_factory=dict)  # {"mode", "params", "capacity"}, as a burst's Run
     sent: OrderedDict[int, int] = field(default_factory=OrderedDict)  # recent: index -> sent
     begun: OrderedDict[int, int] = field(default_factory=OrderedDict)  # recent: index -> begun
     waiting: OrderedDict[int, int] = field(default_factory=OrderedDict)  # sent, neither begun nor replied
@@ -178,11 +179,12 @@ class SustainedRun:
             "kind": "sustained",
             "state": self.state(now_ns),
             "reason": self.reason or None,
-            "title": _title(plan),
+            "label": _label(plan),
             "endpoint": f"{plan['method']} {plan['path']}",
             "count": self.sent_count,
             "ms": 0,
-            "server": self.server,
+            "target": self.target,
+            "server": dict(self.server),
             "plan": plan,
             "sent": self.sent_count,
             "done": self.done,
@@ -206,7 +208,7 @@ class SustainedRun:
         return []
 
 
-def _title(plan: dict) -> str:
+def _label(plan: dict) -> str:
     how = f"{plan['rate']}/s" if plan["mode"] == "rate" else "closed loop"
     ramp = f", ramp {plan['ramp_s']} s" if plan["ramp_s"] else ""
     return f"{plan['method']} {plan['path']} · {plan['connections']} conn × {plan['seconds']} s, {how}{ramp}"

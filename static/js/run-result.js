@@ -28,8 +28,8 @@ export class RunResultView {
     this.el.hidden = false;
     this.el.dataset.run = run.id;
     this.el.dataset.state = run.state;
-    // A sustained run says its own title (its plan); a burst is count × what, and ms for a preset.
-    const what = run.title ?? `${run.count} × ${run.endpoint}${run.ms ? ` ${run.ms} ms` : ""}`;
+    // A sustained run says its own label (its plan); a burst is count × what, and ms for a preset.
+    const what = run.label ?? `${run.count} × ${run.endpoint}${run.ms ? ` ${run.ms} ms` : ""}`;
     setText(this.fields.get("title"), `${run.id} · ${what}`);
     setText(this.fields.get("state"), run.state);
     for (const name of COUNT_FIELDS) setText(this.fields.get(name), formatCount(run[name]));
