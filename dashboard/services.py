@@ -15,6 +15,7 @@ from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.config import Config
 from dashboard.loadgen.control import LoadControl
+from dashboard.loadgen.targets import MANAGED, Targets
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
@@ -35,6 +36,7 @@ class Services:
     servers: ServerManager
     load: LoadControl
     broadcaster: Broadcaster
+    targets: Targets
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -83,13 +85,20 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
     collector = Collector(store, "127.0.0.1", config.collector_port)  # agents run on this host
     spawner = Spawner()
 
+    targets = Targets()
+
     def server_changed(info: dict, slots: int | None, retired: list[int]) -> None:
         store.update(lambda model: model.set_server(info, slots, retired))
+        url = info["url"]
+        if info["status"] == "serving" and url:  # a target while it serves; its port is then ours
+            targets.add(MANAGED, url, alive=lambda: servers.url == url)
+        else:
+            targets.remove(MANAGED)
 
     servers = ServerManager(spawner, collector.url, server_changed)
-    load = LoadControl(store, spawner, collector.url, lambda: servers.url)
+    load = LoadControl(store, spawner, collector.url, targets)
     broadcaster = Broadcaster(store, emit)
-    return Services(config, store, collector, spawner, servers, load, broadcaster)
+    return Services(config, store, collector, spawner, servers, load, broadcaster, targets)
 
 
 def current_services() -> Services:

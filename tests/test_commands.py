@@ -8,7 +8,7 @@ import json
 import pytest
 
 from dashboard.loadgen import commands
-from dashboard.loadgen.commands import Cancel, CommandError, Fire, encode, parse
+from dashboard.loadgen.commands import Cancel, CommandError, Fire, Sustain, encode, parse
 from dashboard.loadgen.generator import Runs
 from dashboard.loadgen.limits import MAX_COUNT
 from workload.agent.recorder import Recorder
@@ -16,7 +16,12 @@ from workload.agent.recorder import Recorder
 
 @pytest.mark.parametrize(
     "command",
-    [Fire("r1", "http://127.0.0.1:8001", "/io?ms=500", 10), Cancel("r1", "stopped by the presenter")],
+    [
+        Fire("r1", "http://127.0.0.1:8001", "GET", "/io?ms=500", "", 10),
+        Fire("r2", "http://127.0.0.1:8001", "POST", "/items?x=1", '{"name":"a"}', 3),
+        Sustain("r3", "http://127.0.0.1:8001", "PUT", "/items/1", "[1]", 8, 30, "rate", 200, 5, 10**12),
+        Cancel("r1", "stopped by the presenter"),
+    ],
 )
 def test_every_command_written_is_read_back_the_same(command):
     line = encode(command)
@@ -25,8 +30,14 @@ def test_every_command_written_is_read_back_the_same(command):
 
 
 def test_every_command_is_documented_in_the_modules_docstring():
-    """The docstring shows one example line per command; each must parse."""
-    examples = [line.strip() for line in commands.__doc__.splitlines() if line.strip().startswith("{")]
+    """The docstring shows one example per command (wrapped over lines where long); each must parse."""
+    examples, current = [], ""
+    for text in (line.strip() for line in commands.__doc__.splitlines()):
+        if text.startswith("{") or current:
+            current += " " + text
+            if text.endswith("}"):
+                examples.append(current.strip())
+                current = ""
     assert sorted(parse(line.encode()).cmd for line in examples) == sorted(commands.COMMANDS)
 
 
@@ -34,7 +45,20 @@ def line(**body) -> bytes:
     return json.dumps(body).encode()
 
 
-FIRE = {"cmd": "fire", "run": "r1", "url": "http://h:1", "path": "/hello", "count": 3}
+FIRE = {
+    "cmd": "fire",
+    "run": "r1",
+    "url": "http://h:1",
+    "method": "GET",
+    "path": "/hello",
+    "body": "",
+    "count": 3,
+}
+SUSTAIN = {
+    **FIRE, "cmd": "sustain", "connections": 4, "seconds": 10, "mode": "closed", "rate": 0, "ramp_s": 0,
+    "start_ns": 1,
+}  # fmt: skip
+del SUSTAIN["count"]
 
 
 @pytest.mark.parametrize(
@@ -43,7 +67,7 @@ FIRE = {"cmd": "fire", "run": "r1", "url": "http://h:1", "path": "/hello", "coun
         (b"", "not JSON"),
         (b"fire r1", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
-        (line(cmd="explode"), "unknown command 'explode': expected one of fire, cancel"),
+        (line(cmd="explode"), "unknown command 'explode': expected one of fire, sustain, cancel"),
         (line(run="r1"), "unknown command None"),
         (line(**{k: v for k, v in FIRE.items() if k != "count"}), "fire: missing count"),
         (line(**FIRE, speed=9), "fire: unknown field speed"),
@@ -53,7 +77,15 @@ FIRE = {"cmd": "fire", "run": "r1", "url": "http://h:1", "path": "/hello", "coun
         (line(**{**FIRE, "count": "3"}), "fire: count must be an integer"),
         (line(**{**FIRE, "run": "r" * 61}), "fire: run must be a string of 1 to 60 characters"),
         (line(**{**FIRE, "url": "file:///etc/passwd"}), "url must be a string starting with 'http://'"),
-        (line(**{**FIRE, "path": "hello"}), "path must be a string starting with '/'"),
+        (line(**{**FIRE, "path": "hello"}), "fire: path must be an absolute path"),
+        (line(**{**FIRE, "path": "/a b"}), "fire: path must be printable ASCII"),
+        (line(**{**FIRE, "method": "TRACE"}), "fire: method must be one of"),
+        (line(**{**FIRE, "body": "{}"}), "fire: a body goes with POST"),
+        (line(**{**SUSTAIN, "connections": 0}), "sustain: connections must be from 1"),
+        (line(**{**SUSTAIN, "mode": "open"}), "sustain: mode must be one of closed, rate"),
+        (line(**{**SUSTAIN, "ramp_s": 11}), "sustain: ramp_s must be from 0 to 10"),
+        (line(**{**SUSTAIN, "start_ns": -1}), "sustain: start_ns must be a non-negative integer"),
+        (line(**{k: v for k, v in SUSTAIN.items() if k != "rate"}), "sustain: missing rate"),
         (line(cmd="cancel", run="r1"), "cancel: missing reason"),
         (line(cmd="cancel", run="r1", reason=5), "cancel: reason must be a string"),
     ],
@@ -66,7 +98,9 @@ def test_a_line_that_is_not_a_command_is_refused_saying_why(data, says):
 
 def test_the_dashboard_cannot_make_a_command_the_generator_would_refuse():
     with pytest.raises(CommandError):
-        Fire("r1", "http://h:1", "/hello", MAX_COUNT + 1)
+        Fire("r1", "http://h:1", "GET", "/hello", "", MAX_COUNT + 1)
+    with pytest.raises(CommandError):
+        Sustain("r1", "http://h:1", "GET", "/hello", "", 1, 10, "rate", 0, 0, 1)  # a rate of 0
     with pytest.raises(CommandError):
         Cancel("r1", "x" * 1_000)
 

@@ -17,6 +17,7 @@ from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.loadgen.control import LoadControl
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest
+from dashboard.loadgen.targets import MANAGED, Targets
 from tests.support import alive, wait_for
 
 
@@ -44,8 +45,20 @@ class Rig:
         self.collector = Collector(self.store)
         self.collector.start()
         self.spawner = Spawner()
-        self.url: str | None = None
-        self.control = LoadControl(self.store, self.spawner, self.collector.url, lambda: self.url)
+        self.targets = Targets()
+        self.control = LoadControl(self.store, self.spawner, self.collector.url, self.targets)
+
+    @property
+    def url(self) -> str | None:
+        return self.targets.urls().get(MANAGED)
+
+    @url.setter
+    def url(self, url: str | None) -> None:
+        """Register the server at `url` as the managed one (None: none serves), as services.py does."""
+        if url is None:
+            self.targets.remove(MANAGED)
+        else:
+            self.targets.add(MANAGED, url)
 
     def run(self, run: str) -> dict:
         return self.store.use(lambda model: model.runs[run].summary(time.monotonic_ns()))

@@ -75,7 +75,7 @@ def test_another_site_or_a_rebound_dns_name_may_not_act(app_with):
 )
 def test_with_a_token_only_its_exact_value_in_the_header_acts(app_with, given):
     client = app_with(TOKEN)
-    for path in ("/api/load", "/api/server", "/api/load/stop"):
+    for path in ("/api/load", "/api/load/sustained", "/api/server", "/api/load/stop"):
         for reply in (
             client.post(path, json={}, headers={HEADER: given}),
             client.post(path, json={}),

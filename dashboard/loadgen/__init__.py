@@ -1,1 +1,2 @@
-"""The load generator: bursts of concurrent requests, fired from a process of their own."""
+"""The load generator: bursts of concurrent requests and sustained load, sent from a process of
+their own to the servers registered as targets."""

@@ -12,12 +12,15 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from dashboard.loadgen.http_request import HttpRequest, tag_line
 from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
-from workload.agent.protocol import TAG_HEADER, make_tag, reply_event, run_end_event, sent_event
+from workload.agent.protocol import make_tag, reply_event, run_end_event, sent_event
 from workload.agent.recorder import Recorder
 
 
-async def _one(host: str, port: int, path: str, run: str, index: int, recorder: Recorder) -> None:
+async def _one(
+    host: str, port: int, wire: tuple[bytes, bytes], run: str, index: int, recorder: Recorder
+) -> None:
     sent = time.monotonic_ns()
     recorder.add(sent_event(run, index, sent))
     status = 0
@@ -25,10 +28,7 @@ async def _one(host: str, port: int, path: str, run: str, index: int, recorder: 
     try:
         async with asyncio.timeout(REQUEST_TIMEOUT_S):
             reader, writer = await asyncio.open_connection(host, port)
-            writer.write(
-                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
-                f"{TAG_HEADER}: {make_tag(run, index, sent)}\r\n\r\n".encode()
-            )
+            writer.write(wire[0] + tag_line(make_tag(run, index, sent)) + wire[1])
             line = await reader.readline()
             parts = line.split()
             if len(parts) >= 2 and parts[1].isdigit():
@@ -43,14 +43,15 @@ async def _one(host: str, port: int, path: str, run: str, index: int, recorder: 
 
 
 async def fire(
-    url: str, path: str, run: str, count: int, recorder: Recorder, why_cut: Callable[[], str]
+    url: str, request: HttpRequest, run: str, count: int, recorder: Recorder, why_cut: Callable[[], str]
 ) -> None:
     """Send `count` requests at once and wait for every reply, or until cancelled."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    wire = request.wire(host, port, keep_alive=False)
     reason = ""
     try:
-        await asyncio.gather(*(_one(host, port, path, run, i, recorder) for i in range(count)))
+        await asyncio.gather(*(_one(host, port, wire, run, i, recorder) for i in range(count)))
     except asyncio.CancelledError:
         reason = why_cut()
     recorder.add(run_end_event(run, time.monotonic_ns(), reason))

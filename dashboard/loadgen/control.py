@@ -1,6 +1,7 @@
-"""The dashboard's side of the load generator: checks a burst, hands it to the generator process,
-and ends the runs the generator can no longer end itself: because it exited, or because it stopped
-answering (SIGSTOP, a hung loop), which its heartbeat file tells.
+"""The dashboard's side of the load generator: checks a burst or sustained load, resolves its
+target (targets.py), hands it to the generator process, and ends the runs the generator can no
+longer end itself: because it exited, or because it stopped answering (SIGSTOP, a hung loop),
+which its heartbeat file tells.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import itertools
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 
 from dashboard.children import Spawner, release_tree, terminate_tree
 from dashboard.collector.store import Store
-from dashboard.loadgen.commands import Cancel, Fire, encode
+from dashboard.loadgen.commands import Cancel, Command, Fire, Sustain, encode
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
+from dashboard.loadgen.plan import parse_plan
+from dashboard.loadgen.targets import MANAGED, Targets
 from dashboard.servers.mode import python_module
 
 # The generator touches its heartbeat file every HEARTBEAT_S (generator.py); one silent this long
@@ -23,18 +25,19 @@ from dashboard.servers.mode import python_module
 HEARTBEAT_DEADLINE_S = 5.0
 FIRST_BEAT_DEADLINE_S = 20.0
 EXIT_WAIT_S = 1.0  # how long the dashboard, exiting, waits for the generator's guard
+# A sustained run's schedule starts this long after it is asked for: the command's way to the
+# generator (a pipe and a turn of its loop) is then not counted against the first requests.
+START_MARGIN_NS = 100_000_000
 
 
 class LoadControl:
-    """Fires bursts at the managed server only (never at a URL a viewer names)."""
+    """Fires load at registered targets only (never at a URL a viewer names)."""
 
-    def __init__(
-        self, store: Store, spawner: Spawner, collector_url: str, target: Callable[[], str | None]
-    ) -> None:
+    def __init__(self, store: Store, spawner: Spawner, collector_url: str, targets: Targets) -> None:
         self.store = store
         self.spawner = spawner
         self.collector_url = collector_url
-        self.target = target
+        self.targets = targets
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._generator: subprocess.Popen | None = None
@@ -50,20 +53,37 @@ class LoadControl:
             self._ensure_generator()
 
     def fire(self, body: object) -> str:
-        """Start a burst; returns its run id. BadLoadRequest when it cannot be fired."""
+        """Start a burst; returns its run id. BadLoadRequest when it cannot be fired, UnknownTarget
+        when the server it names is not a target."""
         burst = parse_burst(body)
-        url = self.target()
-        if url is None:
-            raise BadLoadRequest("no workload server is serving: start one first")
+        _, url = self.targets.resolve(body.get("server"))
+        request = burst.http()
         with self._lock:
-            self._reap_locked()
-            if len(self._active) >= MAX_ACTIVE_RUNS:
-                raise BadLoadRequest(f"{MAX_ACTIVE_RUNS} bursts are already running; wait for one to finish")
-            self._rate.admit(time.monotonic())
-            run = f"r{next(self._ids)}"
-            self.store.update(lambda model: model.add_run(run, burst.endpoint, burst.count, burst.ms))
-            self._active.add(run)
-            self._send(Fire(run, url, burst.path(), burst.count))
+            run = self._admit_locked()
+            self.store.update(lambda model: model.add_run(run, burst.label, burst.count, burst.ms))
+            self._send(Fire(run, url, request.method, request.path, request.body, burst.count))
+        return run
+
+    def sustain(self, body: object) -> str:
+        """Start sustained load (plan.py); returns its run id. Refused as `fire` is."""
+        plan = parse_plan(body)
+        server, url = self.targets.resolve(body.get("server"))
+        with self._lock:
+            run = self._admit_locked()
+            start_ns = time.monotonic_ns() + START_MARGIN_NS
+            managed = server == MANAGED
+            self.store.update(lambda model: model.add_sustained(run, plan, start_ns, server, managed))
+            self._send(Sustain.of(run, url, plan, start_ns))
+        return run
+
+    def _admit_locked(self) -> str:
+        """A new run's id, once the caps allow one more (BadLoadRequest when they do not)."""
+        self._reap_locked()
+        if len(self._active) >= MAX_ACTIVE_RUNS:
+            raise BadLoadRequest(f"{MAX_ACTIVE_RUNS} runs are already running; wait for one to finish")
+        self._rate.admit(time.monotonic())
+        run = f"r{next(self._ids)}"
+        self._active.add(run)
         return run
 
     def _ensure_generator(self) -> subprocess.Popen:
@@ -90,7 +110,7 @@ class LoadControl:
             return None
         return f"the load generator stopped answering (no heartbeat for {deadline:.0f} s)"
 
-    def _send(self, command: Fire | Cancel) -> None:
+    def _send(self, command: Command) -> None:
         """Write one command; a generator that died is replaced and its runs ended first."""
         for _ in range(2):
             generator = self._ensure_generator()
@@ -125,7 +145,7 @@ class LoadControl:
             self._forget_generator()
 
     def stop_all(self, reason: str = "stopped") -> list[str]:
-        """Cut every running burst short (the presenter, a server switch); returns their ids."""
+        """Cut every run in progress short (the presenter, a server switch); returns their ids."""
         with self._lock:
             self._reap_locked()
             runs = sorted(self._active)

@@ -2,7 +2,7 @@
 
 Started once with the dashboard and kept warm, so a click fires requests within milliseconds
 (starting a Python process per burst cost 0.4–1 s here). It reads one command a line on stdin
-(`fire` or `cancel`, defined in `commands.py`) and exits when stdin closes, that is when the
+(`fire`, `sustain` or `cancel`, defined in `commands.py`) and exits when stdin closes, that is when the
 dashboard goes. It touches its heartbeat file every HEARTBEAT_S from the same event loop that sends
 the requests, so the dashboard can tell a generator that stopped answering (SIGSTOP, a hung loop)
 from one with nothing to report, and end its runs.
@@ -14,18 +14,20 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 from dashboard.loadgen.burst import fire
-from dashboard.loadgen.commands import Cancel, CommandError, Fire, parse
+from dashboard.loadgen.commands import Cancel, CommandError, Fire, Sustain, parse
 from dashboard.loadgen.reporting import reporting_to
+from dashboard.loadgen.sustained import sustain
 from workload.agent.recorder import Recorder
 
 HEARTBEAT_S = 0.5
 
 
 class Runs:
-    """The bursts in flight, and why each was cut short if it was."""
+    """The runs in flight (bursts and sustained load), and why each was cut short if it was."""
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
@@ -39,18 +41,22 @@ class Runs:
         except CommandError as exc:
             print(f"generator: ignored command {line[:80]!r}: {exc}", file=sys.stderr, flush=True)
             return
+        run, why_cut, recorder = command.run, self._why_cut(command.run), self.recorder
         match command:
             case Fire():
-                self._fire(command.run, command.url, command.path, command.count)
+                self._start(run, fire(command.url, command.request(), run, command.count, recorder, why_cut))
+            case Sustain():
+                plan, start_ns = command.plan(), command.start_ns
+                self._start(run, sustain(command.url, plan, run, recorder, why_cut, start_ns))
             case Cancel() if command.run in self.tasks:
                 self.reasons[command.run] = command.reason
                 self.tasks[command.run].cancel()
 
-    def _fire(self, run: str, url: str, path: str, count: int) -> None:
-        def why_cut() -> str:
-            return self.reasons.pop(run, "cut short")
+    def _why_cut(self, run: str) -> Callable[[], str]:
+        return lambda: self.reasons.pop(run, "cut short")
 
-        task = asyncio.create_task(fire(url, path, run, count, self.recorder, why_cut))
+    def _start(self, run: str, work: Coroutine) -> None:
+        task = asyncio.create_task(work)
         self.tasks[run] = task
         task.add_done_callback(lambda _: self.tasks.pop(run, None))
 

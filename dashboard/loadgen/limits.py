@@ -6,6 +6,9 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from dashboard.loadgen.errors import BadLoadRequest
+from dashboard.loadgen.http_request import HttpRequest, parse_request
+
 ENDPOINTS = ("hello", "io", "cpu", "cpu-native", "cpu-pool", "mixed")
 MAX_COUNT = 500
 MAX_MS = 60_000
@@ -15,18 +18,28 @@ MAX_RUNS_PER_MINUTE = 60  # a held-down shortcut key must not turn the dashboard
 REQUEST_TIMEOUT_S = 300
 
 
-class BadLoadRequest(ValueError):
-    """A burst that cannot be fired; the message says what to change."""
-
-
 @dataclass(frozen=True)
 class Burst:
+    """`count` requests at once: of a demo endpoint (a preset), or `request` at any path."""
+
     endpoint: str
     count: int
     ms: int
+    request: HttpRequest | None = None
+
+    @property
+    def label(self) -> str:
+        """How the page names the burst's requests."""
+        return self.endpoint if self.request is None else self.request.label
+
+    def http(self) -> HttpRequest:
+        """What each request of the burst sends."""
+        return self.request or HttpRequest("GET", self.path())
 
     def path(self) -> str:
-        """The workload URL path of every request of the burst (mixed: half I/O, half CPU)."""
+        """The URL path of every request of the burst (mixed: half I/O, half CPU)."""
+        if self.request is not None:
+            return self.request.path
         if self.endpoint == "hello":
             return "/hello"
         if self.endpoint == "mixed":
@@ -50,18 +63,25 @@ class RunRate:
         self._starts.append(now)
 
 
+PRESET_FIELDS = ("endpoint", "count", "ms", "server")
+PATH_FIELDS = ("method", "path", "body", "count", "server")
+
+
 def parse_burst(body: object) -> Burst:
     """A Burst from a JSON body, or BadLoadRequest saying what is wrong with it."""
     if not isinstance(body, dict):
         raise BadLoadRequest('body must be a JSON object like {"endpoint": "io", "count": 10, "ms": 500}')
-    unknown = sorted(set(body) - {"endpoint", "count", "ms"})
-    if unknown:
-        raise BadLoadRequest(f"unknown field {unknown[0][:40]!r}; fields: endpoint, count, ms")
+    if "path" in body:
+        known_fields(body, PATH_FIELDS)
+        return Burst("", whole(body.get("count", 10), "count", 1, MAX_COUNT), 0, parse_request(body))
+    known_fields(body, PRESET_FIELDS)
     endpoint = body.get("endpoint")
     if endpoint not in ENDPOINTS:
-        raise BadLoadRequest(f"endpoint must be one of {', '.join(ENDPOINTS)}, got {str(endpoint)[:60]!r}")
-    count = _whole(body.get("count", 10), "count", 1, MAX_COUNT)
-    ms = _whole(body.get("ms", 0 if endpoint == "hello" else 500), "ms", 0, MAX_MS)
+        raise BadLoadRequest(
+            f"endpoint must be one of {', '.join(ENDPOINTS)} (or name a path), got {str(endpoint)[:60]!r}"
+        )
+    count = whole(body.get("count", 10), "count", 1, MAX_COUNT)
+    ms = whole(body.get("ms", 0 if endpoint == "hello" else 500), "ms", 0, MAX_MS)
     if count * ms > MAX_WORK_MS:
         raise BadLoadRequest(
             f"count × ms must be at most {MAX_WORK_MS} (ten minutes of work), got {count * ms}"
@@ -69,7 +89,15 @@ def parse_burst(body: object) -> Burst:
     return Burst(endpoint, count, ms)
 
 
-def _whole(value: object, name: str, low: int, high: int) -> int:
+def known_fields(body: dict, names: tuple[str, ...]) -> None:
+    """BadLoadRequest naming the first field of `body` that is not one of `names`."""
+    unknown = sorted(str(key) for key in set(body) - set(names))
+    if unknown:
+        raise BadLoadRequest(f"unknown field {unknown[0][:40]!r}; fields: {', '.join(names)}")
+
+
+def whole(value: object, name: str, low: int, high: int) -> int:
+    """`value` when it is an int from `low` to `high`; else BadLoadRequest naming the field."""
     if type(value) is not int:
         raise BadLoadRequest(f"{name} must be a whole number from {low} to {high}, got {str(value)[:40]!r}")
     if not low <= value <= high:

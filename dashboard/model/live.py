@@ -11,10 +11,12 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dashboard.loadgen.plan import Plan
 from dashboard.model.classify import classify
 from dashboard.model.history import Series, Spans
 from dashboard.model.routes import MANAGED_SERVER, RouteBook
 from dashboard.model.runs import Run
+from dashboard.model.sustained_run import SustainedRun
 from dashboard.model.verdict import Prediction
 from workload.agent.protocol import (
     MAX_ROSTER,
@@ -135,7 +137,7 @@ class Model:
         self.processes: dict[int, Process] = {}
         # Processes of retired servers, whose last datagrams may still come (oldest first).
         self.ignored_pids: OrderedDict[int, None] = OrderedDict()
-        self.runs: OrderedDict[str, Run] = OrderedDict()
+        self.runs: OrderedDict[str, Run | SustainedRun] = OrderedDict()
         self.done = 0
         self.failed = 0
         self.rejected: dict[str, int] = {}
@@ -169,7 +171,16 @@ class Model:
     def add_run(self, run_id: str, endpoint: str, count: int, ms: int) -> None:
         """A burst the dashboard is about to fire; its events will fill it in."""
         server = {key: self.server.get(key) for key in ("mode", "params", "capacity")}
-        self.runs[run_id] = Run(run_id, endpoint, count, ms, server=server)
+        self._keep_run(Run(run_id, endpoint, count, ms, server=server))
+
+    def add_sustained(self, run_id: str, plan: Plan, start_ns: int, target: str, managed: bool) -> None:
+        """Sustained load the dashboard is about to start at `target` (its schedule from `start_ns`);
+        sent to the managed server, the run keeps that server's mode and sizes."""
+        server = {key: self.server.get(key) for key in ("mode", "params", "capacity")} if managed else {}
+        self._keep_run(SustainedRun(run_id, plan, start_ns, target, server))
+
+    def _keep_run(self, run: Run | SustainedRun) -> None:
+        self.runs[run.id] = run
         while len(self.runs) > MAX_RUNS:
             self.runs.popitem(last=False)
 
@@ -187,7 +198,7 @@ class Model:
         if run is not None:
             run.finish(t_ns, reason)
 
-    def active_runs(self, now_ns: int) -> list[Run]:
+    def active_runs(self, now_ns: int) -> list[Run | SustainedRun]:
         return [run for run in self.runs.values() if run.state(now_ns) == "running"]
 
     # -- datagrams ----------------------------------------------------------------------------

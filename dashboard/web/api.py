@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from dashboard import __version__
 from dashboard.loadgen.limits import BadLoadRequest
+from dashboard.loadgen.targets import UnknownTarget
 from dashboard.model.live import MAX_RUNS, Model
 from dashboard.model.views import history_view, state_view, task_detail
 from dashboard.reports.page import render_report
@@ -40,6 +41,12 @@ def json_body() -> object:
 @api.errorhandler(BadServerRequest)
 def bad_input(exc: ValueError) -> ResponseReturnValue:
     return jsonify(error=str(exc)), 400
+
+
+@api.errorhandler(UnknownTarget)
+def not_a_target(exc: UnknownTarget) -> ResponseReturnValue:
+    """Load named a server that is not (or no longer) one load may go to."""
+    return jsonify(error=str(exc.args[0])), 409
 
 
 @api.errorhandler(StartError)
@@ -109,10 +116,17 @@ def fire_load() -> ResponseReturnValue:
     return jsonify(run=current_services().load.fire(json_body())), 202
 
 
+@api.post("/load/sustained")
+@presenter_only
+def sustain_load() -> ResponseReturnValue:
+    """N connections for T seconds, closed loop or at a fixed rate, with a ramp (loadgen/plan.py)."""
+    return jsonify(run=current_services().load.sustain(json_body())), 202
+
+
 @api.post("/load/stop")
 @presenter_only
 def stop_load() -> ResponseReturnValue:
-    """Stop every running burst; answers the ids of the runs it cut short."""
+    """Stop every running burst and sustained run; answers the ids of the runs it cut short."""
     return jsonify(stopped=current_services().load.stop_all("stopped by the presenter"))
 
 

@@ -16,7 +16,9 @@ from markupsafe import Markup
 
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
+from dashboard.loadgen.http_request import METHODS
 from dashboard.loadgen.limits import ENDPOINTS, MAX_COUNT, MAX_MS
+from dashboard.loadgen.plan import MAX_CONNECTIONS, MAX_RATE, MAX_SECONDS
 from dashboard.model.history import page_contract
 from dashboard.model.live import TASK_KEY_SEPARATOR
 from dashboard.services import current_services
@@ -71,7 +73,14 @@ def index() -> ResponseReturnValue:
     bootstrap = {
         **_live_bootstrap(),
         "endpoints": list(ENDPOINTS),
-        "limits": {"count": [1, MAX_COUNT], "ms": [0, MAX_MS]},
+        "methods": list(METHODS),
+        "limits": {
+            "count": [1, MAX_COUNT],
+            "ms": [0, MAX_MS],
+            "connections": [1, MAX_CONNECTIONS],
+            "seconds": [1, MAX_SECONDS],
+            "rate": [1, MAX_RATE],
+        },
         "presets": PRESETS,
         "presenter_required": current_services().config.presenter_required,
     }

@@ -89,14 +89,19 @@ export class Controls {
     this.message.dataset.kind = kind;
   }
 
-  async fire(burst) {
-    this.say(`Firing ${burst.count} × ${burst.endpoint} ${burst.ms} ms…`, "info");
-    const { ok, body, error } = await this.api.post("/api/load", burst);
+  fire(burst) {
+    return this.start("/api/load", burst, `${burst.count} × ${burst.endpoint} ${burst.ms} ms`);
+  }
+
+  /** POSTs load to `route` (a burst or sustained load), then follows the run it started. */
+  async start(route, payload, what = `${payload.method} ${payload.path}`) {
+    this.say(`Starting ${what}…`, "info");
+    const { ok, body, error } = await this.api.post(route, payload);
     if (!ok || body?.run == null) {
-      this.say(error ?? "The dashboard refused the burst.", "error");
+      this.say(error ?? "The dashboard refused the load.", "error");
       return;
     }
-    this.say(`Run ${body.run} started: ${burst.count} × ${burst.endpoint} ${burst.ms} ms.`, "ok");
+    this.say(`Run ${body.run} started: ${what}.`, "ok");
     this.runId = body.run;
     this.poll(body.run);
   }
@@ -130,6 +135,8 @@ export class Controls {
     if (run) this.resultView?.show(run);
     if (run?.state === "done") {
       this.say(`Run ${runId} done.`, "ok");
+    } else if (run?.state === "failed") {
+      this.say(`Run ${runId} ended: ${run.reason}.`, "info");
     } else {
       setTimeout(() => this.poll(runId), POLL_MS);
     }

@@ -12,6 +12,7 @@ import { CountersView } from "./counters.js";
 import { byId, loadScript } from "./dom.js";
 import { Inspector } from "./inspector.js";
 import { openStore, startLive } from "./live-page.js";
+import { LoadForms } from "./load-forms.js";
 import { ModeSwitcher } from "./modes.js";
 import { PoolsView } from "./pools.js";
 import { PresenterView, takeToken } from "./presenter.js";
@@ -31,6 +32,7 @@ const inspector = new Inspector(api, store, (key) => {
 });
 pools = new PoolsView(byId("pools"), byId("pools-empty"), { onInspect: (key) => inspector.open(key) });
 const controls = new Controls(bootstrap, api, new RunResultView(byId("run-result")));
+new LoadForms(bootstrap, controls);
 const modes = new ModeSwitcher(api, store);
 const routes = new RouteColours(); // one colour a route, on the timeline and the charts alike
 const timeline = new Timeline(byId("timeline-box"), store, routes);

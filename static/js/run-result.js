@@ -3,7 +3,7 @@
 import { setText } from "./dom.js";
 import { formatCount, formatMs } from "./format.js";
 
-const COUNT_FIELDS = ["sent", "done", "failed", "peak_busy"];
+const COUNT_FIELDS = ["sent", "done", "failed", "peak_busy", "throughput_rps", "missed", "late"];
 const MS_FIELDS = [
   "makespan_ms",
   ...["latency_ms", "queue_wait_ms"].flatMap((group) =>
@@ -29,7 +29,9 @@ export class RunResultView {
     this.el.hidden = false;
     this.el.dataset.run = run.id;
     this.el.dataset.state = run.state;
-    setText(this.fields.get("title"), `${run.id} · ${run.count} × ${run.endpoint} ${run.ms} ms`);
+    // A sustained run says its own label (its plan); a burst is count × what, and ms for a preset.
+    const what = run.label ?? `${run.count} × ${run.endpoint}${run.ms ? ` ${run.ms} ms` : ""}`;
+    setText(this.fields.get("title"), `${run.id} · ${what}`);
     setText(this.fields.get("state"), run.state);
     // The run's report (one HTML file, opens offline), once the run is over.
     this.report.href = `/api/report?run=${encodeURIComponent(run.id)}`;
