@@ -99,7 +99,7 @@ class Broadcaster:
             frame = self._advance()
             if frame is not None:
                 self._send(frame, skip=viewer)
-            now = time.monotonic_ns()
+            now = self.store.now_ns()
             spans, series = self.store.use(lambda model: self._history_so_far(model, now))
             return snapshot_of(self._parts, self._version, now, spans, series)
 
@@ -122,7 +122,7 @@ class Broadcaster:
 
     def _advance(self) -> dict | None:
         """Cut the next frame (under the lock); None when nothing changed."""
-        now = time.monotonic_ns()
+        now = self.store.now_ns()
         old = self._parts
 
         def cut(model: Model) -> tuple[dict, list, list]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.config import Config
 from dashboard.loadgen.control import LoadControl
+from dashboard.recording.events import ServerChanged
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
@@ -84,7 +86,7 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
     spawner = Spawner()
 
     def server_changed(info: dict, slots: int | None, retired: list[int]) -> None:
-        store.update(lambda model: model.set_server(info, slots, retired))
+        store.apply(ServerChanged(time.monotonic_ns(), dict(info), slots, tuple(retired)))
 
     servers = ServerManager(spawner, collector.url, server_changed)
     load = LoadControl(store, spawner, collector.url, lambda: servers.url)

@@ -16,6 +16,7 @@ from dashboard.children import Spawner, release_tree, terminate_tree
 from dashboard.collector.store import Store
 from dashboard.loadgen.commands import Cancel, Fire, encode
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
+from dashboard.recording.events import RunAdded, RunEnded
 from dashboard.servers.mode import python_module
 
 # The generator touches its heartbeat file every HEARTBEAT_S (generator.py); one silent this long
@@ -61,7 +62,7 @@ class LoadControl:
                 raise BadLoadRequest(f"{MAX_ACTIVE_RUNS} bursts are already running; wait for one to finish")
             self._rate.admit(time.monotonic())
             run = f"r{next(self._ids)}"
-            self.store.update(lambda model: model.add_run(run, burst.endpoint, burst.count, burst.ms))
+            self.store.apply(RunAdded(time.monotonic_ns(), run, burst.endpoint, burst.count, burst.ms))
             self._active.add(run)
             self._send(Fire(run, url, burst.path(), burst.count))
         return run
@@ -151,8 +152,7 @@ class LoadControl:
             generator.stdin.close()
 
     def _end_run(self, run: str, reason: str) -> None:
-        now = time.monotonic_ns()
-        self.store.update(lambda model: model.end_run(run, now, reason))
+        self.store.apply(RunEnded(time.monotonic_ns(), run, reason))
 
 
 def _exit_reason(code: int) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -118,7 +116,7 @@ def stop_load() -> ResponseReturnValue:
 
 @api.get("/runs/<run_id>")
 def get_run(run_id: str) -> ResponseReturnValue:
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
     found = current_services().store.use(
         lambda model: (
             None
@@ -134,14 +132,14 @@ def get_run(run_id: str) -> ResponseReturnValue:
 
 @api.get("/state")
 def get_state() -> ResponseReturnValue:
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
     return jsonify(current_services().store.use(lambda model: state_view(model, now)))
 
 
 @api.get("/tasks/<int:pid>/<int:task_id>")
 def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
     """One task in detail: what the page shows when a tile is clicked."""
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
 
     def find(model: Model) -> dict | None:
         process = model.processes.get(pid)
@@ -157,7 +155,7 @@ def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
 @api.get("/history")
 def get_history() -> ResponseReturnValue:
     """Spans as arrays in `Span`'s field order; series a point a second."""
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
     return jsonify(current_services().store.use(lambda model: history_view(model, now)))
 
 
@@ -211,7 +209,7 @@ def list_runs() -> ResponseReturnValue:
     fmt = request.args.get("format", "json")
     if unknown or fmt not in ("json", *TABLE_FORMATS):
         raise BadReportQuery("the one parameter is format=json, csv or md")
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
     summaries = current_services().store.use(lambda model: [run.summary(now) for run in model.runs.values()])
     table = rows(summaries)
     if fmt == "json":
@@ -225,7 +223,8 @@ def get_report() -> ResponseReturnValue:
     """One HTML file of a run (`run=ID`), of the scenes played (`scenes=all`) or of a span
     (`from=S&to=S`, seconds on the dashboard's clock, negative: before now) that opens offline."""
     selection = parse_selection(request.args)
-    now, wall = time.monotonic_ns(), time.time()
+    store = current_services().store
+    now, wall = store.now_ns(), store.wall()
     data = current_services().store.use(lambda model: report_data(model, selection, now, wall))
     return Response(render_report(data), mimetype="text/html", headers=_attachment(data["filename"]))
 
