@@ -9,7 +9,7 @@ from flask_socketio import SocketIO
 
 from dashboard.children import PROJECT_ROOT
 from dashboard.config import Config
-from dashboard.services import EXTENSION, Services, build
+from dashboard.services import EXTENSION, Services, build, build_replay
 from dashboard.web import events
 from dashboard.web.api import api
 from dashboard.web.auth import guard_hosts, socketio_origins
@@ -35,7 +35,11 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
         app, async_mode=ASYNC_MODE, cors_allowed_origins=socketio_origins(config.allowed_origins)
     )
     guard_hosts(app, config.host)  # after SocketIO, which wraps app.wsgi_app: this covers its paths too
-    services = build(config, lambda event, data, skip=None: socketio.emit(event, data, skip_sid=skip))
+
+    def emit(event: str, data: dict, skip: str | None = None) -> None:
+        socketio.emit(event, data, skip_sid=skip)
+
+    services = build(config, emit) if config.replay is None else build_replay(config, emit, config.replay)
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)

@@ -103,6 +103,16 @@ class Broadcaster:
             spans, series = self.store.use(lambda model: self._history_so_far(model, now))
             return snapshot_of(self._parts, self._version, now, spans, series)
 
+    def restart(self) -> None:
+        """The model was replaced (a replay's seek): every viewer starts again from a snapshot."""
+        with self._lock:
+            self._parts = {}
+            self._advance()
+            now = self.store.now_ns()
+            spans, series = self.store.use(lambda model: self._history_so_far(model, now))
+            snapshot = snapshot_of(self._parts, self._version, now, spans, series)
+        self.emit("snapshot", snapshot, None)
+
     def _history_so_far(self, model: Model, now_ns: int) -> tuple[list, list]:
         """Spans and series points up to what the last frame carried, no further."""
         spans = [s for s in spans_view(model, now_ns) if s.seq <= self._parts["span_seq"]]

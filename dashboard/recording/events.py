@@ -74,7 +74,13 @@ class ScenePlayed(NamedTuple):
     workers: int
 
 
-Event = Datagrams | Sample | ServerChanged | RunAdded | RunEnded | ScenePlayed
+class Ended(NamedTuple):
+    """The recording stopped here (its last line): a replay runs to this time. Changes nothing."""
+
+    t_ns: int
+
+
+Event = Datagrams | Sample | ServerChanged | RunAdded | RunEnded | ScenePlayed | Ended
 
 
 def fold(model: Model, event: Event) -> None:
@@ -102,6 +108,8 @@ def fold(model: Model, event: Event) -> None:
             model.end_run(event.run, event.t_ns, event.reason)
         case ScenePlayed():
             model.play_scene(event.scene, event.run, event.predicted, event.workers)
+        case Ended():
+            pass
 
 
 # -- the recording's JSON form ------------------------------------------------------------------
@@ -146,6 +154,8 @@ def to_json(event: Event) -> dict[str, Any]:
         case ScenePlayed():
             return {"k": "scene", "t": event.t_ns, "scene": event.scene, "run": event.run,
                     "predicted": event.predicted.view(), "workers": event.workers}  # fmt: skip
+        case Ended():
+            return {"k": "end", "t": event.t_ns}
     raise TypeError(f"not an event: {type(event).__name__}")
 
 
@@ -180,6 +190,8 @@ def from_json(line: Any) -> Event:
             case "scene":
                 predicted = Prediction(**line["predicted"])
                 return ScenePlayed(t, dict(line["scene"]), str(line["run"]), predicted, int(line["workers"]))
+            case "end":
+                return Ended(t)
     except ProtocolError as exc:
         raise BadEvent(f"a recorded datagram does not decode: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:

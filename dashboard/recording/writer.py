@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from dashboard.recording.events import Event, to_json
+from dashboard.recording.events import Ended, Event, to_json
 from dashboard.recording.fileformat import DEFAULT_CAP_MB, header, open_for_writing
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,13 @@ class Recorder:
     ) -> None:
         self.path = Path(path)
         self.cap_bytes = cap_bytes
+        self.offered = 0  # events handed to it, the first ones included (a test's cut point)
         self.events = 0
         self.dropped = 0  # events the queue had no room for
         self.bytes = 0  # uncompressed bytes written
         self.stopped_why: str | None = None  # set once it ends; the page shows it
         self._closing = False
+        self._end_ns: int | None = None
         self._capped = False
         self._queue: queue.Queue[Event | None] = queue.Queue(queue_events)
         self._file: IO[bytes] | None = None
@@ -53,20 +55,27 @@ class Recorder:
         self.started_wall = head["started_wall"]
         self._line(head)
         for event in first:
-            self._queue.put_nowait(event)
+            self.offer(event)
         self._thread.start()
 
     def offer(self, event: Event) -> None:
         """Queue an event, or count it dropped: never waits (called under the store's lock)."""
         if self._closing or self._capped:
             return
+        self.offered += 1
         try:
             self._queue.put_nowait(event)
         except queue.Full:
             self.dropped += 1
 
+    def finish(self, t_ns: int) -> None:
+        """Take no more events; the recording ends at `t_ns` (called under the store's lock, so
+        the file holds exactly the events folded until then)."""
+        if not self._closing:
+            self._closing, self._end_ns = True, t_ns
+
     def stop(self, why: str = "stopped") -> None:
-        """Write what is queued, then close the file; safe to call twice."""
+        """Write what is queued and the end line, then close the file; safe to call twice."""
         self._closing = True
         if self.stopped_why is None:
             self.stopped_why = why
@@ -107,6 +116,8 @@ class Recorder:
             while (event := self._queue.get()) is not None:
                 if not self._capped and self._line(to_json(event)):
                     self.events += 1
+            if self._end_ns is not None and not self._capped:
+                self._line(to_json(Ended(self._end_ns)))
         except Exception:
             log.exception("recording %s failed", self.path)
             self.stopped_why = "writing failed; see the dashboard's log"
