@@ -70,7 +70,7 @@ def _read(path: Path, cap_bytes: int) -> bytes:
     chunks, size = [], 0
     with open_for_reading(path) as file:
         try:
-            while chunk := file.read(1 << 20):
+            while chunk := file.read1(1 << 16):  # read1: a stream cut short keeps what it held
                 size += len(chunk)
                 if size > cap_bytes:
                     cap_mb = cap_bytes / (1 << 20)
