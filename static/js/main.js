@@ -16,6 +16,7 @@ import { ModeSwitcher } from "./modes.js";
 import { PoolsView } from "./pools.js";
 import { PresenterView, takeToken } from "./presenter.js";
 import { QueuesView } from "./queues.js";
+import { RecordingControls, ReplayBar } from "./replay.js";
 import { RunResultView } from "./run-result.js";
 import { Tabs } from "./tabs.js";
 import { Timeline, buildTimelineLegend } from "./timeline.js";
@@ -44,6 +45,9 @@ presenter.onChange((readOnly) => {
   modes.setReadOnly(readOnly);
 });
 presenter.check();
+new ReplayBar(api).start().then((replaying) => {
+  if (!replaying) new RecordingControls(api).refresh();
+});
 
 new Tabs(byId("view-tabs"), {
   "timeline-panel": timeline,
