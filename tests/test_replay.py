@@ -21,9 +21,20 @@ from dashboard.model.views import history_view, state_view
 from dashboard.recording.events import fold
 from dashboard.recording.reader import read_recording
 from dashboard.recording.replay import ReplayClock, Replayer
+from dashboard.scenes.talk import load_talk
 from tests.support import wait_for
 
 integration = pytest.mark.integration
+
+SCENE = """
+[[scene]]
+id = "pool"
+title = "Two by two"
+caption = "Nine waits of 300 ms on four threads."
+mode = "gunicorn-gthread"
+params = { workers = 2, threads = 2 }
+load = { endpoint = "io", count = 9, ms = 300 }
+"""
 
 
 def as_json(value: object) -> object:
@@ -37,10 +48,17 @@ def views(model: Model, now: int) -> tuple[object, object]:
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """A live dashboard (gunicorn gthread 2 x 2) recording from start; two bursts; the live views
+    """A live dashboard (gunicorn gthread 2 x 2) recording from start; a burst, then a scene; the live views
     and the count of events recorded at each look, the last one as the recording stops."""
-    path = tmp_path_factory.mktemp("rec") / "burst.jsonl.gz"
-    config = Config(mode="gunicorn-gthread", server_params={"workers": 2, "threads": 2}, record=path)
+    folder = tmp_path_factory.mktemp("rec")
+    path = folder / "burst.jsonl.gz"
+    (folder / "talk.toml").write_text(SCENE)
+    config = Config(
+        mode="gunicorn-gthread",
+        server_params={"workers": 2, "threads": 2},
+        record=path,
+        scenes=load_talk(folder / "talk.toml"),
+    )
     app, services = create_app(config, start=True)
     client = app.test_client()
     looks = []
@@ -52,8 +70,8 @@ def recorded(tmp_path_factory):
     try:
         wait_for(lambda: services.servers.info()["status"] == "serving", 60, what="the server to serve")
         wait_for(lambda: len(client.get("/api/state").json["processes"]) == 2, 20, what="2 workers")
-        for count in (6, 9):
-            run = client.post("/api/load", json={"endpoint": "io", "count": count, "ms": 300}).json["run"]
+        for fire in ("/api/load", "/api/scenes/pool"):
+            run = client.post(fire, json={"endpoint": "io", "count": 6, "ms": 300}).json["run"]
             while client.get(f"/api/runs/{run}").json["state"] == "running":
                 looks.append(services.store.use(look))
                 time.sleep(0.2)
@@ -87,6 +105,7 @@ def test_a_fresh_model_fed_the_recorded_log_has_the_live_state_and_history_at_ea
         assert views(model, now) == (state, history), f"after {offered} events"
     assert state["counters"]["done"] >= 15 and len(state["processes"]) == 2  # not an empty comparison
     assert [run["state"] for run in state["runs"]] == ["done", "done"]
+    assert state["scene"]["id"] == "pool" and state["scene"]["verdict"]  # the scene replays with its verdict
 
 
 @integration
