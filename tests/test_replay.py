@@ -22,7 +22,8 @@ from dashboard.recording.events import fold
 from dashboard.recording.reader import read_recording
 from dashboard.recording.replay import ReplayClock, Replayer
 from dashboard.scenes.talk import load_talk
-from tests.support import wait_for
+from run import parse_args
+from tests.support import Dashboard, wait_for
 
 integration = pytest.mark.integration
 
@@ -170,3 +171,36 @@ def test_two_replays_of_one_file_give_identical_frames_at_the_same_replay_times(
     first, second = replay_frames(path, times), replay_frames(path, times)
     assert first == second
     assert len(first) > len(times)  # the seek back restarted the viewers with a snapshot
+
+
+@integration
+def test_run_py_record_writes_a_whole_file_that_ends_when_the_dashboard_stops(tmp_path):
+    """`run.py --record FILE` records from start; Ctrl-C closes the file with its end line."""
+    path = tmp_path / "cli.jsonl"
+    dash = Dashboard("--workers", "1", "--threads", "2", "--record", str(path))
+    try:
+        dash.wait_serving()
+        dash.wait_processes(1)
+        dash.wait_run(dash.fire("io", 4, 100))
+        assert dash.get("/api/recording").json()["recording"] is True
+    finally:
+        dash.stop_leaving_nothing(10)
+    recording = read_recording(path)
+    kinds = [type(event).__name__ for event in recording.events]
+    assert recording.warning is None and kinds[-1] == "Ended"
+    assert {"ServerChanged", "RunAdded", "Datagrams", "Sample"} <= set(kinds)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--speed", "9"], "--speed must be from 0.25 to 8"),
+        (["--record", "a.jsonl", "--replay", "b.jsonl"], "do not go together"),
+        (["--record-cap-mb", "0"], "--record-cap-mb must be from 1"),
+        (["--replay", "/nonexistent/r.jsonl"], "--replay: /nonexistent/r.jsonl: No such file"),
+    ],
+)
+def test_bad_record_and_replay_flags_exit_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(argv)
+    assert message in capsys.readouterr().err
