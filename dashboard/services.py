@@ -112,10 +112,11 @@ class Services:
             if self.recorder is not None and self.recorder.running:
                 raise RecordingBusy(f"already recording to {self.recorder.path.name}; stop it first")
             recorder = Recorder(path, self.config.record_cap_mb << 20)
+            recorder.start(self.store.now_ns())  # the file opened and its header written, unlocked
 
             def begin(model: Model) -> None:
                 now = self.store.now_ns()
-                recorder.start(now, (ServerChanged(now, dict(model.server), model.slots_per_process),))
+                recorder.offer(ServerChanged(now, dict(model.server), model.slots_per_process))
                 self.store.taps[:] = [recorder.offer]
 
             self.store.use(begin)
