@@ -18,6 +18,9 @@ from dashboard.config import (
     MAX_THREADS,
     Config,
 )
+from dashboard.recording.fileformat import DEFAULT_CAP_MB
+from dashboard.recording.reader import RecordingError, read_recording
+from dashboard.recording.replay import SPEEDS
 from dashboard.scenes.talk import DEFAULT_TALK, TalkError, load_talk
 from dashboard.servers.mode import BadServerRequest, Param
 from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
@@ -108,6 +111,32 @@ def parse_args(argv: list[str]) -> Config:
         " http://HOST:PORT from --host and --port, where a 0.0.0.0 or :: --host is replaced by this"
         " machine's first non-loopback address",
     )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="record every event from start to FILE (JSON lines, gzipped if .gz; see docs/recording.md)",
+    )
+    parser.add_argument(
+        "--record-cap-mb",
+        type=int,
+        default=DEFAULT_CAP_MB,
+        metavar="MB",
+        help=f"a recording stops at this many MB, uncompressed (default {DEFAULT_CAP_MB}); also the"
+        " largest file --replay reads",
+    )
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="serve a recording instead of a live server: same page and API, no workload server, no load",
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help=f"replay speed at start, {SPEEDS[0]:g} to {SPEEDS[1]:g} (default 1)",
+    )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
@@ -128,6 +157,20 @@ def parse_args(argv: list[str]) -> Config:
             public_url = parse_public_url(args.public_url)
         except ValueError as exc:
             parser.error(f"--public-url {args.public_url[:80]!r}: {exc}")
+    if not 1 <= args.record_cap_mb <= 100_000:
+        parser.error(f"--record-cap-mb must be from 1 to 100000, got {args.record_cap_mb}")
+    if not SPEEDS[0] <= args.speed <= SPEEDS[1]:
+        parser.error(f"--speed must be from {SPEEDS[0]:g} to {SPEEDS[1]:g}, got {args.speed:g}")
+    if args.replay is not None and args.record is not None:
+        parser.error("--record and --replay do not go together: a replay has no live events")
+    replay = None
+    if args.replay is not None:
+        try:
+            replay = read_recording(args.replay, args.record_cap_mb << 20)
+        except RecordingError as exc:
+            parser.error(f"--replay: {exc}")
+        if replay.warning:
+            print(f"warning: {replay.warning}", file=sys.stderr)
     try:
         token, generated = resolve_token(args.token, args.host)
     except ValueError as exc:
@@ -156,6 +199,10 @@ def parse_args(argv: list[str]) -> Config:
         allowed_origins=tuple(args.allowed_origin),
         scenes=scenes,
         public_url=public_url,
+        record=args.record,
+        record_cap_mb=args.record_cap_mb,
+        replay=replay,
+        speed=args.speed,
     )
 
 

@@ -10,7 +10,7 @@ from flask_socketio import SocketIO
 from dashboard.children import PROJECT_ROOT
 from dashboard.config import Config
 from dashboard.green import hub_emit
-from dashboard.services import EXTENSION, Services, build
+from dashboard.services import EXTENSION, Services, build, build_replay
 from dashboard.web import events
 from dashboard.web.api import api
 from dashboard.web.auth import guard_hosts, socketio_origins
@@ -42,7 +42,8 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
     def emit(event: str, data: dict, skip: str | None = None) -> None:
         socketio.emit(event, data, skip_sid=skip)
 
-    services = build(config, hub_emit(emit) if async_mode == "gevent" else emit)
+    out = hub_emit(emit) if async_mode == "gevent" else emit
+    services = build(config, out) if config.replay is None else build_replay(config, out, config.replay)
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)

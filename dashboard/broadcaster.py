@@ -104,9 +104,19 @@ class Broadcaster:
             frame = self._advance()
             if frame is not None:
                 self._send(frame, skip=viewer)
-            now = time.monotonic_ns()
+            now = self.store.now_ns()
             spans, series = self.store.use(lambda model: self._history_so_far(model, now))
             return snapshot_of(self._parts, self._version, now, spans, series)
+
+    def restart(self) -> None:
+        """The model was replaced (a replay's seek): every viewer starts again from a snapshot."""
+        with self._lock:
+            self._parts = {}
+            self._advance()
+            now = self.store.now_ns()
+            spans, series = self.store.use(lambda model: self._history_so_far(model, now))
+            snapshot = snapshot_of(self._parts, self._version, now, spans, series)
+        self.emit("snapshot", snapshot, None)
 
     def _history_so_far(self, model: Model, now_ns: int) -> tuple[list, list]:
         """Spans and series points up to what the last frame carried, no further."""
@@ -131,7 +141,7 @@ class Broadcaster:
 
     def _advance(self) -> dict | None:
         """Cut the next frame (under the lock); None when nothing changed."""
-        now = time.monotonic_ns()
+        now = self.store.now_ns()
         old = self._parts
 
         def cut(model: Model) -> tuple[dict, list, list]:

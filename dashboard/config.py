@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from dashboard.recording.fileformat import DEFAULT_CAP_MB
+from dashboard.recording.reader import Recording
 from dashboard.scenes.scene import Scene
 from dashboard.scenes.talk import default_talk
 from dashboard.servers.modes import DEFAULT_MODE, get_mode
@@ -34,6 +37,11 @@ class Config:
     token_generated: bool = False  # then the presenter URL is printed once at start
     allowed_origins: tuple[str, ...] = ()  # Socket.IO origins beside the dashboard's own
     scenes: tuple[Scene, ...] = field(default_factory=default_talk)  # run.py --scenes FILE
+    record: Path | None = None  # run.py --record FILE: the event log from start
+    record_cap_mb: int = DEFAULT_CAP_MB  # run.py --record-cap-mb: a recording stops at this size
+    recordings_dir: Path = Path("recordings")  # where the page's recordings go (they outlive the run)
+    replay: Recording | None = None  # run.py --replay FILE, read: serve it, with no server at all
+    speed: float = 1.0  # run.py --speed: the replay's speed at start
     public_url: str | None = None  # the dashboard's address as the audience reaches it (the stage's QR code)
 
     @property

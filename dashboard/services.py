@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import current_app
 
@@ -16,6 +18,11 @@ from dashboard.collector.udp import Collector
 from dashboard.config import Config
 from dashboard.loadgen.control import LoadControl
 from dashboard.loadgen.targets import MANAGED, Targets
+from dashboard.model.live import Model
+from dashboard.recording.events import ServerChanged
+from dashboard.recording.reader import Recording
+from dashboard.recording.replay import ReplayClock, Replayer
+from dashboard.recording.writer import Recorder
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
@@ -27,20 +34,50 @@ EXTENSION = "threadpulse"  # the key of the Services in app.extensions
 HOUSEKEEPING_S = 0.25
 
 
+class RecordingBusy(RuntimeError):
+    """A recording asked to start while one runs, or to stop when none does (answered 409)."""
+
+
+class NotLive(RuntimeError):
+    """An action that needs a live server, asked of a replay (answered 409)."""
+
+
 @dataclass
 class Services:
+    """Live: a collector, a server manager and a load control feed the store. Replay (`replay`
+    set): the replayer alone feeds it, and those three are None."""
+
     config: Config
     store: Store
-    collector: Collector
-    spawner: Spawner
-    servers: ServerManager
-    load: LoadControl
+    collector: Collector | None
+    spawner: Spawner | None
+    servers: ServerManager | None
+    load: LoadControl | None
     broadcaster: Broadcaster
     targets: Targets
+    replay: Replayer | None = None
+    recorder: Recorder | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _recording_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def source(self) -> str:
+        return "live" if self.replay is None else "replay"
+
+    def live_only(self, action: str) -> None:
+        """NotLive when this dashboard replays a recording: there is no server to act on."""
+        if self.replay is not None:
+            raise NotLive(f"{action} needs a live server; this dashboard replays a recording")
 
     def start(self) -> None:
-        """Start the threads, then the configured workload server in the background."""
+        """Start the threads, then the configured workload server in the background (live), or
+        the replay."""
+        if self.replay is not None:
+            self.broadcaster.start()
+            self.replay.start()
+            return
+        if self.config.record is not None:
+            self.start_recording(self.config.record)
         self.collector.start()
         self.broadcaster.start()
         self.load.start()
@@ -69,11 +106,51 @@ class Services:
             except Exception:
                 log.exception("housekeeping failed")
 
+    def start_recording(self, path: Path) -> dict:
+        """Record the event log to `path` from now on (the current server first, so a replay
+        knows it); NotLive in a replay, RecordingBusy while one is running."""
+        self.live_only("recording")
+        with self._recording_lock:
+            if self.recorder is not None and self.recorder.running:
+                raise RecordingBusy(f"already recording to {self.recorder.path.name}; stop it first")
+            recorder = Recorder(path, self.config.record_cap_mb << 20)
+            recorder.start(self.store.now_ns())  # the file opened and its header written, unlocked
+
+            def begin(model: Model) -> None:
+                now = self.store.now_ns()
+                recorder.offer(ServerChanged(now, dict(model.server), model.slots_per_process))
+                self.store.taps[:] = [recorder.offer]
+
+            self.store.use(begin)
+            self.recorder = recorder
+            return recorder.status()
+
+    def stop_recording(self) -> dict:
+        """End the recording at this instant: it holds exactly the events folded until now."""
+        with self._recording_lock:
+            recorder = self.recorder
+            if recorder is None:
+                raise RecordingBusy("nothing is being recorded")
+
+            def finish(_model: Model) -> None:
+                recorder.finish(self.store.now_ns())
+                self.store.taps.clear()
+
+            self.store.use(finish)
+            recorder.stop()
+            return recorder.status()
+
     def shutdown(self) -> None:
-        """Stop every child process; safe to call twice."""
+        """Stop every child process and close the recording; safe to call twice."""
         self._stopping.set()
+        if self.replay is not None:
+            self.replay.stop()
+            self.broadcaster.stop()
+            return
         self.load.close()
         self.servers.stop()
+        if self.recorder is not None:
+            self.stop_recording()
         self.broadcaster.stop()
         self.collector.stop()
         self.spawner.close()
@@ -88,7 +165,7 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
     targets = Targets()
 
     def server_changed(info: dict, slots: int | None, retired: list[int]) -> None:
-        store.update(lambda model: model.set_server(info, slots, retired))
+        store.apply(ServerChanged(time.monotonic_ns(), dict(info), slots, tuple(retired)))
         url = info["url"]
         if info["status"] == "serving" and url:  # a target while it serves; its port is then ours
             targets.add(MANAGED, url, alive=lambda: servers.url == url)
@@ -99,6 +176,22 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
     load = LoadControl(store, spawner, collector.url, targets)
     broadcaster = Broadcaster(store, emit)
     return Services(config, store, collector, spawner, servers, load, broadcaster, targets)
+
+
+def build_replay(
+    config: Config, emit: Callable[[str, dict, str | None], None], recording: Recording
+) -> Services:
+    """The services of a replay: the recording drives the store on its own clock; no collector,
+    no server, no load generator, no /proc sampling."""
+    clock = ReplayClock(recording.start_ns, recording.end_ns, config.speed)
+    replayer: Replayer | None = None
+    store = Store(
+        clock=lambda: replayer.position_ns,
+        wall=lambda: recording.header["started_wall"] + (replayer.position_ns - recording.start_ns) / 1e9,
+    )
+    broadcaster = Broadcaster(store, emit)
+    replayer = Replayer(recording, store, clock, broadcaster.restart)
+    return Services(config, store, None, None, None, None, broadcaster, Targets(), replay=replayer)
 
 
 def current_services() -> Services:

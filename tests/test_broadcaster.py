@@ -18,6 +18,7 @@ from dashboard.broadcaster import (
     snapshot_of,
 )
 from dashboard.collector.store import Store
+from dashboard.recording.events import Datagrams
 from tests.support import wait_for
 
 
@@ -75,11 +76,11 @@ def test_a_look_that_found_nothing_to_send_does_not_hold_back_the_next_change(br
     store, broadcaster, frames = broadcasting
     broadcaster.interval = 60.0
     broadcaster.start()
-    store.update(lambda model: model.reject("empty"))
+    store.apply(Datagrams(0, (), (), ("empty",)))
     wait_for(lambda: not store.changed.is_set(), what="the broadcaster's look at the model")
     assert frames == []  # no viewer, nothing sent
     broadcaster.viewers.add("v1")
-    store.update(lambda model: model.reject("empty"))
+    store.apply(Datagrams(0, (), (), ("empty",)))
     wait_for(lambda: frames, what="the first frame")
     assert frames[0]["collector"]["rejected"] == {"empty": 2}
 
@@ -92,7 +93,7 @@ def test_a_flood_of_changes_makes_at_most_one_frame_an_interval(broadcasting):
     started = time.monotonic()
     broadcaster.start()
     while time.monotonic() - started < 1.0:
-        store.update(lambda model: model.reject("empty"))
+        store.apply(Datagrams(0, (), (), ("empty",)))
         time.sleep(0.001)  # a change a millisecond, each of which alters the view
     broadcaster.stop()
     assert 1 <= len(frames) <= (time.monotonic() - started) / broadcaster.interval + FRAME_BURST
@@ -104,9 +105,9 @@ def test_every_frame_and_the_snapshot_carry_captions_and_the_scene(broadcasting)
     store, broadcaster, frames = broadcasting
     broadcaster.viewers.add("v1")
     broadcaster.start()
-    store.update(lambda model: model.reject("empty"))
+    store.apply(Datagrams(0, (), (), ("empty",)))
     wait_for(lambda: frames, what="the first frame")
-    store.update(lambda model: model.reject("empty"))
+    store.apply(Datagrams(0, (), (), ("empty",)))
     wait_for(lambda: len(frames) >= 2, what="a second frame")
     assert all(frame["captions"] == [] and frame["scene"] is None for frame in frames)
     snapshot = broadcaster.snapshot()

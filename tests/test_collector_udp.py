@@ -16,6 +16,7 @@ from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.model.live import Model
 from dashboard.model.views import queues_view, state_view, task_detail
+from dashboard.recording.events import ServerChanged
 from tests.support import wait_for
 from workload.agent.protocol import Source, Task, begin_event, encode, end_event
 from workload.agent.reporter import parse_collector
@@ -155,9 +156,8 @@ def test_the_servers_accept_queue_is_read_from_its_port(collector):
     _, store, _ = collector
     with socket.create_server(("127.0.0.1", 0), backlog=8) as server:
         port = server.getsockname()[1]
-        store.update(
-            lambda m: m.set_server({"mode": "x", "status": "serving", "url": f"http://127.0.0.1:{port}"}, 1)
-        )
+        server = {"mode": "x", "status": "serving", "url": f"http://127.0.0.1:{port}"}
+        store.apply(ServerChanged(0, server, 1))
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
         try:
             poll(store, lambda m: queues_view(m, 0)["accept_backlog"] == 2, "two queued connections")

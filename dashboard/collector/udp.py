@@ -12,6 +12,7 @@ import time
 from dashboard.collector.procfs import accept_backlog, sample_process
 from dashboard.collector.store import Store
 from dashboard.model.live import Model
+from dashboard.recording.events import Datagrams, Sample
 from workload.agent.protocol import Datagram, ProtocolError, decode
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Collector:
 
     def _receive(self) -> None:
         good: list[Datagram] = []
+        raw: list[str] = []
         bad: list[str] = []
         for _ in range(MAX_BATCH):
             try:
@@ -93,36 +95,18 @@ class Collector:
                 break
             try:
                 good.append(decode(data))
+                raw.append(data.decode("utf-8", "surrogateescape"))
             except ProtocolError as exc:
                 bad.append(exc.reason)
-        now = time.monotonic_ns()
-
-        def fold(model: Model) -> None:
-            for reason in bad:
-                model.reject(reason)
-            for datagram in good:
-                try:
-                    model.apply(datagram, now)
-                except Exception:  # one source's datagram must not cost the batch its neighbours
-                    log.exception("collector: a datagram failed")
-                    model.reject("failed_datagram")
-
-        self.store.update(fold)
+        if good or bad:
+            self.store.apply(Datagrams(time.monotonic_ns(), tuple(good), tuple(raw), tuple(bad)))
 
     def _sample(self) -> None:
         wanted, port = self.store.use(_what_to_sample)
         samples = {pid: sample_process(pid, tids) for pid, tids in wanted.items()}
         backlog = accept_backlog(port) if port else None
         drops = kernel_drops(self.sock)
-        now = time.monotonic_ns()
-
-        def fold(model: Model) -> None:
-            for pid, sample in samples.items():
-                model.apply_cpu(pid, sample, now)
-            model.kernel_drops = drops
-            model.tick(now, backlog)
-
-        self.store.update(fold)
+        self.store.apply(Sample(time.monotonic_ns(), samples, backlog, drops))
 
 
 def _what_to_sample(model: Model) -> tuple[dict[int, list[int]], int | None]:

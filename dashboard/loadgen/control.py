@@ -18,6 +18,7 @@ from dashboard.loadgen.commands import Cancel, Command, Fire, Sustain, encode
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
 from dashboard.loadgen.plan import parse_plan
 from dashboard.loadgen.targets import MANAGED, Targets
+from dashboard.recording.events import RunAdded, RunEnded, SustainAdded
 from dashboard.servers.mode import python_module
 
 # The generator touches its heartbeat file every HEARTBEAT_S (generator.py); one silent this long
@@ -60,7 +61,7 @@ class LoadControl:
         request = burst.http()
         with self._lock:
             run = self._admit_locked()
-            self.store.update(lambda model: model.add_run(run, burst.label, burst.count, burst.ms))
+            self.store.apply(RunAdded(time.monotonic_ns(), run, burst.label, burst.count, burst.ms))
             self._send(Fire(run, url, request.method, request.path, request.body, burst.count))
         return run
 
@@ -72,7 +73,7 @@ class LoadControl:
             run = self._admit_locked()
             start_ns = time.monotonic_ns() + START_MARGIN_NS
             managed = server == MANAGED
-            self.store.update(lambda model: model.add_sustained(run, plan, start_ns, server, managed))
+            self.store.apply(SustainAdded(time.monotonic_ns(), run, plan, start_ns, server, managed))
             self._send(Sustain.of(run, url, plan, start_ns))
         return run
 
@@ -171,8 +172,7 @@ class LoadControl:
             generator.stdin.close()
 
     def _end_run(self, run: str, reason: str) -> None:
-        now = time.monotonic_ns()
-        self.store.update(lambda model: model.end_run(run, now, reason))
+        self.store.apply(RunEnded(time.monotonic_ns(), run, reason))
 
 
 def _exit_reason(code: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from dashboard.recording.events import ScenePlayed
 from dashboard.scenes.scene import Scene
 from dashboard.services import Services
 
@@ -36,7 +37,7 @@ def play(services: Services, scenes: tuple[Scene, ...], index: int) -> str:
         burst = scene.burst
         run = services.load.fire({"endpoint": burst.endpoint, "count": burst.count, "ms": burst.ms})
         header, workers = scene.header(index, len(scenes)), scene.params.get("workers", 1)
-        services.store.update(lambda model: model.play_scene(header, run, scene.predicted, workers))
+        services.store.apply(ScenePlayed(time.monotonic_ns(), header, run, scene.predicted, workers))
         return run
     finally:
         _starting.release()

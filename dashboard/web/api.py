@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 
@@ -20,7 +20,7 @@ from dashboard.scenes.play import SceneBusy, play
 from dashboard.servers.manager import StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY, get_mode
-from dashboard.services import current_services
+from dashboard.services import NotLive, RecordingBusy, current_services
 from dashboard.web.auth import presenter_only, refusal
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -69,7 +69,8 @@ def health() -> ResponseReturnValue:
     return jsonify(
         ok=True,
         version=__version__,
-        collector=current_services().collector.url,
+        source=current_services().source,
+        collector=None if current_services().collector is None else current_services().collector.url,
         presenter_required=current_services().config.presenter_required,
         presenter=refusal() is None,
         frames_sent=current_services().broadcaster.frames_sent,
@@ -97,12 +98,16 @@ def _whole_number(text: str) -> int | str:
 
 @api.get("/server")
 def get_server() -> ResponseReturnValue:
-    return jsonify(current_services().servers.info())
+    services = current_services()
+    if services.servers is None:  # a replay: the server as recorded
+        return jsonify(services.store.use(lambda model: dict(model.server)))
+    return jsonify(services.servers.info())
 
 
 @api.post("/server")
 @presenter_only
 def switch_server() -> ResponseReturnValue:
+    current_services().live_only("Switching the server")
     body = json_body()
     if not isinstance(body, dict):
         raise BadServerRequest('body must be a JSON object like {"mode": "gunicorn-gthread", "workers": 1}')
@@ -113,6 +118,7 @@ def switch_server() -> ResponseReturnValue:
 @api.post("/load")
 @presenter_only
 def fire_load() -> ResponseReturnValue:
+    current_services().live_only("Firing load")
     return jsonify(run=current_services().load.fire(json_body())), 202
 
 
@@ -120,6 +126,7 @@ def fire_load() -> ResponseReturnValue:
 @presenter_only
 def sustain_load() -> ResponseReturnValue:
     """N connections for T seconds, closed loop or at a fixed rate, with a ramp (loadgen/plan.py)."""
+    current_services().live_only("Sustained load")
     return jsonify(run=current_services().load.sustain(json_body())), 202
 
 
@@ -127,12 +134,13 @@ def sustain_load() -> ResponseReturnValue:
 @presenter_only
 def stop_load() -> ResponseReturnValue:
     """Stop every running burst and sustained run; answers the ids of the runs it cut short."""
+    current_services().live_only("Stopping load")
     return jsonify(stopped=current_services().load.stop_all("stopped by the presenter"))
 
 
 @api.get("/runs/<run_id>")
 def get_run(run_id: str) -> ResponseReturnValue:
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
     found = current_services().store.use(
         lambda model: (
             None
@@ -148,14 +156,14 @@ def get_run(run_id: str) -> ResponseReturnValue:
 
 @api.get("/state")
 def get_state() -> ResponseReturnValue:
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
     return jsonify(current_services().store.use(lambda model: state_view(model, now)))
 
 
 @api.get("/tasks/<int:pid>/<int:task_id>")
 def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
     """One task in detail: what the page shows when a tile is clicked."""
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
 
     def find(model: Model) -> dict | None:
         process = model.processes.get(pid)
@@ -171,7 +179,7 @@ def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
 @api.get("/history")
 def get_history() -> ResponseReturnValue:
     """Spans as arrays in `Span`'s field order; series a point a second."""
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
     return jsonify(current_services().store.use(lambda model: history_view(model, now)))
 
 
@@ -188,6 +196,7 @@ def list_scenes() -> ResponseReturnValue:
 @presenter_only
 def fire_scene(scene_id: str) -> ResponseReturnValue:
     """Switch to the scene's server if needed and fire its burst; its run ends with a verdict."""
+    current_services().live_only("A scene")
     scenes = current_services().config.scenes
     index = next((i for i, scene in enumerate(scenes) if scene.id == scene_id), None)
     if index is None:
@@ -225,7 +234,7 @@ def list_runs() -> ResponseReturnValue:
     fmt = request.args.get("format", "json")
     if unknown or fmt not in ("json", *TABLE_FORMATS):
         raise BadReportQuery("the one parameter is format=json, csv or md")
-    now = time.monotonic_ns()
+    now = current_services().store.now_ns()
     summaries = current_services().store.use(lambda model: [run.summary(now) for run in model.runs.values()])
     table = rows(summaries)
     if fmt == "json":
@@ -239,10 +248,77 @@ def get_report() -> ResponseReturnValue:
     """One HTML file of a run (`run=ID`), of the scenes played (`scenes=all`) or of a span
     (`from=S&to=S`, seconds on the dashboard's clock, negative: before now) that opens offline."""
     selection = parse_selection(request.args)
-    now, wall = time.monotonic_ns(), time.time()
+    store = current_services().store
+    now, wall = store.now_ns(), store.wall()
     data = current_services().store.use(lambda model: report_data(model, selection, now, wall))
     return Response(render_report(data), mimetype="text/html", headers=_attachment(data["filename"]))
 
 
 def _attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+# -- recording and replay (dashboard/recording) -----------------------------------------------
+
+
+@api.errorhandler(NotLive)
+@api.errorhandler(RecordingBusy)
+def conflict(exc: RuntimeError) -> ResponseReturnValue:
+    return jsonify(error=str(exc)), 409
+
+
+@api.get("/recording")
+def recording_status() -> ResponseReturnValue:
+    """Whether the event log is being recorded, how far, and what was dropped."""
+    recorder = current_services().recorder
+    return jsonify(recorder.status() if recorder is not None else {"recording": False, "file": None})
+
+
+@api.post("/recording")
+@presenter_only
+def control_recording() -> ResponseReturnValue:
+    """{"action": "start"} records from now on to a new file in the recordings folder;
+    {"action": "stop"} ends it (GET /api/recording/file downloads it)."""
+    services = current_services()
+    services.live_only("Recording")
+    body = json_body()
+    action = body.get("action") if isinstance(body, dict) else None
+    if action == "start":
+        name = time.strftime("threadpulse-%Y%m%d-%H%M%S.jsonl.gz", time.localtime())
+        services.config.recordings_dir.mkdir(parents=True, exist_ok=True)
+        return jsonify(services.start_recording(services.config.recordings_dir / name)), 201
+    if action == "stop":
+        return jsonify(services.stop_recording())
+    raise BadRequest('body must be {"action": "start"} or {"action": "stop"}')
+
+
+@api.get("/recording/file")
+@presenter_only
+def recording_file() -> ResponseReturnValue:
+    """The last recording, once stopped (a file still being written is not whole)."""
+    recorder = current_services().recorder
+    if recorder is None or recorder.running:
+        raise RecordingBusy("no stopped recording to download: stop the recording first")
+    return send_file(recorder.path, as_attachment=True, download_name=recorder.path.name)
+
+
+@api.get("/replay")
+def replay_status() -> ResponseReturnValue:
+    """The replay's recording (host, date), position, length, speed and whether it is paused."""
+    replay = current_services().replay
+    if replay is None:
+        raise NotLive("this dashboard is live, not replaying a recording")
+    return jsonify(replay.status())
+
+
+@api.post("/replay")
+@presenter_only
+def control_replay() -> ResponseReturnValue:
+    """Pause, play, speed and seek: {"paused": true|false, "speed": 0.25..8, "at_s": seconds}."""
+    replay = current_services().replay
+    if replay is None:
+        raise NotLive("this dashboard is live, not replaying a recording")
+    try:
+        return jsonify(replay.control(json_body()))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None

@@ -8,7 +8,6 @@ Every metric is listed, with its labels, in docs/metrics.md.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -223,7 +222,7 @@ class ModelCollector(Collector):
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
-        now = time.monotonic_ns()
+        now = self.store.now_ns()  # the replay's clock in a replay
         yield from families(self.store.use(lambda model: read(model, now)))
 
 

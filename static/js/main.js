@@ -18,6 +18,7 @@ import { PoolsView } from "./pools.js";
 import { PresenterView, takeToken } from "./presenter.js";
 import { QueuesView } from "./queues.js";
 import { RouteColours } from "./routes.js";
+import { RecordingControls, ReplayBar } from "./replay.js";
 import { RunResultView } from "./run-result.js";
 import { Tabs } from "./tabs.js";
 import { Timeline } from "./timeline.js";
@@ -51,6 +52,9 @@ presenter.onChange((readOnly) => {
   modes.setReadOnly(readOnly);
 });
 presenter.check();
+new ReplayBar(api).start().then((replaying) => {
+  if (!replaying) new RecordingControls(api).refresh();
+});
 
 new Tabs(byId("view-tabs"), {
   "timeline-panel": timeline,

@@ -1,0 +1,144 @@
+"""Replay: folds a recording into the store at a chosen speed, with pause, play and seek.
+
+The store's clock in a replay is `position_ns`, the recording time up to which events have been
+folded, so every view (state, history, frames) is a function of the file and that position alone.
+A seek folds a fresh model from the start (a 5-minute busy recording: see docs/recording.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from dashboard.collector.store import Store
+from dashboard.model.live import Model
+from dashboard.recording.events import fold
+from dashboard.recording.reader import Recording
+
+SPEEDS = (0.25, 8.0)  # the slowest and fastest replay
+STEP_S = 0.02  # the replay thread's longest sleep: ages and frames move at least this often
+
+
+class ReplayClock:
+    """Recording time from the host's clock: a position, the host time it was set at, a speed."""
+
+    def __init__(
+        self, start_ns: int, end_ns: int, speed: float = 1.0, host: Callable[[], int] = time.monotonic_ns
+    ):
+        self.start_ns, self.end_ns, self._host = start_ns, end_ns, host
+        self.speed = check_speed(speed)
+        self.paused = False
+        self._at, self._set = start_ns, host()
+
+    def now_ns(self) -> int:
+        if self.paused:
+            return self._at
+        return min(self.end_ns, self._at + int((self._host() - self._set) * self.speed))
+
+    def set(self, at_ns: int | None = None, speed: float | None = None, paused: bool | None = None) -> None:
+        """Move to `at_ns`, or change speed or pause, from the current position on."""
+        at = self.now_ns() if at_ns is None else max(self.start_ns, min(self.end_ns, at_ns))
+        self._at, self._set = at, self._host()
+        if speed is not None:
+            self.speed = check_speed(speed)
+        if paused is not None:
+            self.paused = paused
+
+
+def check_speed(speed: object) -> float:
+    if not isinstance(speed, (int, float)) or isinstance(speed, bool) or not SPEEDS[0] <= speed <= SPEEDS[1]:
+        raise ValueError(f"speed must be a number from {SPEEDS[0]} to {SPEEDS[1]}")
+    return float(speed)
+
+
+class Replayer:
+    """Drives the store from a recording: the dashboard's one writer in a replay."""
+
+    def __init__(
+        self,
+        recording: Recording,
+        store: Store,
+        clock: ReplayClock,
+        on_replace: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.recording = recording
+        self.on_replace = on_replace  # the broadcaster's restart: viewers start again after a seek
+        self.store = store
+        self.clock = clock
+        self.position_ns = recording.start_ns
+        self._next = 0  # the first event not yet folded
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="threadpulse-replay", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+
+    def advance_to(self, t_ns: int) -> None:
+        """Fold every event up to `t_ns`; a time before the position seeks (folds from the start)."""
+        with self._lock:
+            events = self.recording.events
+            if t_ns < self.position_ns:
+                model, self._next = Model(), 0
+                while self._next < len(events) and events[self._next].t_ns <= t_ns:
+                    fold(model, events[self._next])
+                    self._next += 1
+                self.position_ns = t_ns
+                self.store.replace(model)
+                self.on_replace()
+                return
+            while self._next < len(events) and events[self._next].t_ns <= t_ns:
+                self.store.apply(events[self._next])
+                self._next += 1
+            self.position_ns = t_ns
+            self.store.changed.set()
+
+    def control(self, body: object) -> dict:
+        """Pause, play, speed and seek from the page: {"paused": bool, "speed": x, "at_s": s}."""
+        if not isinstance(body, dict) or not set(body) <= {"paused", "speed", "at_s"}:
+            raise ValueError('body must be a JSON object with "paused", "speed" and/or "at_s"')
+        paused, speed, at_s = body.get("paused"), body.get("speed"), body.get("at_s")
+        if paused is not None and not isinstance(paused, bool):
+            raise ValueError('"paused" must be true or false')
+        if speed is not None:
+            check_speed(speed)
+        at_ns = None
+        if at_s is not None:
+            if not isinstance(at_s, (int, float)) or isinstance(at_s, bool) or at_s != at_s:
+                raise ValueError('"at_s" must be seconds from the recording\'s start')
+            at_ns = self.recording.start_ns + int(max(0.0, min(at_s, 1e7)) * 1e9)
+        self.clock.set(at_ns, speed, paused)
+        self.advance_to(self.clock.now_ns())
+        return self.status()
+
+    def status(self) -> dict:
+        head = self.recording.header
+        return {
+            "host": head["host"],
+            "started_wall": head["started_wall"],
+            "version": head.get("version"),
+            "cores": head.get("cores"),
+            "at_s": round((self.position_ns - self.recording.start_ns) / 1e9, 3),
+            "length_s": round((self.recording.end_ns - self.recording.start_ns) / 1e9, 3),
+            "speed": self.clock.speed,
+            "paused": self.clock.paused,
+            "events": len(self.recording.events),
+            "warning": self.recording.warning,
+        }
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.advance_to(self.clock.now_ns())
+            events = self.recording.events
+            wait = STEP_S
+            if self._next < len(events) and not self.clock.paused:
+                wait = min(
+                    wait, max(0.0, (events[self._next].t_ns - self.position_ns) / 1e9 / self.clock.speed)
+                )
+            self._stop.wait(wait)
