@@ -14,6 +14,8 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.config import Config
+from dashboard.loadgen.http_request import HttpRequest
+from dashboard.loadgen.plan import Plan
 from dashboard.model.verdict import Prediction
 from dashboard.recording.events import (
     Datagrams,
@@ -23,6 +25,7 @@ from dashboard.recording.events import (
     Sample,
     ScenePlayed,
     ServerChanged,
+    SustainAdded,
     from_json,
     to_json,
 )
@@ -46,8 +49,16 @@ EVENTS = [
     ScenePlayed(12, {"id": "one", "title": "A"}, "r1", Prediction(1000, 2), 2),
     Datagrams(13, (decode(RAW),), (RAW.decode(),), ("not_json",)),
     Sample(14, {7: None}, 3, 0),
-    RunEnded(15, "r1", "stopped"),
-    Ended(16),
+    SustainAdded(
+        15,
+        "r2",
+        Plan(HttpRequest("POST", "/post/1?x=1", '{"a": 1}'), 8, 30, "rate", 50, 5),
+        20,
+        "managed",
+        True,
+    ),
+    RunEnded(16, "r1", "stopped"),
+    Ended(17),
 ]
 
 
@@ -71,7 +82,7 @@ def good_lines() -> list[object]:
 def test_a_whole_file_reads_back_with_its_header_and_end(tmp_path, name):
     recording = read_recording(write(tmp_path / name, good_lines()))
     assert recording.events == tuple(EVENTS) and recording.warning is None
-    assert recording.header["schema"] == SCHEMA and recording.end_ns == 16
+    assert recording.header["schema"] == SCHEMA and recording.end_ns == EVENTS[-1].t_ns
 
 
 @pytest.mark.parametrize("name", ["r.jsonl", "r.jsonl.gz"])
