@@ -24,7 +24,7 @@ FRAME_INTERVAL_S = 0.05
 # few ms (its run, then the first tile it lights), and the second must not wait out an interval.
 # On average frames still come at most one an interval.
 FRAME_BURST = 2
-WHOLE_PARTS = ("server", "processes", "counters", "runs", "collector", "queues")
+WHOLE_PARTS = ("server", "servers", "processes", "counters", "runs", "collector", "queues")
 # Sent in every frame, changed or not (the page's caption and scene need no bookkeeping); cut
 # once per frame, for all viewers.
 EVERY_FRAME = ("captions", "scene")

@@ -54,6 +54,14 @@ def note_environ(environ: dict[str, Any]) -> None:
     _environ_shape = Server(_server_id(master), kind, 1, None if threaded else 1, None, capacity, (listen,))
 
 
+def _address(address: Any) -> str:
+    """gunicorn's bind address as HOST:PORT (a unix socket's path as it is)."""
+    if isinstance(address, tuple):
+        host = f"[{address[0]}]" if ":" in str(address[0]) else str(address[0])
+        return f"{host}:{address[1]}"
+    return str(address)
+
+
 def _from_gunicorn(worker: Any) -> Server:
     cfg = worker.cfg
     worker_class = str(cfg.worker_class_str).rsplit(".", 1)[-1].lower()
@@ -66,7 +74,7 @@ def _from_gunicorn(worker: Any) -> Server:
         kind = "gthread"
     connections = int(cfg.worker_connections) if kind in _CONNECTION_CLASSES else None
     per_worker = connections if connections is not None else (threads if kind == "gthread" else 1)
-    listen = tuple(str(address)[:MAX_NAME] for address in cfg.address)
+    listen = tuple(_address(address)[:MAX_NAME] for address in cfg.address)
     capacity = workers * per_worker
     server_id = _server_id(worker.ppid)
     return Server(server_id, f"gunicorn {kind}", workers, threads, connections, capacity, listen)
