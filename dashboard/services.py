@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import current_app
 
@@ -14,6 +16,7 @@ from dashboard.children import Spawner
 from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.config import Config
+from dashboard.launch.launcher import NAME, Launcher
 from dashboard.loadgen.control import LoadControl
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.mode import BadServerRequest
@@ -35,6 +38,7 @@ class Services:
     servers: ServerManager
     load: LoadControl
     broadcaster: Broadcaster
+    launcher: Launcher | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -43,7 +47,12 @@ class Services:
         self.broadcaster.start()
         self.load.start()
         threading.Thread(target=self._housekeep, name="threadpulse-housekeeper", daemon=True).start()
-        threading.Thread(target=self._first_server, name="threadpulse-first-server", daemon=True).start()
+        if self.config.command or self.config.attach:
+            print(f"threadpulse: agents report to {self.collector.url} (THREADPULSE_COLLECTOR)", flush=True)
+        if self.launcher is not None:
+            self.launcher.start()
+        if self.config.managed:
+            threading.Thread(target=self._first_server, name="threadpulse-first-server", daemon=True).start()
 
     def switch_server(self, mode: object, params: object) -> dict:
         """Cut running bursts short, then replace the server (see ServerManager.switch)."""
@@ -64,6 +73,8 @@ class Services:
             try:
                 self.servers.check()
                 self.load.reap()
+                if self.launcher is not None:
+                    self.launcher.check()
             except Exception:
                 log.exception("housekeeping failed")
 
@@ -71,6 +82,8 @@ class Services:
         """Stop every child process; safe to call twice."""
         self._stopping.set()
         self.load.close()
+        if self.launcher is not None:
+            self.launcher.stop()
         self.servers.stop()
         self.broadcaster.stop()
         self.collector.stop()
@@ -89,7 +102,15 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
     servers = ServerManager(spawner, collector.url, server_changed)
     load = LoadControl(store, spawner, collector.url, lambda: servers.url)
     broadcaster = Broadcaster(store, emit)
-    return Services(config, store, collector, spawner, servers, load, broadcaster)
+    launcher = None
+    if config.command:
+
+        def launched(pids: list[int], url: str | None) -> None:
+            store.update(lambda model: model.set_launched(NAME, pids, url))
+
+        cwd = Path(config.chdir or os.getcwd())
+        launcher = Launcher(spawner, collector.url, list(config.command), cwd, config.target, launched)
+    return Services(config, store, collector, spawner, servers, load, broadcaster, launcher)
 
 
 def current_services() -> Services:
