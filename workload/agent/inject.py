@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.abc
 import os
 import sys
+import threading
 from collections.abc import Callable
 from functools import partial
 from types import ModuleType
@@ -56,15 +57,23 @@ def _patch_gunicorn(module: ModuleType) -> None:
 def _patch_flask(module: ModuleType) -> None:
     flask_class = module.Flask
     call = flask_class.__call__
-    wrapped: dict[int, Callable] = {}  # id(app) -> the agent around it, in this process
+    # id(app) -> what serves it in this process: the agent around it, or the app alone (a second
+    # app, or one the user instrumented by hand). Decided once under a lock: a threaded server's
+    # first requests arrive together, and none may slip past the agent while it starts.
+    served: dict[int, Callable] = {}
+    first = threading.Lock()
 
     def call_instrumented(self: Any, environ: dict, start_response: Callable) -> Any:
-        agent = wrapped.get(id(self))
-        if agent is None:
-            if isinstance(self.wsgi_app, AgentMiddleware) or not _claim():
-                return call(self, environ, start_response)
-            agent = wrapped[id(self)] = instrument(partial(call, self))
-        return agent(environ, start_response)
+        serve = served.get(id(self))
+        if serve is None:
+            with first:
+                serve = served.get(id(self))
+                if serve is None:
+                    serve = partial(call, self)
+                    if not isinstance(self.wsgi_app, AgentMiddleware) and _claim():
+                        serve = instrument(serve)
+                    served[id(self)] = serve
+        return serve(environ, start_response)
 
     flask_class.__call__ = call_instrumented
 

@@ -99,7 +99,8 @@ def _from_uwsgi(uwsgi: Any) -> Server:
         for item in value if isinstance(value, list) else [value]:
             if item:
                 listen.append((item.decode() if isinstance(item, bytes) else str(item))[:MAX_NAME])
-    master = os.getppid() if opt.get("master") else os.getpid()
+    # Without --master, worker 1 is the first process and forks the others.
+    master = uwsgi.masterpid() or (os.getpid() if uwsgi.worker_id() == 1 else os.getppid())
     return Server(_server_id(master), "uwsgi", workers, threads, None, workers * threads, tuple(listen))
 
 
