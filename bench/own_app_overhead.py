@@ -1,0 +1,125 @@
+"""What the injected agent costs your own app: the third-party blog (tests/apps/blog) under gunicorn,
+launched as `run.py -- COMMAND` launches it, with and without the agent, driven alternately by wrk
+on its template-and-database route `/post/<id>`, round after round.
+
+Target: at most 2% fewer requests/s. Beside it, an A/A pair (two servers without the agent) says
+how much two identical servers differ on this machine now: a loss within that is noise. The agent
+reports to a bound UDP port nobody reads, so the dashboard's own cost is not counted here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from bench.common import (
+    HOST,
+    PROJECT_ROOT,
+    Server,
+    Throughput,
+    drive,
+    interleaved,
+    load_tool,
+    median,
+    on_cpu,
+    parser,
+    report,
+    spawned,
+    table,
+    udp_sink,
+    wait_http,
+)
+from dashboard.launch.launcher import injected_env
+from dashboard.servers.manager import free_port
+
+APP_DIR = PROJECT_ROOT / "tests" / "apps"
+PATH = "/post/7"
+WORKERS, THREADS, CONNECTIONS = 2, 4, 8
+TARGET_PCT = 2.0
+SERVER_CPU, CLIENT_CPU = 0, 1
+
+
+@contextmanager
+def blog_server(collector: str | None, folder: Path) -> Iterator[Server]:
+    """The blog under `gunicorn -w 2 --threads 4`, in its own folder and environment as a user runs
+    it; with `collector`, the agent injected the launcher's way (the bootstrap on PYTHONPATH)."""
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    command = [gunicorn, "-w", str(WORKERS), "--threads", str(THREADS), "-b", f"{HOST}:{port}"]
+    command += ["--no-control-socket", "--log-level", "warning", "blog:create_app()"]
+    env = injected_env(collector) if collector else {"PYTHONPATH": ""}
+    pythonpath = env.pop("PYTHONPATH")
+    env["BLOG_DATABASE"] = str(folder / f"blog-{port}.sqlite")
+    saved = os.environ.pop("THREADPULSE_COLLECTOR", None)  # never inherit one by accident
+    try:
+        with spawned(on_cpu(SERVER_CPU, ["env", f"PYTHONPATH={pythonpath}", *command]), env, APP_DIR) as proc:
+            url = f"http://{HOST}:{port}"
+            wait_http(url + PATH, proc)
+            yield Server(url, proc.pid)
+    finally:
+        if saved is not None:
+            os.environ["THREADPULSE_COLLECTOR"] = saved
+
+
+def measure(rounds: int, seconds: float) -> tuple[dict[str, list[Throughput]], float]:
+    """Each variant's runs, interleaved; and the load average (1 min) when they ended."""
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="threadpulse-bench-")))
+        sink = stack.enter_context(udp_sink())
+        servers = {
+            "without": stack.enter_context(blog_server(None, folder)),
+            "with the agent": stack.enter_context(blog_server(sink, folder)),
+            "without (A/A)": stack.enter_context(blog_server(None, folder)),
+        }
+        for server in servers.values():  # warm each: imports, templates, the database's pages
+            drive(server.url + PATH, 1, CONNECTIONS, CLIENT_CPU)
+
+        def load(server: Server) -> Throughput:
+            return drive(server.url + PATH, seconds, CONNECTIONS, CLIENT_CPU)
+
+        runs = interleaved(rounds, {name: lambda s=server: load(s) for name, server in servers.items()})
+        return runs, os.getloadavg()[0]
+
+
+def loss_pct(base: list[Throughput], other: list[Throughput]) -> float:
+    """The median over rounds of the req/s `other` served fewer than `base`, in percent."""
+    return median([100 * (1 - o.rps / b.rps) for b, o in zip(base, other, strict=True)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=11)
+    p.add_argument("--seconds", type=float, default=2.0, help="length of each load run")
+    args = p.parse_args(argv)
+    rounds, seconds = (2, 1.0) if args.quick else (args.rounds, args.seconds)
+    load_before = os.getloadavg()[0]
+    runs, load_after = measure(rounds, seconds)
+    base = runs["without"]
+    agent_loss, noise = loss_pct(base, runs["with the agent"]), loss_pct(base, runs["without (A/A)"])
+    rows = [
+        [name, median([r.rps for r in got]), median([r.p99_ms for r in got]), sum(r.errors for r in got)]
+        for name, got in runs.items()
+    ]
+    verdict = "met" if agent_loss <= TARGET_PCT else "NOT met"
+    body = (
+        f"{table(['blog under gunicorn', 'req/s (median)', 'p99 ms (median)', 'errors'], rows)}\n\n"
+        f"req/s lost with the agent: **{agent_loss:+.2f}%** (target ≤ {TARGET_PCT:g}%: {verdict}); "
+        f"A/A, two servers without it: {noise:+.2f}% (noise). Medians of the per-round ratios.\n\n"
+        f"`GET {PATH}` (a Jinja template over a SQLite query) of tests/apps/blog, launched unchanged: "
+        f"`gunicorn -w {WORKERS} --threads {THREADS} 'blog:create_app()'` in its folder, the agent "
+        "injected as `run.py -- COMMAND` does (the bootstrap sitecustomize on PYTHONPATH), pinned to "
+        f"core {SERVER_CPU}; {load_tool()} with {CONNECTIONS} keep-alive connections pinned to core "
+        f"{CLIENT_CPU}; {rounds} rounds of {seconds:g} s per server, interleaved (ABBA). The agent "
+        "reports to a UDP port nobody reads. Load average (1 min) before and after: "
+        f"{load_before:.1f}, {load_after:.1f}: other tenants shared the two cores."
+    )
+    report("own_app_overhead", "Agent overhead on your own app", body, argv, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
