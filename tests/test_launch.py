@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -205,7 +206,35 @@ def test_ctrl_c_to_the_process_group_leaves_nothing(blog_env):
     assert set(server["pids"]) <= set(pids)
     os.killpg(dash.proc.pid, signal.SIGINT)
     wait_for(lambda: not alive(pids), 20, what=f"no process left of {pids}")
+    assert dash.proc.wait(10) is not None  # reaped: run.py itself exited
     assert not _answers(f"http://127.0.0.1:{port}/post/1")
+
+
+def test_attach_listens_for_a_server_started_elsewhere_the_manual_way(blog_env):
+    """`run.py --attach`: no managed server, no command; a gunicorn the user started with the
+    documented environment variables reports as a server of its own, with its real shape."""
+    collector, port = free_port(kind=socket.SOCK_DGRAM), free_port()
+    dash = Dashboard("--attach", "--collector-port", str(collector))
+    env = {
+        **os.environ,
+        "THREADPULSE_COLLECTOR": f"udp://127.0.0.1:{collector}",
+        "PYTHONPATH": str(ROOT / "workload" / "agent" / "bootstrap"),
+    }
+    argv = [str(BIN / "gunicorn"), "-w", "1", "--threads", "3", "-b", f"127.0.0.1:{port}",
+            "--no-control-socket", "blog:create_app()"]  # fmt: skip
+    user = subprocess.Popen(argv, cwd=APPS, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        server = own_server(dash, processes=1)
+        assert (server["kind"], server["capacity"], server["url"]) == (
+            "gunicorn gthread",
+            3,
+            f"http://127.0.0.1:{port}",
+        )
+        assert dash.get("/api/state").json()["server"]["status"] == "stopped"
+    finally:
+        user.terminate()
+        user.wait(20)
+        dash.stop_leaving_nothing()
 
 
 def _tree(pid: int) -> list[psutil.Process]:
