@@ -17,9 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from playwright.sync_api import Page, expect, sync_playwright
 
 from dashboard.servers.manager import free_port
-from tests.support import ROOT, Dashboard, alive, wait_for
+from tests.support import ARTIFACTS, ROOT, Dashboard, alive, launch_chromium, wait_for
 
 APPS = ROOT / "tests" / "apps"
 BIN = Path(sys.executable).parent
@@ -66,7 +67,8 @@ def own_server(dash: Dashboard, processes: int, timeout: float = 30.0) -> dict:
         if dash.proc.poll() is not None:
             raise AssertionError(f"dashboard exited: {dash.log()}")
         own = [s for s in servers(dash) if not s["managed"]]
-        return own[0] if len(own) == 1 and len(own[0]["pids"]) == processes and own[0]["url"] else None
+        ready = len(own) == 1 and len(own[0]["pids"]) == processes and own[0]["url"] and own[0]["kind"]
+        return own[0] if ready else None
 
     return wait_for(found, timeout, interval=0.2, what=f"the launched server with {processes} processes")
 
@@ -182,17 +184,46 @@ def test_launched_app_beside_the_managed_demo_server_shows_two_servers_apart(blo
         for _ in range(2):
             assert requests.get(f"{own['url']}/post/2", timeout=10).status_code == 200
 
-        def both():
-            listed = {s["managed"]: s for s in servers(dash)}
-            done = {managed: s["counters"]["done"] for managed, s in listed.items()}
-            return listed if done == {True: before + 3, False: 2} else None
+        seen: dict = {}
 
-        listed = wait_for(both, 20, interval=0.2, what=f"3 more done managed, 2 launched: {servers(dash)}")
+        def both():
+            seen.update({s["managed"]: s for s in servers(dash)})
+            done = {managed: s["counters"]["done"] for managed, s in seen.items()}
+            return dict(seen) if done == {True: before + 3, False: 2} else None
+
+        try:
+            listed = wait_for(both, 20, interval=0.2, what="3 more done managed, 2 on the other")
+        except AssertionError:
+            raise AssertionError(f"done before: {before}; servers: {seen}") from None
         assert listed[True]["capacity"] == 2 and listed[False]["capacity"] == 8
         assert listed[True]["id"] != listed[False]["id"]
         assert dash.get("/api/state").json()["counters"]["done"] == before + 5
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            try:
+                page_shows_two_groups(browser.new_page(), dash, listed[True], listed[False])
+            finally:
+                browser.close()
     finally:
         dash.stop_leaving_nothing()
+
+
+def page_shows_two_groups(page: Page, dash: Dashboard, managed: dict, own: dict) -> None:
+    """The page draws each server's header above its own panels: 1 slot each under "capacity 2",
+    4 slots each under "capacity 8"."""
+    page.goto(f"{dash.url}/")
+    heads = page.locator(".server-head")
+    expect(heads).to_have_count(2, timeout=15_000)
+    expect(heads.nth(0).locator(".server-title")).to_have_text(managed["label"])
+    expect(heads.nth(0)).to_contain_text("capacity 2")
+    expect(heads.nth(1).locator(".server-title")).to_have_text(own["label"])
+    expect(heads.nth(1)).to_contain_text("capacity 8")
+    expect(heads.nth(1)).to_contain_text("done 2")
+    order = page.locator("#pools > *").evaluate_all(
+        "els => els.map(e => e.dataset.server ? 'head' : e.querySelectorAll('.tile').length)"
+    )
+    assert order == ["head", 1, 1, "head", 4, 4], order
+    page.screenshot(path=str(ARTIFACTS / "launch-two-servers.png"), full_page=True)
 
 
 def test_ctrl_c_to_the_process_group_leaves_nothing(blog_env):
