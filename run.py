@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Start the Threadpulse dashboard and a workload server for it to watch."""
+"""Start the Threadpulse dashboard and a workload server for it to watch: the managed demo server,
+your own server's command after `--` (run with the agent injected), or servers that report on
+their own (--attach)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
 from dashboard.web.audience import AUDIENCE_PATH, parse_public_url
 from dashboard.web.auth import ENV_TOKEN, resolve_token
 
+ATTACH_COLLECTOR_PORT = 8051  # a fixed port that servers started elsewhere can be told once
+
 
 def _mode_params() -> dict[str, tuple[Param, list[str]]]:
     """Every mode parameter a flag can set (--workers, --threads, --pool, ...), with its modes."""
@@ -39,9 +43,15 @@ def _mode_params() -> dict[str, tuple[Param, list[str]]]:
 
 def parse_args(argv: list[str]) -> Config:
     """The dashboard's Config from command-line flags; exits with a message on bad flags."""
+    argv, command = _split_command(argv)
     parser = argparse.ArgumentParser(
         prog="run.py",
+        usage="%(prog)s [OPTIONS] [-- COMMAND ARGS...]",
         description="Threadpulse: watch the threads of a Flask server live, and fire load at it.",
+        epilog="Your own app: `run.py -- gunicorn -w 2 --threads 4 myapp:app` runs your server's command"
+        " unchanged, in the current directory (or --chdir) and your own environment, with the agent"
+        " injected (a sitecustomize on PYTHONPATH); the dashboard finds the address it listens on. The"
+        " managed demo server is then started too only if --mode is given. Ctrl-C stops both.",
     )
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address the dashboard listens on (default {DEFAULT_HOST})"
@@ -51,9 +61,25 @@ def parse_args(argv: list[str]) -> Config:
     )
     parser.add_argument(
         "--mode",
-        default=DEFAULT_MODE,
+        default=None,
         choices=sorted(REGISTRY),
-        help=f"server mode of the workload at start (default {DEFAULT_MODE})",
+        help=f"server mode of the managed demo server at start (default {DEFAULT_MODE}); with -- COMMAND or"
+        " --attach, the demo server runs beside yours only when --mode is given",
+    )
+    parser.add_argument(
+        "--chdir", metavar="DIR", help="where the COMMAND after -- runs (default: the current directory)"
+    )
+    parser.add_argument(
+        "--target",
+        metavar="URL",
+        help="the base URL of the COMMAND's server, http://host:port (default: found from the sockets it"
+        " listens on)",
+    )
+    parser.add_argument(
+        "--attach",
+        action="store_true",
+        help="listen only, for servers started elsewhere with THREADPULSE_COLLECTOR=udp://127.0.0.1:PORT"
+        f" set (PORT: --collector-port, default {ATTACH_COLLECTOR_PORT} with --attach); see README",
     )
     for name, (param, modes) in _mode_params().items():
         parser.add_argument(
@@ -64,7 +90,10 @@ def parse_args(argv: list[str]) -> Config:
             "(default: the mode's own, see GET /api/modes)",
         )
     parser.add_argument(
-        "--collector-port", type=int, default=0, help="UDP port agents report to (default: any free port)"
+        "--collector-port",
+        type=int,
+        default=None,
+        help=f"UDP port agents report to (default: any free port; {ATTACH_COLLECTOR_PORT} with --attach)",
     )
     parser.add_argument(
         "--dashboard-worker",
@@ -139,6 +168,14 @@ def parse_args(argv: list[str]) -> Config:
     )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     args = parser.parse_args(argv)
+    if args.collector_port is None:
+        args.collector_port = ATTACH_COLLECTOR_PORT if args.attach else 0
+    if (args.chdir or args.target) and not command:
+        parser.error("--chdir and --target are for the COMMAND after --")
+    if args.chdir and not os.path.isdir(args.chdir):
+        parser.error(f"--chdir {args.chdir[:80]!r} is not a folder")
+    if args.target and not re.fullmatch(r"http://[^/\s]+/?", args.target):
+        parser.error(f"--target must look like http://127.0.0.1:8000, got {args.target[:80]!r}")
     if not 0 < args.port < 65536:
         parser.error(f"--port must be from 1 to 65535, got {args.port}")
     if not 0 <= args.collector_port < 65536:
@@ -175,7 +212,7 @@ def parse_args(argv: list[str]) -> Config:
         token, generated = resolve_token(args.token, args.host)
     except ValueError as exc:
         parser.error(str(exc))
-    mode = get_mode(args.mode)
+    mode = get_mode(args.mode or DEFAULT_MODE)
     given = {name: getattr(args, name) for name in _mode_params() if getattr(args, name) is not None}
     try:
         params = mode.startable(given)
@@ -203,7 +240,20 @@ def parse_args(argv: list[str]) -> Config:
         record_cap_mb=args.record_cap_mb,
         replay=replay,
         speed=args.speed,
+        command=tuple(command),
+        chdir=os.path.abspath(args.chdir) if args.chdir else None,
+        target=args.target.rstrip("/") if args.target else None,
+        attach=args.attach,
+        managed=args.mode is not None or not (command or args.attach),
     )
+
+
+def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The dashboard's own flags, and the user's server command after the first `--`."""
+    if "--" not in argv:
+        return argv, []
+    at = argv.index("--")
+    return argv[:at], argv[at + 1 :]
 
 
 def main(argv: list[str] | None = None) -> None:

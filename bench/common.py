@@ -138,11 +138,13 @@ def on_cpu(cpu: int | None, argv: list[str]) -> list[str]:
 
 
 @contextmanager
-def spawned(argv: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+def spawned(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path = PROJECT_ROOT
+) -> Iterator[subprocess.Popen]:
     """A guarded child (it dies with this process) whose whole tree is stopped on exit."""
     spawner = Spawner()
     log = Path(tempfile.mkstemp(prefix="threadpulse-bench-", suffix=".log")[1])
-    proc = spawner.spawn(argv, env or {}, log)
+    proc = spawner.spawn(argv, env or {}, log, cwd=cwd)
     try:
         yield proc
     finally:

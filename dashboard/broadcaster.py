@@ -29,7 +29,7 @@ FRAME_BURST = 2
 # that took 72% of a core of the dashboard's worker on its own (bench.viewers), and the API
 # waited behind it. Past SENDS_PER_S / 20 viewers the frame rate drops, so a room costs a bound.
 SENDS_PER_S = 10_000
-WHOLE_PARTS = ("server", "processes", "counters", "runs", "collector", "queues")
+WHOLE_PARTS = ("server", "servers", "processes", "counters", "runs", "collector", "queues")
 # Sent in every frame, changed or not (the page's caption and scene need no bookkeeping); cut
 # once per frame, for all viewers.
 EVERY_FRAME = ("captions", "scene")

@@ -47,12 +47,18 @@ class Spawner:
         return self._thread.submit(fn).result()
 
     def spawn(
-        self, argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: bool = False
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        log_path: Path | None,
+        stdin_pipe: bool = False,
+        cwd: Path = PROJECT_ROOT,
     ) -> subprocess.Popen:
-        """Start argv under an orphan guard in a new session, output to log_path.
+        """Start argv under an orphan guard in a new session, in `cwd`, output to log_path (None:
+        to the dashboard's own output, as a user's launched server's goes).
 
         The Popen is the guard's: it exits once the whole tree is gone, the way the server did."""
-        return self.call(lambda: _spawn(argv, env, log_path, stdin_pipe))
+        return self.call(lambda: _spawn(argv, env, log_path, stdin_pipe, cwd))
 
     def close(self) -> None:
         """The children are stopped (or their guards are ending them): forget their logs."""
@@ -60,17 +66,20 @@ class Spawner:
         logfolders.remove(self.logdir)
 
 
-def _spawn(argv: list[str], env: dict[str, str], log_path: Path, stdin_pipe: bool) -> subprocess.Popen:
+def _spawn(
+    argv: list[str], env: dict[str, str], log_path: Path | None, stdin_pipe: bool, cwd: Path
+) -> subprocess.Popen:
     full_env = {**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}
-    guard = [sys.executable, "-m", "dashboard.orphan_guard", "--parent", str(os.getpid())]
-    with open(log_path, "wb") as log:
+    # -P: a user's folder (cwd) never shadows the guard's own modules
+    guard = [sys.executable, "-P", "-m", "dashboard.orphan_guard", "--parent", str(os.getpid())]
+    with open(log_path or os.devnull, "wb") as log:
         return subprocess.Popen(
             [*guard, "--grace", str(GRACE_S), "--", *argv],
             env=full_env,
-            cwd=PROJECT_ROOT,
+            cwd=cwd,
             stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            stdout=log if log_path else None,
+            stderr=subprocess.STDOUT if log_path else None,
             start_new_session=True,
         )
 

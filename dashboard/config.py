@@ -43,6 +43,12 @@ class Config:
     replay: Recording | None = None  # run.py --replay FILE, read: serve it, with no server at all
     speed: float = 1.0  # run.py --speed: the replay's speed at start
     public_url: str | None = None  # the dashboard's address as the audience reaches it (the stage's QR code)
+    # Watching the user's own server (run.py -- COMMAND, --attach): see dashboard/launch.
+    command: tuple[str, ...] = ()  # the user's server command, run with the agent injected
+    chdir: str | None = None  # where it runs (default: the current directory)
+    target: str | None = None  # its base URL, when the dashboard should not look for it
+    attach: bool = False  # listen only: servers started elsewhere report on their own
+    managed: bool = True  # start the managed demo server too
 
     @property
     def presenter_required(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -16,10 +17,11 @@ from dashboard.children import Spawner
 from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.config import Config
+from dashboard.launch.launcher import NAME, Launcher
 from dashboard.loadgen.control import LoadControl
 from dashboard.loadgen.targets import MANAGED, Targets
 from dashboard.model.live import Model
-from dashboard.recording.events import ServerChanged
+from dashboard.recording.events import Launched, ServerChanged
 from dashboard.recording.reader import Recording
 from dashboard.recording.replay import ReplayClock, Replayer
 from dashboard.recording.writer import Recorder
@@ -57,6 +59,7 @@ class Services:
     targets: Targets
     replay: Replayer | None = None
     recorder: Recorder | None = None
+    launcher: Launcher | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _recording_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -82,7 +85,12 @@ class Services:
         self.broadcaster.start()
         self.load.start()
         threading.Thread(target=self._housekeep, name="threadpulse-housekeeper", daemon=True).start()
-        threading.Thread(target=self._first_server, name="threadpulse-first-server", daemon=True).start()
+        if self.config.command or self.config.attach:
+            print(f"threadpulse: agents report to {self.collector.url} (THREADPULSE_COLLECTOR)", flush=True)
+        if self.launcher is not None:
+            self.launcher.start()
+        if self.config.managed:
+            threading.Thread(target=self._first_server, name="threadpulse-first-server", daemon=True).start()
 
     def switch_server(self, mode: object, params: object) -> dict:
         """Cut running bursts short, then replace the server (see ServerManager.switch)."""
@@ -103,6 +111,8 @@ class Services:
             try:
                 self.servers.check()
                 self.load.reap()
+                if self.launcher is not None:
+                    self.launcher.check()
             except Exception:
                 log.exception("housekeeping failed")
 
@@ -148,6 +158,8 @@ class Services:
             self.broadcaster.stop()
             return
         self.load.close()
+        if self.launcher is not None:
+            self.launcher.stop()
         self.servers.stop()
         if self.recorder is not None:
             self.stop_recording()
@@ -175,7 +187,19 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
     servers = ServerManager(spawner, collector.url, server_changed)
     load = LoadControl(store, spawner, collector.url, targets)
     broadcaster = Broadcaster(store, emit)
-    return Services(config, store, collector, spawner, servers, load, broadcaster, targets)
+    launcher = None
+    if config.command:
+
+        def launched(pids: list[int], url: str | None) -> None:
+            store.apply(Launched(time.monotonic_ns(), NAME, tuple(pids), url))
+            if url:  # load may go to it while its tree lives
+                targets.add(NAME, url, alive=lambda: launcher.url == url)
+            else:
+                targets.remove(NAME)
+
+        cwd = Path(config.chdir or os.getcwd())
+        launcher = Launcher(spawner, collector.url, list(config.command), cwd, config.target, launched)
+    return Services(config, store, collector, spawner, servers, load, broadcaster, targets, launcher=launcher)
 
 
 def build_replay(

@@ -40,7 +40,8 @@ class Feed:
 
 def serving_model(slots: int = 4) -> tuple[Model, Feed]:
     model = Model()
-    model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": slots}, slots)
+    info = {"mode": "gunicorn-gthread", "status": "serving", "capacity": slots, "pids": [10, 11]}
+    model.set_server(info, slots)
     return model, Feed(model)
 
 

@@ -20,6 +20,7 @@ from dashboard.model.verdict import Prediction
 from dashboard.recording.events import (
     Datagrams,
     Ended,
+    Launched,
     RunAdded,
     RunEnded,
     Sample,
@@ -45,6 +46,7 @@ RAW = encode(
 )
 EVENTS = [
     ServerChanged(10, {"mode": "gunicorn-sync", "status": "serving", "capacity": 2}, 1, (3, 4)),
+    Launched(11, "launched", (70, 71), "http://127.0.0.1:8000"),
     RunAdded(11, "r1", "io", 4, 500),
     ScenePlayed(12, {"id": "one", "title": "A"}, "r1", Prediction(1000, 2), 2),
     Datagrams(13, (decode(RAW),), (RAW.decode(),), ("not_json",)),

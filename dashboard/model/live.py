@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from dashboard.loadgen.plan import Plan
 from dashboard.model.classify import classify
 from dashboard.model.history import Series, Spans
-from dashboard.model.routes import MANAGED_SERVER, RouteBook
+from dashboard.model.routes import RouteBook
 from dashboard.model.runs import Run
 from dashboard.model.sustained_run import SustainedRun
 from dashboard.model.verdict import Prediction
@@ -29,6 +29,7 @@ from workload.agent.protocol import (
     RunEnd,
     Sampling,
     Sent,
+    Server,
     Stack,
     Stall,
     StallEnd,
@@ -51,12 +52,6 @@ TASK_KEY_SEPARATOR = ":"  # the page gets it in its bootstrap data to build and 
 def task_key(pid: int, task_id: int) -> str:
     """How frames, spans and the page name a task: its id is unique only within its process."""
     return f"{pid}{TASK_KEY_SEPARATOR}{task_id}"
-
-
-def server_of(process: Process) -> str:
-    """The server a process belongs to, as the route figures and /metrics name it: until processes
-    carry their own server (issue 13, "ownapp"), every one is the managed server's."""
-    return MANAGED_SERVER
 
 
 @dataclass(frozen=True)
@@ -110,6 +105,7 @@ class Process:
     pid: int
     host: str
     mode: str
+    server: str = ""  # the id of its server (`src.server`); until the agent says, HOST:PID
     tasks: dict[int, TaskState] = field(default_factory=dict)
     last_seq: int = -1
     lost: int = 0
@@ -140,6 +136,11 @@ class Model:
         self.runs: OrderedDict[str, Run | SustainedRun] = OrderedDict()
         self.done = 0
         self.failed = 0
+        # Per server id: its shape as its agent reported it, and its requests done and failed.
+        self.shapes: dict[str, Server] = {}
+        self.tallies: dict[str, dict[str, int]] = {}
+        # Servers the dashboard launched or attached to: (their pids, their base URL or None).
+        self.launched: dict[str, tuple[frozenset[int], str | None]] = {}
         self.rejected: dict[str, int] = {}
         self.kernel_drops: int | None = None  # datagrams the kernel dropped on the collector's socket
         self.loadgen_seqs: OrderedDict[int, int] = OrderedDict()  # last seq per load generator pid
@@ -157,14 +158,45 @@ class Model:
         server that is starting counts its requests done and failed from zero."""
         self.server = info
         self.slots_per_process = slots_per_process
-        if info.get("status") == "starting":
-            self.done = self.failed = 0
-            self.routes.forget(MANAGED_SERVER)
+        retired_servers = {self.processes[pid].server for pid in retired_pids if pid in self.processes}
         for pid in retired_pids:
             self.ignored_pids[pid] = None
             self.processes.pop(pid, None)
+        for server_id in retired_servers:
+            self.shapes.pop(server_id, None)
+            self.tallies.pop(server_id, None)
+            self.routes.forget(server_id)
+        if info.get("status") == "starting":  # the top-level counters stay the sum of the servers'
+            self.done = sum(tally["done"] for tally in self.tallies.values())
+            self.failed = sum(tally["failed"] for tally in self.tallies.values())
         while len(self.ignored_pids) > MAX_IGNORED_PIDS:
             self.ignored_pids.popitem(last=False)
+
+    def set_launched(self, name: str, pids: list[int], url: str | None) -> None:
+        """A server the dashboard launched from the user's command (or was told to attach to):
+        the processes of its tree, and where load may go. Empty pids: it is gone."""
+        if pids or url:
+            self.launched[name] = (frozenset(pids), url)
+        else:
+            self.launched.pop(name, None)
+
+    def run_server(self, run: Run) -> str | None:
+        """The server a run's requests went to, as far as one of them was seen taken by a task."""
+        for pid in run.worker.values():
+            process = self.processes.get(pid)
+            if process is not None:
+                return process.server
+        return None
+
+    def _count(self, process: Process, ok: bool) -> None:
+        """One request of `process` finished: its server's counters and the sum move together."""
+        tally = self.tallies.setdefault(process.server, {"done": 0, "failed": 0})
+        if ok:
+            self.done += 1
+            tally["done"] += 1
+        else:
+            self.failed += 1
+            tally["failed"] += 1
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -233,6 +265,7 @@ class Model:
                 self.reject("too_many_sources")
                 return
             process = self.processes[pid] = Process(pid, datagram.source.host, datagram.source.mode)
+            process.server = f"{process.host}:{pid}"
         elif process.gone_ns is not None:
             return
         if datagram.seq <= process.last_seq:
@@ -242,6 +275,15 @@ class Model:
             process.lost += datagram.seq - process.last_seq - 1
         process.last_seq = datagram.seq
         process.dropped = datagram.dropped
+        shape = datagram.source.server
+        if shape is not None and (shape.id in self.shapes or len(self.shapes) < MAX_PROCESSES):
+            self.shapes[shape.id] = shape
+            if process.server != shape.id:  # what it counted before its server was known moves along
+                early = self.tallies.pop(process.server, None)
+                process.server = shape.id
+                tally = self.tallies.setdefault(shape.id, {"done": 0, "failed": 0})
+                for name, value in (early or {}).items():
+                    tally[name] += value
         if datagram.tasks is not None:
             self._apply_roster(process, datagram.tasks, now_ns, complete=datagram.bad_tasks == 0)
         self._fold_each(datagram.events, lambda event: self._apply_event(process, event))
@@ -300,7 +342,7 @@ class Model:
             return  # a roster cut short, or missing a bad entry: a task it leaves out may be alive
         for task in process.tasks.values():
             if task.id not in listed and task.gone_ns is None:
-                self._task_gone(task, now_ns)
+                self._task_gone(process, task, now_ns)
 
     def _task(self, process: Process, task_id: int) -> TaskState | None:
         task = process.tasks.get(task_id)
@@ -317,7 +359,7 @@ class Model:
         if begin.tag is not None and tagged is None:
             self.reject("bad_tag")  # the request is still drawn and counted, just not in a run
         name = request_name(process.pid, begin.request)
-        route = self.routes.guess(server_of(process), begin.path)
+        route = self.routes.guess(process.server, begin.path)
         request = Request(name, begin.request, begin.path, begin.t_ns, route)
         if tagged is not None:
             request.run, request.index, sent_ns = tagged
@@ -333,13 +375,10 @@ class Model:
     def _end(self, process: Process, end: End) -> None:
         t_ns, status = end.t_ns, end.status
         ok = status.isdigit() and 200 <= int(status) < 400
-        if ok:
-            self.done += 1
-        else:
-            self.failed += 1
+        self._count(process, ok)
         task = process.tasks.get(end.task)
         if task is None or task.request is None or task.request.number != end.request:
-            self.routes.end(server_of(process), None, end.route, status, None, None)
+            self.routes.end(process.server, None, end.route, status, None, None)
             return
         request = task.request
         sent_ns = None
@@ -350,7 +389,7 @@ class Model:
         wait_ms = None if sent_ns is None else (request.started_ns - sent_ns) / 1e6
         service_ms = (t_ns - request.started_ns) / 1e6
         wait_s = None if wait_ms is None else wait_ms / 1e3
-        route = self.routes.end(server_of(process), request.path, end.route, status, wait_s, service_ms / 1e3)
+        route = self.routes.end(process.server, request.path, end.route, status, wait_s, service_ms / 1e3)
         self.series.record_end(ok, wait_ms, service_ms, route)
         key = task_key(process.pid, task.id)
         self.spans.add(key, request.started_ns, t_ns, sent_ns, request.path, status, route)
@@ -413,6 +452,10 @@ class Model:
             case Reply():
                 run.record_reply(event.index, event.t_ns, event.status)
                 if event.index not in run.begun and not 200 <= event.status < 400:
+                    # Refused before any task took it: the run's server's, if the run found one.
+                    server = self.run_server(run)
+                    if server is not None:
+                        self.tallies.setdefault(server, {"done": 0, "failed": 0})["failed"] += 1
                     self.failed += 1
             case RunEnd():
                 run.finish(event.t_ns, event.reason)
@@ -470,11 +513,11 @@ class Model:
     def _process_gone(self, process: Process, now_ns: int) -> None:
         process.gone_ns = now_ns
         for task in process.tasks.values():
-            self._task_gone(task, now_ns)
+            self._task_gone(process, task, now_ns)
 
-    def _task_gone(self, task: TaskState, now_ns: int) -> None:
+    def _task_gone(self, process: Process, task: TaskState, now_ns: int) -> None:
         if task.request is not None:
-            self.failed += 1
+            self._count(process, False)
             run = self.runs.get(task.request.run)
             if run is not None:  # the slot it held is free from now: it no longer counts as busy
                 run.record_end(task.request.index, now_ns)

@@ -20,7 +20,6 @@ MAX_SERVERS = 16  # servers whose figures are kept, the least recently served fo
 MAX_STATUSES = 20  # distinct status labels per route; more fall under OTHER_STATUS
 OTHER_STATUS = "other"
 ERROR_STATUS = "error"  # the app raised: no status was sent
-MANAGED_SERVER = "managed"  # the server the dashboard runs, until processes name their own server
 # Upper bounds (s) of the latency histograms' buckets, Prometheus's defaults: a queue wait and a
 # service time both run from a millisecond (/hello) to seconds (a queue behind a full pool).
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)

@@ -6,6 +6,7 @@ from dashboard.model.captions import captions
 from dashboard.model.classify import EXPLANATIONS
 from dashboard.model.history import Span
 from dashboard.model.live import Model, Process, TaskState, task_key
+from dashboard.model.servers import ServerGroup, groups, servers_view
 
 RECENT_RUNS = 5
 SPANS_IN_SNAPSHOT = 2_000
@@ -49,17 +50,23 @@ def task_detail(process: Process, task: TaskState, now_ns: int) -> dict:
     }
 
 
-def process_view(model: Model, process: Process) -> dict:
-    """A process without its tasks (frames send tasks apart)."""
+def process_view(model: Model, process: Process, group: ServerGroup) -> dict:
+    """A process without its tasks (frames send tasks apart), with its server's slots per worker."""
     return {
         "pid": process.pid,
-        "slots": model.slots_per_process,
+        "server": group.id,
+        "slots": group.slots(model),
         "status": process.status,
         "queue": process.queue,
         "cpu_pct": round(process.cpu_pct),
         "sampling_cost_pct": process.sampling_cost_pct,
         "stalled_by": process.stalled_by,
     }
+
+
+def placed(model: Model) -> list[tuple[Process, ServerGroup]]:
+    """Every process with its server, a server's processes together (the page groups them)."""
+    return [(process, group) for group in groups(model) for process in group.processes]
 
 
 def queues_view(model: Model, now_ns: int) -> dict:
@@ -95,9 +102,10 @@ def state_view(model: Model, now_ns: int) -> dict:
     """Everything the page draws: `GET /api/state` and the Socket.IO snapshot."""
     return {
         "server": dict(model.server),
+        "servers": servers_view(model, now_ns),
         "processes": [
-            {**process_view(model, p), "tasks": [task_view(t, now_ns) for t in p.tasks.values()]}
-            for p in sorted(model.processes.values(), key=lambda p: p.pid)
+            {**process_view(model, p, g), "tasks": [task_view(t, now_ns) for t in p.tasks.values()]}
+            for p, g in placed(model)
         ],
         "counters": model.counters(now_ns),
         "runs": runs_view(model, now_ns),
@@ -128,7 +136,8 @@ def frame_parts(model: Model, now_ns: int) -> dict:
     """The comparable pieces a frame is a difference of (no ageing values inside)."""
     return {
         "server": dict(model.server),
-        "processes": [process_view(model, p) for p in sorted(model.processes.values(), key=lambda p: p.pid)],
+        "servers": servers_view(model, now_ns),
+        "processes": [process_view(model, p, g) for p, g in placed(model)],
         "tasks": {
             task_key(p.pid, t.id): task_view(t, now_ns, with_age=False)
             for p in model.processes.values()

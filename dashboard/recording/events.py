@@ -49,6 +49,16 @@ class ServerChanged(NamedTuple):
     retired: tuple[int, ...] = ()
 
 
+class Launched(NamedTuple):
+    """The server run from the user's command (`name`): its tree's pids and where it listens; no
+    pids and no url: it is gone."""
+
+    t_ns: int
+    name: str
+    pids: tuple[int, ...]
+    url: str | None
+
+
 class RunAdded(NamedTuple):
     """The load control is about to fire a burst."""
 
@@ -95,7 +105,9 @@ class Ended(NamedTuple):
     t_ns: int
 
 
-Event = Datagrams | Sample | ServerChanged | RunAdded | SustainAdded | RunEnded | ScenePlayed | Ended
+Event = (
+    Datagrams | Sample | ServerChanged | Launched | RunAdded | SustainAdded | RunEnded | ScenePlayed | Ended
+)
 
 
 def fold(model: Model, event: Event) -> None:
@@ -117,6 +129,8 @@ def fold(model: Model, event: Event) -> None:
             model.tick(event.t_ns, event.backlog)
         case ServerChanged():
             model.set_server(event.info, event.slots, list(event.retired))
+        case Launched():
+            model.set_launched(event.name, list(event.pids), event.url)
         case RunAdded():
             model.add_run(event.run, event.endpoint, event.count, event.ms)
         case SustainAdded():
@@ -163,6 +177,14 @@ def to_json(event: Event) -> dict[str, Any]:
                 "slots": event.slots,
                 "retired": list(event.retired),
             }
+        case Launched():
+            return {
+                "k": "launched",
+                "t": event.t_ns,
+                "name": event.name,
+                "pids": list(event.pids),
+                "url": event.url,
+            }
         case RunAdded():
             return {"k": "run", "t": event.t_ns, "run": event.run, "endpoint": event.endpoint,
                     "count": event.count, "ms": event.ms}  # fmt: skip
@@ -205,6 +227,11 @@ def from_json(line: Any) -> Event:
                 return Sample(t, samples, line["backlog"], line["kernel_drops"])
             case "server":
                 return ServerChanged(t, dict(line["info"]), line["slots"], tuple(line["retired"]))
+            case "launched":
+                url = line["url"]
+                if url is not None and not isinstance(url, str):
+                    raise TypeError("url must be a string or null")
+                return Launched(t, str(line["name"]), tuple(int(pid) for pid in line["pids"]), url)
             case "run":
                 run, endpoint = str(line["run"]), str(line["endpoint"])
                 return RunAdded(t, run, endpoint, int(line["count"]), int(line["ms"]))

@@ -23,7 +23,6 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from dashboard.collector.store import Store
 from dashboard.model.live import Model
-from dashboard.model.routes import MANAGED_SERVER
 from dashboard.model.views import state_view
 from dashboard.services import current_services
 
@@ -72,10 +71,7 @@ def read(model: Model, now_ns: int) -> Scrape:
 def families(scrape: Scrape) -> Iterator[Metric]:
     """Every metric family of one scrape (pure: tested without a server)."""
     state = scrape.state
-    # Until the model names servers (issue 13, "ownapp"), the one server is the managed one.
-    servers = state.get("servers") or [
-        {"id": MANAGED_SERVER, "capacity": state["server"].get("capacity"), "managed": True}
-    ]
+    servers = state["servers"]
     workers = [p for p in state["processes"] if p["status"] == "alive"]
     yield from _servers(servers, workers)
     yield from _workers(workers, scrape.losses)
@@ -88,7 +84,7 @@ WORKER_LABELS = ["server", "worker"]
 
 
 def _server_of(process: dict) -> str:
-    return process.get("server", MANAGED_SERVER)
+    return process["server"]
 
 
 def _busy(process: dict) -> int:

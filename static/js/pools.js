@@ -5,10 +5,13 @@
 // slots: on the laptop page, past MAX_FREE_TILES the free ones are counted in words rather than
 // drawn; the stage and the audience page draw every slot and size the tiles to fit (fit.js).
 // On the laptop page a tile with a task opens the inspector on click or Enter.
+// A server's panels sit together under its own header (server-heads.js); the fitted pages draw
+// headers only when more than one server reports.
 
 import { element, setAttr, setText } from "./dom.js";
 import { fitTiles } from "./fit.js";
 import { formatAge, formatPct, plural } from "./format.js";
+import { ServerHead } from "./server-heads.js";
 
 const MAX_FREE_TILES = 32;
 const DENSE_TILES = 16; // past this many tiles a panel draws them small
@@ -166,6 +169,8 @@ export class PoolsView {
     this.container = container;
     this.emptyNote = emptyNote;
     this.panels = new Map(); // pid -> ProcessPanel
+    this.heads = new Map(); // server id -> ServerHead
+    this.order = []; // the elements in the container, in the order last placed
     this.selectedKey = null;
     this.fit = fit;
     this.fitted = null; // what the tiles were last sized for
@@ -201,8 +206,41 @@ export class PoolsView {
       }
       panel.update(proc, store.tasksOf(proc.pid), clock, this.selectedKey);
     }
+    this.placeByServer(store);
     this.emptyNote.hidden = this.panels.size > 0;
     if (this.fit) this.fitTiles();
+  }
+
+  /** Each server's header, then its panels; the DOM is touched only when that order changes. */
+  placeByServer(store) {
+    const servers = new Map(store.servers.map((server) => [server.id, server]));
+    const headed = servers.size > 1 || this.fit === null;
+    for (const [id, head] of this.heads) {
+      if (!headed || !servers.has(id)) {
+        head.el.remove();
+        this.heads.delete(id);
+      }
+    }
+    const groups = new Map(); // server id -> panels, in the store's order
+    for (const proc of store.processes.values()) {
+      const key = proc.server ?? "";
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(this.panels.get(proc.pid).el);
+    }
+    const order = [];
+    for (const [id, panels] of groups) {
+      const server = servers.get(id);
+      if (headed && server) {
+        if (!this.heads.has(id)) this.heads.set(id, new ServerHead(id));
+        const head = this.heads.get(id);
+        head.update(server);
+        order.push(head.el);
+      }
+      order.push(...panels);
+    }
+    if (order.length === this.order.length && order.every((el, i) => el === this.order[i])) return;
+    this.container.append(...order);
+    this.order = order;
   }
 
   /** Sizes the tiles (CSS variables on the container) when the tile counts or the space changed. */

@@ -9,6 +9,7 @@ const MAX_SPANS = 4_000; // the snapshot brings at most 2,000; frames add up to 
 function processOf(proc) {
   return {
     pid: String(proc.pid),
+    server: proc.server ?? null,
     slots: proc.slots ?? null,
     status: proc.status,
     queue: proc.queue ?? null,
@@ -58,6 +59,7 @@ export class Store {
     this.spanOf = spanReader(this.spanFields);
     this.version = null;
     this.server = null;
+    this.servers = []; // every server seen, each with its own label, capacity and counters
     this.processes = new Map(); // pid (string) -> {pid, slots, status, queue, cpu_pct, ...}
     this.tasks = new Map(); // task key -> task, plus its `pid`
     this.counters = null;
@@ -91,6 +93,7 @@ export class Store {
   applySnapshot(snap, receivedAt) {
     this.version = snap.version;
     this.server = snap.server ?? null;
+    this.servers = snap.servers ?? [];
     this.processes = new Map();
     this.tasks = new Map();
     for (const proc of snap.processes ?? []) {
@@ -134,6 +137,7 @@ export class Store {
     if (this.version === null || frame.base !== this.version) return false;
     this.version = frame.version;
     if (frame.server) this.server = frame.server;
+    if (frame.servers) this.servers = frame.servers;
     if (frame.processes) this.replaceProcesses(frame.processes);
     for (const [key, task] of Object.entries(frame.tasks ?? {})) {
       if (task === null) {

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Callable
 
-from workload.agent import phases
+from workload.agent import phases, server
 from workload.agent.hubwatch import green_pollers
 from workload.agent.middleware import AgentMiddleware
 from workload.agent.probes import QueueProbe
@@ -44,7 +44,7 @@ def instrument(app: Callable, mode: str | None = None) -> Callable:
         pollers += green_pollers(registry)
         source = local_source(source_mode, "worker")
         busy = middleware.busy
-        Reporter(address, source, recorder, registry, pollers, active=lambda: bool(busy)).start()
+        Reporter(address, source, recorder, registry, pollers, lambda: bool(busy), shape=server.shape).start()
 
     def mark_phase(phase: str) -> None:
         recorder.add(phase_event(registry.current(), time.monotonic_ns(), phase))

@@ -12,6 +12,7 @@ from threading import get_ident
 from time import monotonic_ns
 from typing import Any
 
+from workload.agent import server
 from workload.agent.protocol import TAG_ENVIRON, begin_event, end_event
 from workload.agent.recorder import Recorder
 from workload.agent.tasks import TaskRegistry
@@ -72,8 +73,12 @@ class AgentMiddleware:
         self.busy: dict[int, int] = {}
         self.numbers = itertools.count()  # a request's number in its process (a forked child's
         # numbers follow on from its parent's: with its own pid, PID-N stays unique)
+        self.server_seen = False  # the first request's environ tells what server runs us
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if not self.server_seen:
+            self.server_seen = True
+            server.note_environ(environ)
         task = self.registry.current()
         self.busy[task] = get_ident()
         request = _new(_Request)

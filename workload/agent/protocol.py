@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import namedtuple
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -55,6 +55,18 @@ EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 LATE_FIELDS: dict[str, tuple[str, ...]] = {"end": ("route",)}
 DATAGRAM_FIELDS = ("v", "src", "seq", "dropped", "t", "ev", "tasks")
 TASK_FIELDS = (("id", "int"), ("name", "str"), ("kind", "str"), ("native_id", "int"))
+# `src.server`: the real server's shape as the agent read it from the server (see agent/server.py);
+# "int?" is an integer or null, "list" a list of at most MAX_LISTEN strings.
+SERVER_FIELDS = (
+    ("id", "str"),
+    ("kind", "str"),
+    ("workers", "int?"),
+    ("threads", "int?"),
+    ("connections", "int?"),
+    ("capacity", "int?"),
+    ("listen", "list"),
+)
+MAX_LISTEN = 8
 
 TASK_KINDS = ("thread", "greenlet", "asyncio")
 # Events are flat arrays of numbers and texts: no cycle to guard against, and skipping the check
@@ -104,13 +116,29 @@ class ProtocolError(ValueError):
 
 
 @dataclass(frozen=True)
+class Server:
+    """The server a worker process belongs to, as its agent read it from the real server: `id` is
+    the same in all its workers and stable for its life ("HOST:MASTER_PID"); `capacity` is None
+    where the server sets no bound (the dev server's thread per request)."""
+
+    id: str
+    kind: str
+    workers: int | None
+    threads: int | None
+    connections: int | None
+    capacity: int | None
+    listen: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Source:
-    """Who sent a datagram: one process, in one role, on one host."""
+    """Who sent a datagram: one process, in one role, on one host, and its server when known."""
 
     host: str
     pid: int
     mode: str
     role: str
+    server: Server | None = None
 
 
 @dataclass(frozen=True)
@@ -238,9 +266,14 @@ def encode(
     tasks: list[Task] | None = None,
 ) -> bytes:
     """One datagram's bytes. The caller keeps each under MAX_DATAGRAM_BYTES by batching."""
+    src: dict[str, Any] = {"host": source.host, "pid": source.pid, "mode": source.mode, "role": source.role}
+    if source.server is not None:
+        server = source.server
+        src["server"] = {name: getattr(server, name) for name, _ in SERVER_FIELDS[:-1]}
+        src["server"]["listen"] = list(server.listen[:MAX_LISTEN])
     body: dict[str, Any] = {
         "v": SCHEMA_VERSION,
-        "src": {"host": source.host, "pid": source.pid, "mode": source.mode, "role": source.role},
+        "src": src,
         "seq": seq,
         "dropped": dropped,
         "t": sent_ns,
@@ -262,22 +295,28 @@ def encode_batches(
     """Datagrams carrying the roster (if given) and `events`, each under MAX_DATAGRAM_BYTES.
 
     The bounds make the size certain without measuring: at most MAX_ROSTER tasks with names of
-    at most MAX_NAME characters, and EVENTS_PER_DATAGRAM events of at most ~3 texts each.
+    at most MAX_NAME characters, and EVENTS_PER_DATAGRAM events of at most ~3 texts each. The
+    server's shape rides with the roster only: it changes never, the roster comes every second.
     """
     out = []
     if tasks is not None:
         out.append(encode(source, next(seqs), dropped, sent_ns, [], tasks[:MAX_ROSTER]))
+    bare = replace(source, server=None) if source.server is not None else source
     for i in range(0, len(events), EVENTS_PER_DATAGRAM):
         part = events[i : i + EVENTS_PER_DATAGRAM]
-        out.append(encode(source, next(seqs), dropped, sent_ns, part))
+        out.append(encode(bare, next(seqs), dropped, sent_ns, part))
     return out
 
 
 def _check(value: Any, kind: str) -> bool:
     if kind == "int":
         return type(value) is int and 0 <= value <= MAX_INT
-    if kind == "str?" and value is None:
+    if kind in ("str?", "int?") and value is None:
         return True
+    if kind == "int?":
+        return _check(value, "int")
+    if kind == "list":
+        return type(value) is list and len(value) <= MAX_LISTEN and all(_check(v, "str") for v in value)
     return type(value) is str and len(value) <= (MAX_STACK if kind == "text" else MAX_TEXT)
 
 
@@ -337,7 +376,7 @@ def decode(data: bytes) -> Datagram:
     host, mode, role = src.get("host"), src.get("mode"), src.get("role")
     if not (_check(host, "str") and _check(mode, "str") and role in ROLES):
         raise ProtocolError("bad_field", "src")
-    source = Source(host, _int(src.get("pid"), "pid"), mode, role)
+    source = Source(host, _int(src.get("pid"), "pid"), mode, role, _server(src.get("server")))
     seq = _int(body.get("seq"), "seq")
     dropped = _int(body.get("dropped"), "dropped")
     sent_ns = _int(body.get("t"), "t")
@@ -357,6 +396,16 @@ def decode(data: bytes) -> Datagram:
     bad_events = len(events) - len(checked)
     bad_tasks = 0 if tasks is None else len(body["tasks"]) - len(tasks)
     return Datagram(source, seq, dropped, sent_ns, tasks, checked, bad_events, bad_tasks)
+
+
+def _server(raw: Any) -> Server | None:
+    """`src.server` decoded; absent is None, anything malformed is a ProtocolError."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not all(_check(raw.get(name), wire) for name, wire in SERVER_FIELDS):
+        raise ProtocolError("bad_field", "src.server")
+    values = [raw[name] for name, _ in SERVER_FIELDS]
+    return Server(*values[:-1], tuple(values[-1]))
 
 
 def _valid_events(events: list) -> Iterator[tuple]:

@@ -13,8 +13,9 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
-from workload.agent.protocol import Source, Task, encode_batches
+from workload.agent.protocol import Server, Source, Task, encode_batches
 from workload.agent.recorder import Recorder
 from workload.agent.tasks import TaskRegistry, os_threading
 
@@ -48,6 +49,7 @@ class Reporter:
         pollers: list[Callable[[int], list[list]]] = (),
         active: Callable[[], bool] | None = None,
         interval: float = FLUSH_INTERVAL_S,
+        shape: Callable[[], Server | None] = lambda: None,
     ) -> None:
         self.address = address
         self.source = source
@@ -56,6 +58,7 @@ class Reporter:
         self.pollers = list(pollers)
         self.active = active or (lambda: bool(self.pollers))
         self.interval = interval
+        self.shape = shape  # the server's shape, sent with each roster (see agent/server.py)
         self.flushes = 0
         self._seqs = itertools.count()
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -129,7 +132,8 @@ class Reporter:
         if not events and tasks is None:
             return False
         now_ns = time.monotonic_ns()
-        for data in encode_batches(self.source, self._seqs, self.recorder.dropped, now_ns, events, tasks):
+        source = self.source if tasks is None else replace(self.source, server=self.shape())
+        for data in encode_batches(source, self._seqs, self.recorder.dropped, now_ns, events, tasks):
             try:
                 self._sock.sendto(data, self.address)
             except OSError:

@@ -9,7 +9,8 @@ def gunicorn(host: str, port: int, worker_class: str, workers: int, *extra: str)
     """argv of gunicorn serving the workload; `extra` holds the mode's own flags.
 
     gunicorn 27 opens a control socket in the home folder unless told not to; a short graceful
-    timeout keeps a mode switch quick; a long worker timeout lets a 60 s request finish.
+    timeout keeps a mode switch quick; a long worker timeout lets a 60 s request finish. The config
+    hands the agent the worker (the server's real shape) and gthread's queue of accepted requests.
     """
     return python_module(
         "gunicorn",
@@ -22,5 +23,6 @@ def gunicorn(host: str, port: int, worker_class: str, workers: int, *extra: str)
         "--graceful-timeout", "2",
         "--timeout", "120",
         "--log-level", "warning",
+        "--config", "python:workload.gunicorn_conf",
         "workload:create_app()",
     )  # fmt: skip

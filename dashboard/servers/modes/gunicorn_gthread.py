@@ -23,9 +23,4 @@ class GunicornGthread(WorkersTimesThreads):
     )
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
-        # The config hands the agent a probe into each worker's queue of accepted requests.
-        return gunicorn(
-            host, port, "gthread", params["workers"],
-            "--threads", str(params["threads"]),
-            "--config", "python:workload.gunicorn_conf",
-        )  # fmt: skip
+        return gunicorn(host, port, "gthread", params["workers"], "--threads", str(params["threads"]))

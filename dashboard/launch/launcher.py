@@ -1,0 +1,104 @@
+"""Runs the user's server command with the agent injected, and keeps the model told of it.
+
+The command runs in the user's directory with the user's own environment (PATH, virtualenv,
+PYTHONPATH), plus THREADPULSE_COLLECTOR and the bootstrap folder first on PYTHONPATH, under an
+orphan guard like every child of the dashboard: Ctrl-C, SIGTERM or the dashboard's death end its
+whole tree.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from dashboard.children import PROJECT_ROOT, Spawner, guarded_pids, release_tree
+from dashboard.launch.address import listening, pick
+from workload.agent import ENV_COLLECTOR, ENV_MODE
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP = PROJECT_ROOT / "workload" / "agent" / "bootstrap"
+NAME = "launched"  # the model's name for the server run from the user's command
+EXIT_WAIT_S = 1.5  # as the server manager's: the guard ends a slower tree alone
+
+# Called with the launched tree's pids (empty once it is gone) and its base URL (None until found).
+OnChange = Callable[[list[int], "str | None"], None]
+
+
+def injected_env(collector_url: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """What the user's command gets beside its own environment: the bootstrap folder first on
+    PYTHONPATH (the user's entries kept after it), and where the agent reports."""
+    environ = os.environ if environ is None else environ
+    pythonpath = os.pathsep.join(p for p in (str(BOOTSTRAP), environ.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": pythonpath, ENV_COLLECTOR: collector_url, ENV_MODE: "launched"}
+
+
+class Launcher:
+    """The user's server, started once; `check` (called periodically) follows its pids and address."""
+
+    def __init__(
+        self,
+        spawner: Spawner,
+        collector_url: str,
+        argv: list[str],
+        cwd: Path,
+        target: str | None,
+        on_change: OnChange,
+    ) -> None:
+        self.spawner = spawner
+        self.collector_url = collector_url
+        self.argv = argv
+        self.cwd = cwd
+        self.target = target
+        self.on_change = on_change
+        self._proc: subprocess.Popen | None = None
+        self._shown: tuple[list[int], str | None] = ([], None)
+        self._lock = threading.Lock()
+        self.exit_code: int | None = None
+
+    def start(self) -> None:
+        # `env` sets PYTHONPATH for the command alone: the guard itself needs Threadpulse's.
+        env = injected_env(self.collector_url)
+        argv = ["env", f"PYTHONPATH={env.pop('PYTHONPATH')}", *self.argv]
+        log.info("launching %s in %s", " ".join(self.argv), self.cwd)
+        self._proc = self.spawner.spawn(argv, env, None, cwd=self.cwd)  # its output: the user's terminal
+        self.check()
+
+    @property
+    def url(self) -> str | None:
+        """Where load may go: the --target given, or the address found; None once it exited."""
+        return self._shown[1]
+
+    def check(self) -> None:
+        """Publish the tree's pids and address when they change; notice the command's exit."""
+        with self._lock:
+            proc = self._proc
+            if proc is None:
+                return
+            if proc.poll() is not None:
+                self.exit_code, self._proc = proc.returncode, None
+                print(f"threadpulse: your server exited (code {proc.returncode})", flush=True)
+                self._publish([], None)
+                return
+            pids = guarded_pids(proc)
+            url = self.target or self._shown[1] or pick(listening(pids), self.argv)
+            if (pids, url) != self._shown:
+                if url is not None and self._shown[1] is None:
+                    print(f"threadpulse: your server listens at {url}", flush=True)
+                self._publish(pids, url)
+
+    def stop(self) -> None:
+        """End the user's server and all it started (the dashboard is exiting)."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is not None:
+                release_tree(proc, EXIT_WAIT_S)
+                self._publish([], None)
+
+    def _publish(self, pids: list[int], url: str | None) -> None:
+        self._shown = (pids, url)
+        self.on_change(pids, url)

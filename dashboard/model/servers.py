@@ -1,0 +1,144 @@
+"""The servers the model sees, each apart: its processes, header, capacity, counters and queues.
+
+Processes are grouped by the server id their agent reports (`src.server`). A server's capacity
+and per-worker slots come from that report, read from the real server; only where the agent could
+not tell (an ASGI or eventlet server, a process before its first request) does the managed server
+fall back on the mode the dashboard started it in. Two servers are never summed into one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashboard.loadgen.targets import MANAGED
+from dashboard.model.live import Model, Process
+from workload.agent.protocol import Server
+
+LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "": "127.0.0.1"}
+
+
+@dataclass
+class ServerGroup:
+    """One server as the model sees it now."""
+
+    id: str
+    shape: Server | None
+    processes: list[Process]
+    managed: bool
+    url: str | None
+    target: str | None  # the name load is sent to it by (loadgen/targets.py), if any
+
+    def slots(self, model: Model) -> int | None:
+        """Slots each worker process draws: the agent's figure, else the managed mode's."""
+        shape = self.shape
+        if shape is not None and shape.capacity is not None:
+            return shape.capacity // max(1, shape.workers or 1)
+        return model.slots_per_process if self.managed else None
+
+    def capacity(self, model: Model) -> int | None:
+        shape = self.shape
+        if shape is not None and shape.capacity is not None:
+            return shape.capacity
+        return model.server.get("capacity") if self.managed else None
+
+
+def groups(model: Model) -> list[ServerGroup]:
+    """Every server with a process on the page, the managed one first, then by id."""
+    managed_pids = set(model.server.get("pids") or ())
+    by_id: dict[str, list[Process]] = {}
+    for process in sorted(model.processes.values(), key=lambda p: p.pid):
+        by_id.setdefault(process.server, []).append(process)
+    out = []
+    for server_id, processes in by_id.items():
+        shape = model.shapes.get(server_id)
+        pids = {p.pid for p in processes}
+        managed = bool(pids & managed_pids)
+        url = model.server.get("url") if managed else _launched_url(model, pids, shape)
+        out.append(ServerGroup(server_id, shape, processes, managed, url, _target(model, pids, managed)))
+    out.sort(key=lambda group: (not group.managed, group.id))
+    return out
+
+
+def _target(model: Model, pids: set[int], managed: bool) -> str | None:
+    """The name `POST /api/load {"server": ...}` reaches this server by: the managed one, or a
+    server launched from the user's command; None for one that only reports."""
+    if managed:
+        return MANAGED
+    return next((name for name, (launched, url) in model.launched.items() if url and pids & launched), None)
+
+
+def _launched_url(model: Model, pids: set[int], shape: Server | None) -> str | None:
+    """Where a server the dashboard did not start listens: as launched or attached (the address
+    the launcher found or was given), else as the agent read it from the server."""
+    for launched_pids, url in model.launched.values():
+        if url and pids & launched_pids:
+            return url
+    if shape is None or not shape.listen:
+        return None
+    address = shape.listen[0]
+    if "://" in address or "/" in address:  # a unix socket, or a scheme we do not speak
+        return None
+    host, _, port = address.rpartition(":")
+    if not port.isdecimal():
+        return None
+    return f"http://{LOOPBACK_FOR_ANY.get(host, host)}:{port}"
+
+
+def label(group: ServerGroup, model: Model) -> str:
+    """The server's header: what runs, its shape, where: "gunicorn gthread 2 × 4 :8000"."""
+    shape = group.shape
+    if shape is None:
+        text = (model.server.get("mode") or "server") if group.managed else "server"
+    else:
+        text = shape.kind
+        per_worker = shape.connections or shape.threads
+        if shape.workers is not None and per_worker is not None:
+            text += f" {shape.workers} × {per_worker}"
+        elif shape.capacity is None:
+            text += ", a thread per request"
+    port = group.url.rsplit(":", 1)[-1] if group.url else None
+    return f"{text} :{port}" if port and port.isdecimal() else text
+
+
+def counters(group: ServerGroup, model: Model, now_ns: int) -> dict[str, int]:
+    """queued (sent by the dashboard's load, not yet taken), in service, done, failed."""
+    tally = model.tallies.get(group.id, {"done": 0, "failed": 0})
+    in_service = sum(1 for p in group.processes for t in p.tasks.values() if t.request is not None)
+    queued = 0
+    for run in model.active_runs(now_ns):
+        server = model.run_server(run)
+        if server == group.id or (server is None and group.managed):
+            queued += run.queued()
+    return {"queued": queued, "in_service": in_service, "done": tally["done"], "failed": tally["failed"]}
+
+
+def server_view(group: ServerGroup, model: Model, now_ns: int) -> dict:
+    """One entry of `/api/state`'s `servers`."""
+    shape = group.shape
+    alive = [p for p in group.processes if p.gone_ns is None]
+    in_workers = [p.queue for p in alive if p.queue is not None]
+    figures = counters(group, model, now_ns)
+    return {
+        "id": group.id,
+        "label": label(group, model),
+        "kind": shape.kind if shape else None,
+        "workers": shape.workers if shape else None,
+        "threads": shape.threads if shape else None,
+        "connections": shape.connections if shape else None,
+        "capacity": group.capacity(model),
+        "slots": group.slots(model),
+        "url": group.url,
+        "pids": [p.pid for p in group.processes],
+        "managed": group.managed,
+        "target": group.target,
+        "counters": figures,
+        "queues": {
+            "client": figures["queued"],
+            "accept_backlog": model.backlog if group.managed else None,
+            "in_workers": sum(in_workers) if in_workers else None,
+        },
+    }
+
+
+def servers_view(model: Model, now_ns: int) -> list[dict]:
+    return [server_view(group, model, now_ns) for group in groups(model)]

@@ -1,0 +1,135 @@
+"""Servers in the model: processes grouped by the server their agent reports, each server with its
+own label, capacity, slots and counters, never summed into one (issue 13, item 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dashboard.model.live import Model
+from dashboard.model.views import state_view
+from workload.agent import protocol
+from workload.agent.protocol import Datagram, Server, Source, Task, begin_event, decode_event, end_event
+
+MS = 1_000_000
+MANAGED = Server("h:100", "gunicorn sync", 2, 1, None, 2, ("127.0.0.1:8001",))
+OWN = Server("h:200", "gunicorn gthread", 2, 4, None, 8, ("0.0.0.0:8000",))
+
+
+class Feed:
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.seqs: dict[int, int] = {}
+
+    def send(self, pid: int, server: Server | None, events=(), tasks=None):
+        seq = self.seqs[pid] = self.seqs.get(pid, -1) + 1
+        source = Source("h", pid, "m", "worker", server)
+        self.model.apply(Datagram(source, seq, 0, 0, tasks, tuple(map(decode_event, events))), 0)
+
+    def request(self, pid: int, number: int, status: str = "200") -> None:
+        task = Task(pid * 10, "t", "thread", pid * 10)
+        self.send(pid, None, [begin_event(task.id, 1 * MS, number, "GET", "/x", "")], (task,))
+        self.send(pid, None, [end_event(task.id, 2 * MS, number, status)])
+
+
+def two_servers() -> tuple[Model, Feed]:
+    model = Model()
+    info = {
+        "mode": "gunicorn-sync",
+        "status": "serving",
+        "capacity": 2,
+        "pids": [101, 102],
+        "url": "http://127.0.0.1:8001",
+    }
+    model.set_server(info, 1)
+    feed = Feed(model)
+    for pid in (101, 102):
+        feed.send(pid, MANAGED)
+    for pid in (201, 202):
+        feed.send(pid, OWN)
+    return model, feed
+
+
+def test_two_servers_are_shown_apart_with_their_own_shape_and_counters():
+    """The bug of issue 13: a launched gunicorn -w 2 --threads 4 was drawn in the managed server's
+    group with its 2 slots, under "capacity 2", and both servers' requests summed in one "done"."""
+    model, feed = two_servers()
+    feed.request(101, 0)
+    for number in range(3):
+        feed.request(201, number)
+    feed.request(202, 0, "500")
+    state = state_view(model, 0)
+    managed, own = state["servers"]
+    assert (managed["id"], managed["managed"], managed["capacity"], managed["pids"]) == (
+        "h:100",
+        True,
+        2,
+        [101, 102],
+    )
+    assert (own["id"], own["managed"], own["capacity"], own["pids"]) == ("h:200", False, 8, [201, 202])
+    assert own["label"] == "gunicorn gthread 2 × 4 :8000"
+    assert own["url"] == "http://127.0.0.1:8000"
+    assert managed["counters"] == {"queued": 0, "in_service": 0, "done": 1, "failed": 0}
+    assert own["counters"] == {"queued": 0, "in_service": 0, "done": 3, "failed": 1}
+    assert state["counters"]["done"] == 4 and state["counters"]["failed"] == 1  # the sum, for the header
+    slots = {p["pid"]: (p["server"], p["slots"]) for p in state["processes"]}
+    assert slots == {101: ("h:100", 1), 102: ("h:100", 1), 201: ("h:200", 4), 202: ("h:200", 4)}
+    json.dumps(state, allow_nan=False)
+
+
+def test_a_launched_server_is_found_at_the_address_the_launcher_gave():
+    model, _ = two_servers()
+    model.set_launched("launched", [200, 201, 202], "http://127.0.0.1:9999")
+    (own,) = [s for s in state_view(model, 0)["servers"] if s["id"] == "h:200"]
+    assert own["url"] == "http://127.0.0.1:9999" and own["label"].endswith(":9999")
+
+
+def test_switching_the_managed_server_keeps_the_other_servers_counts_in_the_sum():
+    """The header's done is the sum of the servers': a managed switch restarts only its own."""
+    model, feed = two_servers()
+    feed.request(101, 0)
+    feed.request(201, 0)
+    model.set_server(
+        {"mode": "gunicorn-sync", "status": "starting", "capacity": 2, "pids": []}, 1, [101, 102]
+    )
+    state = state_view(model, 0)
+    assert [s["id"] for s in state["servers"]] == ["h:200"]
+    assert state["counters"]["done"] == 1
+
+
+def test_requests_counted_before_the_server_was_known_move_with_the_process():
+    """A dev server's agent knows its server from the first request's environ only."""
+    model = Model()
+    feed = Feed(model)
+    feed.request(301, 0)
+    dev = Server("h:301", "werkzeug threaded", 1, None, None, None, ("127.0.0.1:5000",))
+    feed.send(301, dev)
+    (server,) = state_view(model, 0)["servers"]
+    assert server["id"] == "h:301" and server["counters"]["done"] == 1
+    assert server["capacity"] is None and server["label"] == "werkzeug threaded, a thread per request :5000"
+    assert state_view(model, 0)["processes"][0]["slots"] is None
+
+
+def test_the_server_shape_travels_with_the_roster_only():
+    source = Source("h", 1, "m", "worker", OWN)
+    roster, events = protocol.encode_batches(source, iter(range(9)), 0, 0, [end_event(1, 2, 3, "200")], [])
+    assert protocol.decode(roster).source.server == OWN
+    assert protocol.decode(events).source.server is None
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        "x",
+        {"id": 1, "kind": "k", "listen": []},
+        {"id": "a", "kind": "k", "workers": -1, "listen": []},
+        {"id": "a", "kind": "k", "listen": ["x"] * 9},
+        {"id": "a", "kind": "k", "listen": [3]},
+    ],
+)
+def test_a_malformed_server_drops_the_datagram(server):
+    body = {"v": protocol.SCHEMA_VERSION, "seq": 0, "dropped": 0, "t": 0, "ev": []}
+    body["src"] = {"host": "h", "pid": 1, "mode": "m", "role": "worker", "server": server}
+    with pytest.raises(protocol.ProtocolError, match="bad_field"):
+        protocol.decode(json.dumps(body).encode())
