@@ -15,6 +15,7 @@ from workload.agent.protocol import Source, Task, begin_event, decode, encode, e
 
 MS = 1_000_000
 WORKER = Source("h", 10, "gunicorn-gthread", "worker")
+SERVER = "h:10"  # a worker whose agent names no server is a server of its own (model/servers.py)
 
 
 def parse(text: str) -> dict[str, list]:
@@ -35,7 +36,7 @@ def scraped(model: Model) -> dict[str, list]:
 
 def fed_model() -> Model:
     model = Model()
-    model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": 4}, 4)
+    model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": 4, "pids": [10]}, 4)
     roster = [Task(5, "T0", "thread", 5), Task(6, "T1", "thread", 6)]
     events = [
         begin_event(5, 10 * MS, 0, "GET", "/post/1", ""),
@@ -53,9 +54,9 @@ def fed_model() -> Model:
 def test_the_text_parses_and_names_server_and_worker_from_the_model():
     """Issue 13, item 5: per server and worker, the metrics the issue names at least."""
     metrics = scraped(fed_model())
-    assert value(metrics["threadpulse_capacity"], "threadpulse_capacity", server="managed") == 4
+    assert value(metrics["threadpulse_capacity"], "threadpulse_capacity", server=SERVER) == 4
     busy = metrics["threadpulse_tasks_busy"]
-    assert value(busy, "threadpulse_tasks_busy", server="managed", worker="10") == 1
+    assert value(busy, "threadpulse_tasks_busy", server=SERVER, worker="10") == 1
     assert value(metrics["threadpulse_tasks_idle"], "threadpulse_tasks_idle", worker="10") == 1
     assert value(metrics["threadpulse_utilisation_ratio"], "threadpulse_utilisation_ratio") == 0.25
     assert value(metrics["threadpulse_worker_queue"], "threadpulse_worker_queue", worker="10") == 3
@@ -149,7 +150,7 @@ def test_every_metric_is_documented_with_its_labels():
     """docs/metrics.md's table and the collector cannot drift: same names, same labels."""
     model = fed_model()
     model.kernel_drops, model.backlog = 0, 2
-    model.routes.end("managed", "/q", None, "200", 0.1, 0.2)  # a queue wait, so every label shows
+    model.routes.end(SERVER, "/q", None, "200", 0.1, 0.2)  # a queue wait, so every label shows
     documented = {}
     for line in (ROOT / "docs" / "metrics.md").read_text().splitlines():
         if line.startswith("| `threadpulse_"):

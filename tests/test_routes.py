@@ -111,7 +111,7 @@ def test_the_model_keeps_the_agents_route_on_spans_and_counts_by_route():
         ("/post/7", "/post/<int:post_id>"),
         ("/tag/abc/12", "/tag/abc/<id>"),
     ]
-    figures = model.routes.servers["managed"].figures
+    figures = model.routes.servers[model.processes[WORKER.pid].server].figures
     assert figures["/post/<int:post_id>"].statuses == {"200": 1}
     assert figures["/post/<int:post_id>"].service.sum_s == pytest.approx(0.02)
     assert figures["/tag/abc/<id>"].statuses == {"500": 1}
@@ -129,11 +129,14 @@ def test_a_request_in_service_carries_its_route_in_the_state():
     assert task["request"]["route"] == "/io"
 
 
-def test_a_starting_server_counts_its_routes_from_zero_as_its_done_counter_does():
+def test_a_retired_server_takes_its_route_figures_with_it_as_its_counters():
     model = Model()
-    model.routes.end("managed", "/io", None, "200", None, 0.001)
-    model.set_server({"mode": "gunicorn-gthread", "status": "starting", "capacity": 4}, 4)
-    assert "managed" not in model.routes.servers
+    model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": 4}, 4)
+    model.apply(decode(encode(WORKER, 0, 0, 0, [], [Task(5, "T", "thread", 5)])), MS)
+    server = model.processes[WORKER.pid].server
+    model.routes.end(server, "/io", None, "200", None, 0.001)
+    model.set_server({"mode": "gunicorn-gthread", "status": "starting", "capacity": 4}, 4, [WORKER.pid])
+    assert server not in model.routes.servers
 
 
 # -- the agent's route from a real Flask app under a real gunicorn worker ----------------------------
