@@ -125,6 +125,14 @@ def test_gunicorn_gthread_2x4_shows_capacity_8_and_counts_exactly_what_wrk_sent(
         done = settled_done(dash, server["id"], sent)
         assert done == sent and sent - 8 <= completed <= sent, (done, sent, completed)
         assert dash.get("/api/state").json()["counters"]["done"] == done
+
+        # Load from the page at the user's own route: the launched server is the only target.
+        assert server["target"] == "launched"
+        run = dash.post("/api/load", {"path": "/api/slow?ms=300", "count": 16}).json()["run"]
+        result = dash.wait_run(run)
+        assert (result["state"], result["done"]) == ("done", 16)
+        assert 4 <= result["peak_busy"] <= 8  # one worker's 4 threads at least (gunicorn #908), at most 8
+        assert settled_done(dash, server["id"], sent + 16) == sent + 16
     finally:
         dash.stop_leaving_nothing()
 
