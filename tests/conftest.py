@@ -1,10 +1,14 @@
-"""Fixtures: a real dashboard with a real gunicorn gthread workload of 1 worker × 4 threads."""
+"""Fixtures: a real dashboard with a real gunicorn gthread workload of 1 worker × 4 threads, and a
+headless Chromium shared by a module's browser tests."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
 
-from tests.support import Dashboard
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.support import Dashboard, launch_chromium
 
 
 @pytest.fixture(scope="module")
@@ -17,3 +21,12 @@ def dashboard():
         yield dash
     finally:
         dash.stop_leaving_nothing(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, shared by a module's browser tests."""
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        yield browser
+        browser.close()

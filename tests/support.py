@@ -7,14 +7,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import psutil
 import requests
 import socketio
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, Page, Playwright
 
 from dashboard.model.live import task_key
 from dashboard.servers.manager import free_port
@@ -39,6 +40,21 @@ def launch_chromium(playwright: Playwright) -> Browser:
             "--no-first-run",
         ],
     )
+
+
+@contextmanager
+def page_at(browser: Browser, url: str, **context: object) -> Iterator[Page]:
+    """A page opened at `url` in a fresh browser context (`context`: viewport, is_mobile, ...);
+    fails the test on any uncaught script error it saw."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser_context = browser.new_context(**context)
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    yield page
+    browser_context.close()
+    assert errors == [], f"script errors on {url}: {errors}"
 
 
 def wait_for(

@@ -11,11 +11,11 @@ import signal
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from dashboard.model.history import Spans, page_contract
 from dashboard.model.live import task_key
-from tests.support import ARTIFACTS, launch_chromium
+from tests.support import ARTIFACTS, page_at
 
 pytestmark = pytest.mark.browser
 
@@ -34,26 +34,11 @@ BUSY_ON_PATH = """([n, path]) => [...document.querySelectorAll('.tile')].filter(
     && t.querySelector('.tile-path')?.textContent === path).length >= n"""
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser: Browser, dashboard) -> Iterator[Page]:
     """The dashboard's page, open; fails the test on any uncaught script error."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{dashboard.url}/")
-    yield page
-    context.close()
-    assert errors == [], f"script errors on the page: {errors}"
+    with page_at(browser, f"{dashboard.url}/", viewport={"width": 1280, "height": 800}) as page:
+        yield page
 
 
 def wait_for_idle_pool(page: Page) -> None:

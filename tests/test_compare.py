@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import expect
 
 from dashboard.model.live import MAX_RUNS, Model
 from dashboard.model.verdict import Prediction
 from dashboard.reports.table import COLUMNS, rows, to_csv, to_markdown
-from tests.support import ARTIFACTS, launch_chromium, wait_for
+from tests.support import ARTIFACTS, wait_for
 
 MS = 1_000_000
 KEYS = [column.key for column in COLUMNS]
@@ -170,14 +169,6 @@ def test_runs_refuses_a_bad_query_string_with_a_json_400(dashboard, query):
     """Bad input gets a clear error (DESIGN.md), not a table in a format nobody asked for."""
     reply = dashboard.get("/api/runs" + query)
     assert reply.status_code == 400 and "format=json, csv or md" in reply.json()["error"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.browser

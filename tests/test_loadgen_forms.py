@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.support import ARTIFACTS, launch_chromium
+from tests.support import ARTIFACTS, page_at
 
 pytestmark = pytest.mark.browser
 
@@ -22,27 +22,12 @@ BUSY_ON_PATH = """([n, path]) => [...document.querySelectorAll('.tile')].filter(
     && t.querySelector('.tile-path')?.textContent === path).length === n"""
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser: Browser, dashboard) -> Iterator[Page]:
     """The dashboard's page with its pool drawn; fails the test on any uncaught script error."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{dashboard.url}/")
-    expect(page.locator(".tile")).to_have_count(CAPACITY, timeout=SERVER_READY_MS)
-    yield page
-    context.close()
-    assert errors == [], f"script errors on the page: {errors}"
+    with page_at(browser, f"{dashboard.url}/", viewport={"width": 1280, "height": 900}) as page:
+        expect(page.locator(".tile")).to_have_count(CAPACITY, timeout=SERVER_READY_MS)
+        yield page
 
 
 def test_the_sustained_form_keeps_n_connections_busy_and_shows_the_run(page: Page, dashboard):

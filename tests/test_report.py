@@ -8,11 +8,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import expect
 
 from dashboard.model.history import SERIES_KEPT
 from dashboard.model.live import Model
@@ -25,7 +24,7 @@ from dashboard.reports.report import (
     parse_selection,
     report_data,
 )
-from tests.support import ARTIFACTS, launch_chromium
+from tests.support import ARTIFACTS
 
 MS = 1_000_000
 S = 1_000 * MS
@@ -167,14 +166,6 @@ def test_every_module_the_report_needs_is_inlined_with_its_imports_mapped():
 
 
 # -- a real report, opened offline ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.integration

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from dashboard.app import create_app
@@ -19,7 +19,7 @@ from dashboard.config import Config
 from dashboard.web.audience import qr_svg
 from dashboard.web.auth import TOKEN_HEADER
 from dashboard.web.pages import STAGE_COOKIE
-from tests.support import ARTIFACTS, Dashboard, launch_chromium, wait_for
+from tests.support import ARTIFACTS, Dashboard, wait_for
 
 TOKEN = "stage-Token_0123"
 PUBLIC_URL = "https://talk.example/threadpulse"
@@ -173,14 +173,6 @@ def stage_dashboard() -> Iterator[Dashboard]:
         yield dash
     finally:
         dash.stop_leaving_nothing(15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

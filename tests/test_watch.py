@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.support import ARTIFACTS, launch_chromium
+from tests.support import ARTIFACTS, page_at
 
 pytestmark = pytest.mark.browser
 
@@ -40,26 +40,12 @@ BUSY_TILES = """() => document.querySelectorAll(
     '.tile[data-state=running], .tile[data-state=waiting], .tile[data-state=starved]').length"""
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def watch(browser: Browser, dashboard) -> Iterator[Page]:
     """/watch on a phone (390 x 844, a touch screen); fails the test on any script error."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{dashboard.url}/watch")
-    yield page
-    context.close()
-    assert errors == [], f"script errors on /watch: {errors}"
+    phone = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+    with page_at(browser, f"{dashboard.url}/watch", **phone) as page:
+        yield page
 
 
 def check_phones(page: Page, name: str, tiles: int) -> None:
