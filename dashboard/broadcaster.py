@@ -27,8 +27,10 @@ FRAME_BURST = 2
 # Frames × viewers a second the broadcaster may cost, whatever the room. Each frame is encoded
 # once, but written to each viewer's socket on its own; at 1,000 viewers and 20 frames a second
 # that took 72% of a core of the dashboard's worker on its own (bench.viewers), and the API
-# waited behind it. Past SENDS_PER_S / 20 viewers the frame rate drops, so a room costs a bound.
-SENDS_PER_S = 10_000
+# waited behind it. Past SENDS_PER_S / 20 viewers the frame rate drops, so a room costs a bound:
+# at 5,000 (5 frames a second to 1,000 viewers) /api/health's p99 was 75-96 ms, at 10,000 it was
+# 164-251 ms (docs/benchmarks.md).
+SENDS_PER_S = 5_000
 WHOLE_PARTS = ("server", "servers", "processes", "counters", "runs", "collector", "queues")
 # Sent in every frame, changed or not (the page's caption and scene need no bookkeeping); cut
 # once per frame, for all viewers.
