@@ -127,7 +127,7 @@ def test_gunicorn_gthread_2x4_shows_capacity_8_and_counts_exactly_what_wrk_sent(
         assert dash.get("/api/state").json()["counters"]["done"] == done
 
         # Load from the page at the user's own route: the launched server is the only target.
-        assert server["target"] == "launched"
+        assert own_server(dash, processes=2)["target"] == "launched"
         run = dash.post("/api/load", {"path": "/api/slow?ms=300", "count": 16}).json()["run"]
         result = dash.wait_run(run)
         assert (result["state"], result["done"]) == ("done", 16)

@@ -11,6 +11,7 @@ from dashboard.model.live import Model
 from dashboard.model.views import state_view
 from workload.agent import protocol
 from workload.agent.protocol import Datagram, Server, Source, Task, begin_event, decode_event, end_event
+from workload.agent.server import server_id
 
 MS = 1_000_000
 MANAGED = Server("h:100", "gunicorn sync", 2, 1, None, 2, ("127.0.0.1:8001",))
@@ -83,6 +84,19 @@ def test_a_launched_server_is_found_at_the_address_the_launcher_gave():
     model.set_launched("launched", [200, 201, 202], "http://127.0.0.1:9999")
     (own,) = [s for s in state_view(model, 0)["servers"] if s["id"] == "h:200"]
     assert own["url"] == "http://127.0.0.1:9999" and own["label"].endswith(":9999")
+
+
+def test_a_launched_server_is_a_load_target_by_its_master_before_its_workers_are_listed():
+    """The launcher sees gunicorn's master first; the workers it forks report before the
+    launcher's next look lists them (CI caught the page without a target in that gap)."""
+    model, feed = two_servers()
+    own = Server(server_id(300), "gunicorn gthread", 2, 4, None, 8, ("127.0.0.1:9999",))
+    for pid in (301, 302):
+        feed.send(pid, own)
+    model.set_launched("launched", [300], "http://127.0.0.1:9999")
+    by_id = {s["id"]: s for s in state_view(model, 0)["servers"]}
+    assert (by_id[own.id]["target"], by_id[own.id]["url"]) == ("launched", "http://127.0.0.1:9999")
+    assert by_id["h:200"]["target"] is None  # another host's pid 200 is not this host's master
 
 
 def test_switching_the_managed_server_keeps_the_other_servers_counts_in_the_sum():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from dashboard.loadgen.targets import MANAGED
 from dashboard.model.live import Model, Process
 from workload.agent.protocol import Server
+from workload.agent.server import server_id as local_server_id
 
 LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "": "127.0.0.1"}
 
@@ -53,10 +54,19 @@ def groups(model: Model) -> list[ServerGroup]:
         shape = model.shapes.get(server_id)
         pids = {p.pid for p in processes}
         managed = bool(pids & managed_pids)
+        pids |= _master(server_id)
         url = model.server.get("url") if managed else _launched_url(model, pids, shape)
         out.append(ServerGroup(server_id, shape, processes, managed, url, _target(model, pids, managed)))
     out.sort(key=lambda group: (not group.managed, group.id))
     return out
+
+
+def _master(server_id: str) -> set[int]:
+    """The master pid in an id this host's agent made ("host:pid"), so a launched server is known
+    by its master, which the launcher sees first, before the workers it forks are listed."""
+    pid = server_id.rpartition(":")[2]
+    ours = pid.isascii() and pid.isdecimal() and local_server_id(int(pid)) == server_id
+    return {int(pid)} if ours else set()
 
 
 def _target(model: Model, pids: set[int], managed: bool) -> str | None:

@@ -28,7 +28,8 @@ _environ_shape: Server | None = None
 _CONNECTION_CLASSES = ("gevent", "eventlet", "tornado")
 
 
-def _server_id(master_pid: int) -> str:
+def server_id(master_pid: int) -> str:
+    """A server's id on the wire: this host and its master's pid (unique while it runs)."""
     return f"{socket.gethostname()[:40]}:{master_pid}"
 
 
@@ -51,7 +52,7 @@ def note_environ(environ: dict[str, Any]) -> None:
     # A threaded dev server starts a thread per request: no bound. A serial one serves one at a time.
     capacity = None if threaded or forked else 1
     master = os.getppid() if forked else os.getpid()
-    _environ_shape = Server(_server_id(master), kind, 1, None if threaded else 1, None, capacity, (listen,))
+    _environ_shape = Server(server_id(master), kind, 1, None if threaded else 1, None, capacity, (listen,))
 
 
 def _address(address: Any) -> str:
@@ -76,8 +77,7 @@ def _from_gunicorn(worker: Any) -> Server:
     per_worker = connections if connections is not None else (threads if kind == "gthread" else 1)
     listen = tuple(_address(address)[:MAX_NAME] for address in cfg.address)
     capacity = workers * per_worker
-    server_id = _server_id(worker.ppid)
-    return Server(server_id, f"gunicorn {kind}", workers, threads, connections, capacity, listen)
+    return Server(server_id(worker.ppid), f"gunicorn {kind}", workers, threads, connections, capacity, listen)
 
 
 def _from_uwsgi(uwsgi: Any) -> Server:
@@ -101,7 +101,7 @@ def _from_uwsgi(uwsgi: Any) -> Server:
                 listen.append((item.decode() if isinstance(item, bytes) else str(item))[:MAX_NAME])
     # Without --master, worker 1 is the first process and forks the others.
     master = uwsgi.masterpid() or (os.getpid() if uwsgi.worker_id() == 1 else os.getppid())
-    return Server(_server_id(master), "uwsgi", workers, threads, None, workers * threads, tuple(listen))
+    return Server(server_id(master), "uwsgi", workers, threads, None, workers * threads, tuple(listen))
 
 
 def shape() -> Server | None:
