@@ -165,6 +165,29 @@ def test_a_green_thread_wakes_the_reporter_while_it_hogs_the_hub(collector, libr
     assert json.loads(child.stdout.split()[-1]) == 1
 
 
+def test_a_poller_that_raises_costs_its_events_and_a_drop_not_the_reporter(collector):
+    """A poller reading another thread's frames raised once in a gunicorn worker: the reporter
+    thread died with it, and the worker's later requests were never reported."""
+    calls = {"n": 0}
+
+    def flaky(now_ns: int) -> list:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise AttributeError("'dict' object has no attribute 'f_code'")
+        return []
+
+    recorder = Recorder()
+    reporter = reporter_to(collector, recorder, pollers=[flaky], active=lambda: True)
+    reporter.start()
+    try:
+        wait_for(lambda: calls["n"] >= 2, what="a poll after the one that raised")
+        recorder.add(queue_event(1, 3))
+        assert Queue(1, 3) in wait_for(lambda: received(collector), what="the event after it")
+    finally:
+        reporter.stop()
+    assert recorder.dropped == 1
+
+
 def test_stop_sends_what_waits_for_the_interval_and_ends_the_reporter(collector):
     """stop() (the load generator's exit) does not wait out the interval: what is buffered goes
     out at once."""

@@ -124,3 +124,9 @@ def test_the_cost_is_reported_once_a_second_and_counted_afresh():
     assert named(sampler.poll(REPORT_EVERY_NS)) == [
         ("sampling", {"t_ns": REPORT_EVERY_NS, "cost_ns": 0, "interval_ms": sampler.interval_ns // MS})
     ]
+
+
+def test_a_walk_stops_at_what_is_not_a_frame():
+    """CPython 3.11 handed the sampler a dict for another thread's frame (it ended the agent's
+    reporter in a gunicorn gthread worker, and that worker's requests went uncounted)."""
+    assert format_stack({"f_code": None}) == ""

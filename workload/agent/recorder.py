@@ -40,7 +40,11 @@ class Recorder:
             if not waiting:
                 self.notify()
         else:
-            self._dropped = next(self._drops) + 1
+            self.lose()
+
+    def lose(self) -> None:
+        """Count one event that never made it into the buffer (a full one, or a failed poll)."""
+        self._dropped = next(self._drops) + 1
 
     def waiting(self) -> int:
         """How many events wait to be sent."""

@@ -96,7 +96,15 @@ class Reporter:
                 tasks = self.registry.alive()
             now_ns = time.monotonic_ns()
             for poll in self.pollers:
-                for event in poll(now_ns):
+                try:
+                    events = poll(now_ns)
+                except Exception:
+                    # A poller reads other threads' frames and the server's internals, which can
+                    # change under it: its events this round are lost (and counted), never the
+                    # reporter, whose end would silence the process for good.
+                    self.recorder.lose()
+                    continue
+                for event in events:
                     self.recorder.add(event)
             if self.flush(tasks):
                 sent = ticked

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from types import FrameType
+from types import CodeType, FrameType
 
 from workload.agent.protocol import MAX_STACK, sampling_event, stack_event
 
@@ -21,10 +21,17 @@ DEPTH = 8
 
 
 def format_stack(frame: FrameType | None) -> str:
-    """Innermost frame first, one `function (file:line)` a line, cut to MAX_STACK characters."""
-    lines = []
-    while frame is not None and len(lines) < DEPTH:
+    """Innermost frame first, one `function (file:line)` a line, cut to MAX_STACK characters.
+
+    Another thread's frames can move under the walk (that thread runs between two of our
+    bytecodes; CPython 3.11 was seen here to hand back a dict for a frame, in a gunicorn gthread
+    worker): the walk stops at the first thing that is not a frame with code.
+    """
+    lines: list[str] = []
+    while type(frame) is FrameType and len(lines) < DEPTH:
         code = frame.f_code
+        if type(code) is not CodeType:
+            break
         lines.append(f"{code.co_name} ({os.path.basename(code.co_filename)}:{frame.f_lineno})")
         frame = frame.f_back
     return "\n".join(lines)[:MAX_STACK]
