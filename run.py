@@ -73,7 +73,7 @@ def parse_args(argv: list[str]) -> Config:
         "--target",
         metavar="URL",
         help="the base URL of the COMMAND's server, http://host:port (default: found from the sockets it"
-        " listens on)",
+        " listens on); with --attach, the attached server load from the page may go to",
     )
     parser.add_argument(
         "--attach",
@@ -170,8 +170,10 @@ def parse_args(argv: list[str]) -> Config:
     args = parser.parse_args(argv)
     if args.collector_port is None:
         args.collector_port = ATTACH_COLLECTOR_PORT if args.attach else 0
-    if (args.chdir or args.target) and not command:
-        parser.error("--chdir and --target are for the COMMAND after --")
+    if args.chdir and not command:
+        parser.error("--chdir is for the COMMAND after --")
+    if args.target and not (command or args.attach):
+        parser.error("--target is for the COMMAND after -- or for --attach")
     if args.chdir and not os.path.isdir(args.chdir):
         parser.error(f"--chdir {args.chdir[:80]!r} is not a folder")
     if args.target and not re.fullmatch(r"http://[^/\s]+/?", args.target):

@@ -17,6 +17,7 @@ from dashboard.children import Spawner
 from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.config import Config
+from dashboard.launch.attach import attach
 from dashboard.launch.launcher import NAME, Launcher
 from dashboard.loadgen.control import LoadControl
 from dashboard.loadgen.targets import MANAGED, Targets
@@ -89,6 +90,8 @@ class Services:
             print(f"threadpulse: agents report to {self.collector.url} (THREADPULSE_COLLECTOR)", flush=True)
         if self.launcher is not None:
             self.launcher.start()
+        if self.config.attach and self.config.target:
+            attach(self.store, self.targets, self.config.target)
         if self.config.managed:
             threading.Thread(target=self._first_server, name="threadpulse-first-server", daemon=True).start()
 

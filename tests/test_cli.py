@@ -53,6 +53,9 @@ def test_the_dashboards_own_server_is_green_unless_asked(argv, worker, threads):
         (["--pool", "many"], "invalid int value"),
         (["--dashboard-worker", "eventlet"], "invalid choice"),
         (["--dashboard-threads", "0"], "--dashboard-threads must be from 1 to 2000"),
+        (["--target", "http://127.0.0.1:8000"], "--target is for the COMMAND after -- or for --attach"),
+        (["--attach", "--target", "127.0.0.1:8000"], "--target must look like http://127.0.0.1:8000"),
+        (["--chdir", "/tmp", "--attach"], "--chdir is for the COMMAND after --"),
     ],
 )
 def test_bad_flags_exit_with_a_message(argv, message, capsys):
@@ -60,3 +63,14 @@ def test_bad_flags_exit_with_a_message(argv, message, capsys):
         parse_args(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_attach_takes_the_url_load_may_go_to():
+    """`--attach --target URL`: the attached server load from the page may go to (issue 13, item 3)."""
+    config = parse_args(["--attach", "--target", "http://localhost:8000/"])
+    assert (config.attach, config.target, config.command, config.managed) == (
+        True,
+        "http://localhost:8000",
+        (),
+        False,
+    )

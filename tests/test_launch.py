@@ -204,14 +204,17 @@ def test_launched_app_beside_the_managed_demo_server_shows_two_servers_apart(blo
         try:
             listed = wait_for(both, 20, interval=0.2, what="3 more done managed, 2 on the other")
         except AssertionError:
-            raise AssertionError(f"done before: {before}; servers: {seen}") from None
+            collector = dash.get("/api/state").json()["collector"]
+            raise AssertionError(f"done before: {before}; servers: {seen}; collector: {collector}") from None
         assert listed[True]["capacity"] == 2 and listed[False]["capacity"] == 8
         assert listed[True]["id"] != listed[False]["id"]
         assert dash.get("/api/state").json()["counters"]["done"] == before + 5
         with sync_playwright() as p:
             browser = launch_chromium(p)
             try:
-                page_shows_two_groups(browser.new_page(), dash, listed[True], listed[False])
+                page = browser.new_page()
+                page_shows_two_groups(page, dash, listed[True], listed[False])
+                page_sends_load_to_the_chosen_server(page, dash, listed[True], listed[False])
             finally:
                 browser.close()
     finally:
@@ -236,6 +239,22 @@ def page_shows_two_groups(page: Page, dash: Dashboard, managed: dict, own: dict)
     page.screenshot(path=str(ARTIFACTS / "launch-two-servers.png"), full_page=True)
 
 
+def page_sends_load_to_the_chosen_server(page: Page, dash: Dashboard, managed: dict, own: dict) -> None:
+    """Two servers load may go to: the form names them by their headers' labels, and a burst goes
+    to the one chosen (the demo server has no /post/2: a 404 there would count as failed)."""
+    choice = page.locator("#load-server")
+    expect(page.locator("#load-server-label")).to_be_visible()
+    expect(choice.locator("option")).to_have_text([managed["label"], own["label"]])
+    choice.select_option(label=own["label"])
+    page.locator("#request-path").fill("/post/2")
+    page.locator("#request-count").fill("4")
+    page.locator("#request-form button[type=submit]").click()
+    expect(page.locator("#message")).not_to_have_attribute("data-kind", "error")
+    assert settled_done(dash, own["id"], 6) == 6
+    (after,) = [s for s in servers(dash) if s["id"] == own["id"]]
+    assert after["counters"]["failed"] == 0
+
+
 def test_ctrl_c_to_the_process_group_leaves_nothing(blog_env):
     """Ctrl-C in the user's terminal (SIGINT to run.py's whole process group) ends the dashboard,
     the user's server and its workers: nothing is left."""
@@ -252,10 +271,18 @@ def test_ctrl_c_to_the_process_group_leaves_nothing(blog_env):
 
 
 def test_attach_listens_for_a_server_started_elsewhere_the_manual_way(blog_env):
-    """`run.py --attach`: no managed server, no command; a gunicorn the user started with the
-    documented environment variables reports as a server of its own, with its real shape."""
+    """`run.py --attach --target URL`: no managed server, no command; a gunicorn the user started
+    with the documented environment variables reports as a server of its own, with its real shape,
+    and load from the page goes to it while it serves, and to nobody before or after."""
     collector, port = free_port(kind=socket.SOCK_DGRAM), free_port()
-    dash = Dashboard("--attach", "--collector-port", str(collector))
+    dash = Dashboard("--attach", "--collector-port", str(collector), "--target", f"http://localhost:{port}")
+    burst = {"path": "/post/1", "count": 6}
+    wait_for(lambda: _answers(f"{dash.url}/api/health"), 30, interval=0.2, what="the dashboard")
+    refused = dash.post("/api/load", burst)
+    assert (refused.status_code, refused.json()["error"]) == (
+        400,
+        "no workload server is serving: start one first",
+    )
     env = {
         **os.environ,
         "THREADPULSE_COLLECTOR": f"udp://127.0.0.1:{collector}",
@@ -266,15 +293,22 @@ def test_attach_listens_for_a_server_started_elsewhere_the_manual_way(blog_env):
     user = subprocess.Popen(argv, cwd=APPS, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         server = own_server(dash, processes=1)
-        assert (server["kind"], server["capacity"], server["url"]) == (
+        assert (server["kind"], server["capacity"], server["url"], server["target"]) == (
             "gunicorn gthread",
             3,
             f"http://127.0.0.1:{port}",
+            "attached",
         )
         assert dash.get("/api/state").json()["server"]["status"] == "stopped"
+        result = dash.wait_run(dash.post("/api/load", burst).json()["run"])
+        assert (result["state"], result["done"]) == ("done", 6)
+        assert settled_done(dash, server["id"], 6) == 6
     finally:
         user.terminate()
         user.wait(20)
+    try:
+        wait_for(lambda: dash.post("/api/load", burst).status_code == 400, 30, what="no load once it is gone")
+    finally:
         dash.stop_leaving_nothing()
 
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from dashboard.model.live import Model
+from dashboard.model.servers import same_address, serving
 from dashboard.model.views import state_view
 from workload.agent import protocol
 from workload.agent.protocol import Datagram, Server, Source, Task, begin_event, decode_event, end_event
@@ -97,6 +98,34 @@ def test_a_launched_server_is_a_load_target_by_its_master_before_its_workers_are
     by_id = {s["id"]: s for s in state_view(model, 0)["servers"]}
     assert (by_id[own.id]["target"], by_id[own.id]["url"]) == ("launched", "http://127.0.0.1:9999")
     assert by_id["h:200"]["target"] is None  # another host's pid 200 is not this host's master
+
+
+def test_an_attached_server_is_a_load_target_by_the_address_it_reports():
+    """`--attach --target http://localhost:8000`: the server reporting 0.0.0.0:8000 is the target;
+    no other is, and none once its processes are gone."""
+    model, feed = two_servers()
+    model.set_launched("attached", [], "http://localhost:8000")
+    by_id = {s["id"]: s for s in state_view(model, 0)["servers"]}
+    assert (by_id["h:200"]["target"], by_id["h:100"]["target"]) == ("attached", "managed")
+    assert serving(model, "attached")
+    model.set_launched("attached", [], "http://localhost:8001")
+    assert state_view(model, 0)["servers"][1]["target"] is None
+    assert not serving(model, "attached")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("http://localhost:8000", "http://127.0.0.1:8000", True),
+        ("http://127.0.0.1:8000/", "http://0.0.0.0:8000", True),
+        ("http://[::1]:8000", "http://localhost:8000", True),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8001", False),
+        ("http://10.0.0.2:8000", "http://127.0.0.1:8000", False),
+        ("http://127.0.0.1:99999", "http://127.0.0.1:99999", False),
+    ],
+)
+def test_two_base_urls_reach_one_server_on_one_port_and_host(a, b, same):
+    assert same_address(a, b) is same
 
 
 def test_switching_the_managed_server_keeps_the_other_servers_counts_in_the_sum():

@@ -9,6 +9,7 @@ fall back on the mode the dashboard started it in. Two servers are never summed 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from dashboard.loadgen.targets import MANAGED
 from dashboard.model.live import Model, Process
@@ -16,6 +17,7 @@ from workload.agent.protocol import Server
 from workload.agent.server import server_id as local_server_id
 
 LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "": "127.0.0.1"}
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""}
 
 
 @dataclass
@@ -56,7 +58,7 @@ def groups(model: Model) -> list[ServerGroup]:
         managed = bool(pids & managed_pids)
         pids |= _master(server_id)
         url = model.server.get("url") if managed else _launched_url(model, pids, shape)
-        out.append(ServerGroup(server_id, shape, processes, managed, url, _target(model, pids, managed)))
+        out.append(ServerGroup(server_id, shape, processes, managed, url, _target(model, pids, url, managed)))
     out.sort(key=lambda group: (not group.managed, group.id))
     return out
 
@@ -69,12 +71,33 @@ def _master(server_id: str) -> set[int]:
     return {int(pid)} if ours else set()
 
 
-def _target(model: Model, pids: set[int], managed: bool) -> str | None:
-    """The name `POST /api/load {"server": ...}` reaches this server by: the managed one, or a
-    server launched from the user's command; None for one that only reports."""
+def _target(model: Model, pids: set[int], url: str | None, managed: bool) -> str | None:
+    """The name `POST /api/load {"server": ...}` reaches this server by: the managed one, a server
+    launched from the user's command (by its pids), or the attached one (by the address it
+    reports); None for one that only reports."""
     if managed:
         return MANAGED
-    return next((name for name, (launched, url) in model.launched.items() if url and pids & launched), None)
+    for name, (launched, at) in model.launched.items():
+        if at and (pids & launched if launched else url is not None and same_address(at, url)):
+            return name
+    return None
+
+
+def same_address(a: str, b: str) -> bool:
+    """Whether two base URLs reach one server: the same port, and the same host or both loopback
+    (`--target http://localhost:8000` and a gunicorn bound to 0.0.0.0:8000)."""
+    left, right = urlsplit(a), urlsplit(b)
+    try:
+        same_port = left.port == right.port
+    except ValueError:  # a port out of range
+        return False
+    hosts = (left.hostname or "", right.hostname or "")
+    return same_port and (hosts[0] == hosts[1] or all(host in LOOPBACK_NAMES for host in hosts))
+
+
+def serving(model: Model, target: str) -> bool:
+    """Whether a server load reaches by `target` is on the page with a live process."""
+    return any(g.target == target and any(p.gone_ns is None for p in g.processes) for g in groups(model))
 
 
 def _launched_url(model: Model, pids: set[int], shape: Server | None) -> str | None:

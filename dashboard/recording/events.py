@@ -51,7 +51,7 @@ class ServerChanged(NamedTuple):
 
 class Launched(NamedTuple):
     """The server run from the user's command (`name`): its tree's pids and where it listens; no
-    pids and no url: it is gone."""
+    pids and no url: it is gone. An attached server (`run.py --attach --target URL`): no pids."""
 
     t_ns: int
     name: str

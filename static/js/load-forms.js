@@ -1,6 +1,7 @@
 // Load at any path of the server: the request form (method, path, JSON body) fires a burst of it,
 // and the sustained form keeps that same request going over N connections for T seconds, closed
-// loop or at a fixed rate, with a ramp. The API is the one validator: its 400 or 409 message is
+// loop or at a fixed rate, with a ramp. With several servers load may go to (the demo server and
+// the user's own), a selector names one; with one, the API's default is it. The API is the one validator: its 400 or 409 message is
 // what the user sees; the page only parses the body's JSON text, since it must send a JSON value.
 
 import { byId, element } from "./dom.js";
@@ -23,6 +24,9 @@ export class LoadForms {
       option.value = name;
       option.textContent = name;
     }
+    this.server = byId("load-server");
+    this.serverLabel = byId("load-server-label");
+    this.shownTargets = "";
     this.path = byId("request-path");
     this.body = byId("request-body");
     this.count = byId("request-count");
@@ -55,9 +59,27 @@ export class LoadForms {
     });
   }
 
+  /** Lists the servers load may go to (the state's servers with a `target`), keeping the choice. */
+  render(store) {
+    const targets = store.servers.filter((server) => server.target);
+    const shown = targets.map((server) => `${server.target}\t${server.label ?? server.id}`).join("\n");
+    if (shown === this.shownTargets) return;
+    this.shownTargets = shown;
+    const chosen = this.server.value;
+    this.server.replaceChildren();
+    for (const server of targets) {
+      const option = element("option", null, this.server);
+      option.value = server.target;
+      option.textContent = server.label ?? server.id;
+    }
+    if (targets.some((server) => server.target === chosen)) this.server.value = chosen;
+    this.serverLabel.hidden = targets.length < 2;
+  }
+
   /** The request both forms send, or null (and a message) when the body is not JSON. */
   request() {
     const request = { method: this.method.value, path: this.path.value.trim() };
+    if (!this.serverLabel.hidden && this.server.value) request.server = this.server.value;
     const text = this.body.value.trim();
     if (text === "") return request;
     try {

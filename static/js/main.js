@@ -33,7 +33,7 @@ const inspector = new Inspector(api, store, (key) => {
 });
 pools = new PoolsView(byId("pools"), byId("pools-empty"), { onInspect: (key) => inspector.open(key) });
 const controls = new Controls(bootstrap, api, new RunResultView(byId("run-result")));
-new LoadForms(bootstrap, controls);
+const loadForms = new LoadForms(bootstrap, controls);
 const modes = new ModeSwitcher(api, store);
 const routes = new RouteColours(); // one colour a route, on the timeline and the charts alike
 const timeline = new Timeline(byId("timeline-box"), store, routes);
@@ -69,6 +69,7 @@ requestPaint = startLive(store, {
     new CaptionsView(byId("narration")),
     new QueuesView(),
     new CollectorHealthView(),
+    loadForms,
     { render: () => modes.render() },
     { render: () => runs.update() },
   ],
