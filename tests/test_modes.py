@@ -142,13 +142,8 @@ def test_readme_table_of_modes_is_the_registrys():
 
 
 @pytest.fixture(scope="module")
-def dash():
-    dash = Dashboard("--mode", "flask-dev-serial")
-    try:
-        dash.wait_serving()
-        yield dash
-    finally:
-        dash.stop_leaving_nothing(10)
+def dash(serial_dashboard):
+    return serial_dashboard
 
 
 def switch(dash: Dashboard, mode: str, params: dict) -> dict:

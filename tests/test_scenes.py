@@ -203,13 +203,8 @@ def test_a_second_scene_while_one_is_starting_gets_409(app_services):
 
 
 @pytest.fixture(scope="module")
-def dash():
-    dash = Dashboard("--mode", "flask-dev-serial")
-    try:
-        dash.wait_serving()
-        yield dash
-    finally:
-        dash.stop_leaving_nothing(10)
+def dash(serial_dashboard):
+    return serial_dashboard
 
 
 def fire_scene(dash: Dashboard, scene_id: str) -> tuple[dict, dict]:

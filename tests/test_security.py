@@ -13,8 +13,6 @@ import re
 import pytest
 import websocket
 
-from dashboard.app import create_app
-from dashboard.config import Config
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, MAX_COUNT, MAX_MS, BadLoadRequest, RunRate
 from dashboard.web import auth
 from run import parse_args
@@ -29,20 +27,9 @@ HEADER = auth.TOKEN_HEADER
 
 
 @pytest.fixture
-def app_with():
-    """A test client of the dashboard's app with a given token; its services never start (the
-    checks run before any service is used)."""
-    made = []
-
-    def make(token: str | None):
-        app, services = create_app(Config(token=token, allowed_origins=(ALLOWED,)), start=False)
-        made.append(services)
-        return app.test_client()
-
-    yield make
-    for services in made:
-        services.collector.sock.close()
-        services.spawner.close()
+def app_with(client_with):
+    """A test client of the dashboard's app with a given token (and one allowed origin)."""
+    return lambda token: client_with(token=token, allowed_origins=(ALLOWED,))
 
 
 def stop(client, **headers: str):

@@ -7,15 +7,16 @@ readable from the back of a room. Screenshots of every layout go to tests/artifa
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 
 import pytest
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from dashboard.app import create_app
-from dashboard.config import Config
 from dashboard.web.audience import qr_svg
 from dashboard.web.auth import TOKEN_HEADER
 from dashboard.web.pages import STAGE_COOKIE
@@ -41,22 +42,6 @@ SHAPES = {
 
 
 # -- who may open it, in-process ------------------------------------------------------------------
-
-
-@pytest.fixture
-def client_with():
-    """A test client of the dashboard's app with a given config; its services never start."""
-    made = []
-
-    def make(**config):
-        app, services = create_app(Config(**config), start=False)
-        made.append(services)
-        return app.test_client()
-
-    yield make
-    for services in made:
-        services.collector.sock.close()
-        services.spawner.close()
 
 
 def test_on_a_non_loopback_host_the_stage_needs_the_token_and_watch_does_not(client_with):
@@ -272,6 +257,21 @@ def test_a_scene_and_three_captions_fit_beside_the_pool_and_read_large(open_stag
     check_layout(page, "narrated-256-light", 256, 1280, 720)
     page.keyboard.press("l")
     expect(page.locator("html")).not_to_have_attribute("data-theme", "light")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_the_qr_code_on_screen_scans_to_the_audience_url(width, height, open_stage):
+    """What a phone in the room reads: the code as the stage draws it, scanned from a screenshot
+    by zxing-cpp (a reader of its own, not the library that made it)."""
+    page = open_stage(width, height)
+    code = page.locator("#audience-qr")
+    expect(code).to_be_visible()
+    box = code.bounding_box()
+    assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width
+    assert box["y"] + box["height"] <= height, box
+    shot = code.screenshot(path=ARTIFACTS / f"stage-qr-{width}x{height}.png")
+    assert [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))] == [AUDIENCE_URL]
 
 
 @pytest.mark.browser

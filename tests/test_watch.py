@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support import ARTIFACTS, page_at
+from tests.support import ARTIFACTS, Dashboard, page_at
 
 pytestmark = pytest.mark.browser
 
@@ -150,3 +150,30 @@ def test_a_green_pool_of_200_fits_a_phones_width(watch: Page, dashboard):
     check_phones(watch, "eventlet-200", 200)
     assert watch.locator(CONTROLS).count() == 0
     dashboard.wait_run(run)
+
+
+def test_a_phone_rejoins_by_itself_when_the_dashboard_comes_back(browser: Browser):
+    """The speaker restarts the dashboard mid-talk (same address): every phone shows it lost the
+    link, then rejoins without a reload and shows the new dashboard's server."""
+    first = Dashboard("--mode", "flask-dev-serial")
+    try:
+        first.wait_serving()
+        phone = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+        with page_at(browser, f"{first.url}/watch", **phone) as page:
+            link, mode = page.locator("#connection-status"), page.locator("#server-mode")
+            expect(link).to_have_attribute("data-status", "connected", timeout=15_000)
+            expect(mode).not_to_have_text("—", timeout=15_000)
+            before = mode.text_content()
+            first.stop_leaving_nothing()
+            expect(link).to_have_attribute("data-status", "disconnected", timeout=15_000)
+            second = Dashboard("--mode", "flask-dev-threaded", port=first.port)
+            try:
+                second.wait_serving()
+                expect(link).to_have_attribute("data-status", "connected", timeout=15_000)
+                expect(mode).not_to_have_text(before, timeout=15_000)
+                page.screenshot(path=ARTIFACTS / "watch-rejoined.png")
+            finally:
+                second.stop_leaving_nothing()
+    finally:
+        if first.proc.poll() is None:
+            first.stop_leaving_nothing()
