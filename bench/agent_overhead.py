@@ -8,14 +8,8 @@ counted here (the collector has its own benchmark).
 
 from __future__ import annotations
 
-import itertools
 import math
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-
-from werkzeug.test import EnvironBuilder
 
 from bench.common import (
     Server,
@@ -30,18 +24,13 @@ from bench.common import (
     udp_sink,
     workload_server,
 )
+from bench.in_process import CALLS_PER_FLUSH, minimal_app, path_cost
 from workload import create_app
-from workload.agent.middleware import AgentMiddleware
-from workload.agent.protocol import encode_batches
-from workload.agent.recorder import Recorder
-from workload.agent.reporter import local_source
-from workload.agent.tasks import TaskRegistry
 
 ENDPOINTS = {"/hello": 2.0, "/io?ms=10": 0.5}  # path -> target: most req/s lost, in %
 WORKERS, THREADS, CONNECTIONS = 1, 4, 8
 IN_PROCESS_COLUMNS = ["app", "CPU µs per call bare", "with the agent", "the agent adds µs", "target", ""]
 TARGET_IN_PROCESS_US = 2.0
-CALLS_PER_FLUSH = 200  # what the reporter drains at a time at ~4,000 req/s, 20 flushes a second
 SERVER_CPU, CLIENT_CPU = 0, 1
 
 
@@ -100,56 +89,18 @@ def measure(rounds: int, seconds: float) -> list[list[object]]:
     return rows
 
 
-def wsgi_call_us(app: Callable, calls: int) -> float:
-    """CPU µs per in-process WSGI call of /hello, the whole reply iterated and closed as a server
-    does. This thread's CPU time, not the wall clock: on a shared machine the wall clock also
-    counts the time other tenants had the core."""
-    environ = EnvironBuilder(path="/hello").get_environ()
-    started = time.thread_time_ns()
-    for _ in range(calls):
-        body = app(dict(environ), lambda status, headers, exc_info=None: None)
-        for _ in body:
-            pass
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    return (time.thread_time_ns() - started) / calls / 1e3
-
-
-def minimal_app(environ: dict, start_response: Callable) -> list[bytes]:
-    """The least a WSGI app can do: what the agent costs apart from the app's own code."""
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"hello"]
-
-
 def in_process(rounds: int) -> tuple[list[list[object]], float]:
-    """The middleware's own cost per request, without sockets, servers or their noise: the same
-    app called bare and wrapped, CALLS_PER_FLUSH calls at a time, interleaved, the recorder
-    drained after each as the reporter would (and its wake-up set, as the reporter's is). Rows
-    for Flask's /hello and for a minimal app; and what the reporter spends encoding an event."""
-    rows, encode_us = [], []
+    """The middleware's own cost per request (bench/in_process.py): rows for Flask's /hello and
+    for a minimal app; and what the reporter spends on an event (encoding and sending)."""
+    rows, flush_us = [], []
     for name, bare in (("Flask /hello", create_app().wsgi_app), ("minimal WSGI app", minimal_app)):
-        recorder = Recorder()
-        recorder.notify = threading.Event().set
-        wrapped = AgentMiddleware(bare, recorder, TaskRegistry())
-
-        def agent(wrapped: Callable = wrapped, recorder: Recorder = recorder) -> float:
-            cost = wsgi_call_us(wrapped, CALLS_PER_FLUSH)
-            events = recorder.drain()
-            started = time.thread_time_ns()
-            encode_batches(local_source("bench", "worker"), itertools.count(), 0, 0, events)
-            encode_us.append((time.thread_time_ns() - started) / len(events) / 1e3)
-            return cost
-
-        def plain(bare: Callable = bare) -> float:
-            return wsgi_call_us(bare, CALLS_PER_FLUSH)
-
-        runs = interleaved(rounds, {"bare": plain, "agent": agent})
-        extra = median([a - b for b, a in zip(runs["bare"], runs["agent"], strict=True)])
-        verdict = "met" if extra <= TARGET_IN_PROCESS_US else "NOT met"
-        target = f"≤ {TARGET_IN_PROCESS_US:g}"
-        rows.append([name, median(runs["bare"]), median(runs["agent"]), extra, target, verdict])
-    return rows, median(encode_us)
+        cost = path_cost(bare, "/hello", rounds)
+        flush_us.append(cost.flush_us)
+        verdict = "met" if cost.extra_us <= TARGET_IN_PROCESS_US else "NOT met"
+        rows.append(
+            [name, cost.bare_us, cost.agent_us, cost.extra_us, f"≤ {TARGET_IN_PROCESS_US:g}", verdict]
+        )
+    return rows, median(flush_us)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds, seconds = (2, 1.0) if args.quick else (args.rounds, args.seconds)
     rows = measure(rounds, seconds)
     in_rounds = 5 if args.quick else 201
-    wsgi, encode_us = in_process(in_rounds)
+    wsgi, flush_us = in_process(in_rounds)
     columns = [
         "endpoint",
         "req/s without agent",
@@ -191,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         "also counts other tenants' turns on the core); medians of the per-round differences:\n\n"
         f"{table(IN_PROCESS_COLUMNS, wsgi)}\n\n"
         "Set against the server CPU per `/hello` above, that is the agent's share of a request on the "
-        "request path. The reporter thread's encoding comes on top, off the request path but on the "
-        f"same core: {encode_us:.2f} µs an event, two events a request."
+        "request path. The reporter thread's flush (encoding and sending) comes on top, off the "
+        f"request path but on the same core: {flush_us:.2f} µs an event, two events a request."
     )
     report("agent_overhead", "Agent overhead", body, argv, args)
     return 0
