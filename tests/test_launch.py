@@ -123,6 +123,7 @@ def test_gunicorn_gthread_2x4_shows_capacity_8_and_counts_exactly_what_wrk_sent(
         assert state["server"]["status"] == "stopped"  # no --mode: no managed demo server
         sent, completed = wrk(f"{server['url']}/post/3", blog_env)
         done = settled_done(dash, server["id"], sent)
+        print(f"gunicorn gthread 2 x 4: wrk wrote {sent}, completed {completed}; counted {done}")
         assert done == sent and sent - 8 <= completed <= sent, (done, sent, completed)
         assert dash.get("/api/state").json()["counters"]["done"] == done
 
@@ -170,6 +171,7 @@ def test_uwsgi_2x4_shows_capacity_8_and_counts_exactly_what_wrk_sent(blog_env):
         server = own_server(dash, processes=2)
         assert (server["kind"], server["capacity"], server["slots"], server["url"]) == ("uwsgi", 8, 4, url)
         done = settled_done(dash, server["id"], sent + 1)
+        print(f"uWSGI 2 x 4: wrk wrote {sent} (+1 probe), completed {completed}; counted {done}")
         assert done == sent + 1 and sent - 8 <= completed <= sent, (done, sent, completed)
     finally:
         dash.stop_leaving_nothing()

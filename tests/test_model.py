@@ -94,6 +94,25 @@ def test_cpu_readings_tell_running_from_waiting_and_starved():
     assert task.state_ms == {"running": 100.0, "starved:gil": 100.0, "starved:core": 100.0, "waiting": 100.0}
 
 
+def test_only_the_part_of_a_window_since_the_request_began_is_judged():
+    """A sync worker idle in accept() for the first 60 ms of a window, then computing 38 of the
+    40 ms left, is running: judged over the whole window it was "blocked in a CPU phase", which
+    the page called the GIL, in a process with one request thread (the stage's processes scene)."""
+    model, feed = serving_model(slots=1)
+    feed.send(WORKER, tasks=(Task(5, "T0", "thread", 5),))
+    task = model.processes[10].tasks[5]
+    model.apply_cpu(10, sample(0), 0)
+    feed.send(WORKER, [begin_event(5, 60 * MS, 0, "GET", "/cpu", ""), phase_event(5, 60 * MS, "cpu")])
+    model.apply_cpu(10, sample(38), 100 * MS)
+    assert (task.state, task.why) == ("running", None)
+    feed.send(WORKER, [end_event(5, 150 * MS, 0, "200")])
+    feed.send(WORKER, [begin_event(5, 195 * MS, 1, "GET", "/cpu", ""), phase_event(5, 195 * MS, "cpu")])
+    model.apply_cpu(10, sample(88), 200 * MS)  # 5 ms of it: too little to judge, still as begun
+    assert (task.state, task.why) == ("running", None)
+    model.apply_cpu(10, sample(113), 300 * MS)  # then 25 ms of 100 and blocked: starved after all
+    assert (task.state, task.why) == ("starved", "gil")
+
+
 def test_a_run_is_tracked_from_send_to_reply_with_exact_peak_and_queue_wait():
     model, feed = serving_model(slots=1)
     model.add_run("r1", "io", 2, 100)

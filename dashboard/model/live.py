@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
 CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this window
+MIN_JUDGED_NS = 20_000_000  # a fifth of the /proc sampling interval: less is too little to judge
 MAX_RUNS = 50
 MAX_TASKS_PER_PROCESS = 1_024
 MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model
@@ -84,6 +85,7 @@ class TaskState:
     state: str = "idle"
     why: str | None = None  # for starved: "gil" or "core" (classify.py), "hub" (a stall event)
     phase: str | None = None  # what the request's code declared: "cpu" or "io"
+    since_ns: int = 0  # when the request or its phase began: the part of a window that is judged
     request: Request | None = None
     cpu: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=16))  # t, cpu, runq
     cpu_pct: float = 0.0
@@ -368,7 +370,7 @@ class Model:
                 run.record_begin(request.index, begin.t_ns, sent_ns, process.pid)
         if task is not None:
             task.request = request
-            task.phase = None
+            task.phase, task.since_ns = None, begin.t_ns
             task.stack = None
             task.set_state("running", None, begin.t_ns)
 
@@ -403,7 +405,7 @@ class Model:
         from /proc; a green thread or asyncio task has no thread of its own to read, but the
         one that is in the hub's way is known (`stall`): any other one doing I/O is suspended,
         so waiting, and one that starts computing holds the hub, so running."""
-        task.phase = phase
+        task.phase, task.since_ns = phase, t_ns
         if task.kind == "thread" or process.stalled_by not in (None, task.id):
             return
         task.set_state("running" if phase == "cpu" else "waiting", None, t_ns)
@@ -487,10 +489,17 @@ class Model:
                 self._classify(task, previous, task.cpu[-1])
 
     def _classify(self, task: TaskState, previous: tuple, current: tuple) -> None:
-        """Judge the window between two samples, and add it to the time spent in that state."""
+        """Judge the window between two samples, and add it to the time spent in that state.
+
+        Only the part since the request (or its declared phase) began is judged: a sync worker
+        idle in accept() for the first 60 ms of a window, then computing, was otherwise "blocked
+        in a CPU phase" there, which reads as the GIL in a process with no other request thread.
+        A part too short to judge leaves the state as it was."""
         span = max(1, current[0] - previous[0])
-        if task.request is not None:
-            share, runnable = (current[1] - previous[1]) / span, (current[2] - previous[2]) / span
+        judged = current[0] - max(previous[0], task.since_ns)
+        if task.request is not None and judged >= MIN_JUDGED_NS:
+            share = min(1.0, (current[1] - previous[1]) / judged)
+            runnable = min(1.0, (current[2] - previous[2]) / judged)
             task.set_state(*classify(task.phase, share, runnable), current[0])
         label = task.state if task.why is None else f"{task.state}:{task.why}"
         task.state_ms[label] = task.state_ms.get(label, 0.0) + span / 1e6
