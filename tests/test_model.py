@@ -106,8 +106,8 @@ def test_only_the_part_of_a_window_since_the_request_began_is_judged():
     model.apply_cpu(10, sample(38), 100 * MS)
     assert (task.state, task.why) == ("running", None)
     feed.send(WORKER, [end_event(5, 150 * MS, 0, "200")])
-    feed.send(WORKER, [begin_event(5, 195 * MS, 1, "GET", "/cpu", ""), phase_event(5, 195 * MS, "cpu")])
-    model.apply_cpu(10, sample(88), 200 * MS)  # 5 ms of it: too little to judge, still as begun
+    feed.send(WORKER, [begin_event(5, 197 * MS, 1, "GET", "/cpu", ""), phase_event(5, 197 * MS, "cpu")])
+    model.apply_cpu(10, sample(88), 200 * MS)  # 3 ms of it: too little to judge, still as begun
     assert (task.state, task.why) == ("running", None)
     model.apply_cpu(10, sample(113), 300 * MS)  # then 25 ms of 100 and blocked: starved after all
     assert (task.state, task.why) == ("starved", "gil")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.support import Dashboard, launch_chromium, wait_for
+from tests.support import ARTIFACTS, Dashboard, launch_chromium, wait_for
 from tests.test_replay import recorded  # noqa: F401 (the module's recording, a fixture)
 
 integration = pytest.mark.integration
@@ -70,3 +70,36 @@ def test_the_replay_page_shows_its_badge_and_controls_and_hides_live_actions(
     expect(page.locator("#replay-position")).to_contain_text(f"/ 0:{int(status['length_s']):02d}")
     page.click("#replay-play")
     wait_for(lambda: not replaying.get("/api/replay").json()["paused"], 5, what="playing again")
+
+
+@integration
+def test_the_stage_clicker_steps_through_the_scenes_the_recording_holds(replaying: Dashboard):
+    """A talk given from a recording, with no server: PageDown seeks to the scene recorded and the
+    stage shows it; PageUp within its first seconds goes back to the recording's start."""
+    scenes = replaying.get("/api/replay").json()["scenes"]
+    assert [scene["id"] for scene in scenes] == ["pool"]
+    fired = scenes[0]["at_s"]
+
+    def at() -> float:
+        return replaying.get("/api/replay").json()["at_s"]
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(replaying.url + "/stage")
+            expect(page.locator("#replay-badge")).to_contain_text("replay")  # the room sees a recording
+            expect(page.locator("#presets")).to_be_hidden()  # they need a live server
+            assert replaying.post("/api/replay", {"at_s": 0, "paused": True}).status_code == 200
+            place = page.locator(".scene-place")
+            expect(place).to_be_hidden(timeout=15_000)  # at the start, no scene fired yet
+            page.keyboard.press("PageDown")
+            wait_for(lambda: fired - 0.3 <= at() <= fired + 2, 10, what=f"the seek to the scene at {fired} s")
+            expect(place).to_be_visible(timeout=15_000)
+            expect(place).to_have_text("Scene 1 of 1")
+            page.screenshot(path=str(ARTIFACTS / "stage-replayed-scene-1280x720.png"))
+            page.keyboard.press("PageUp")
+            wait_for(lambda: at() < fired - 0.3, 10, what="the seek back to the start")
+            expect(page.locator(".scene-place")).to_be_hidden(timeout=15_000)  # no scene fired yet
+        finally:
+            browser.close()

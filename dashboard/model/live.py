@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
 CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this window
-MIN_JUDGED_NS = 20_000_000  # a fifth of the /proc sampling interval: less is too little to judge
+MIN_JUDGED_NS = 5_000_000  # less is too little to judge (one GIL switch interval)
 MAX_RUNS = 50
 MAX_TASKS_PER_PROCESS = 1_024
 MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model

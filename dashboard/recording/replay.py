@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from dashboard.collector.store import Store
 from dashboard.model.live import Model
-from dashboard.recording.events import fold
+from dashboard.recording.events import ScenePlayed, fold
 from dashboard.recording.reader import Recording
 
 SPEEDS = (0.25, 8.0)  # the slowest and fastest replay
@@ -67,6 +67,13 @@ class Replayer:
         self.store = store
         self.clock = clock
         self.position_ns = recording.start_ns
+        # The scenes the recording holds, in the order they were played, each with the time it
+        # was fired (seconds from the start): the stage's clicker steps through them.
+        self.scenes = [
+            {"id": e.scene.get("id"), "title": e.scene.get("title"), "at_s": self._seconds(e.t_ns)}
+            for e in recording.events
+            if isinstance(e, ScenePlayed)
+        ]
         self._next = 0  # the first event not yet folded
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -124,13 +131,17 @@ class Replayer:
             "started_wall": head["started_wall"],
             "version": head.get("version"),
             "cores": head.get("cores"),
-            "at_s": round((self.position_ns - self.recording.start_ns) / 1e9, 3),
+            "at_s": self._seconds(self.position_ns),
             "length_s": round((self.recording.end_ns - self.recording.start_ns) / 1e9, 3),
             "speed": self.clock.speed,
             "paused": self.clock.paused,
             "events": len(self.recording.events),
             "warning": self.recording.warning,
+            "scenes": self.scenes,
         }
+
+    def _seconds(self, t_ns: int) -> float:
+        return round((t_ns - self.recording.start_ns) / 1e9, 3)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -11,6 +11,17 @@ function clock(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+/** Marks a page as a replay: hides every control that needs a live server ([data-live-only])
+ * and names the recording's date and host in its badge (#replay-badge). */
+export function markReplay(status) {
+  document.querySelectorAll("[data-live-only]").forEach((el) => {
+    el.hidden = true;
+  });
+  const badge = byId("replay-badge");
+  setText(badge, `replay · ${new Date(status.started_wall * 1000).toLocaleString()} · ${status.host}`);
+  badge.hidden = false;
+}
+
 export class ReplayBar {
   /** @param {import("./api.js").Api} api */
   constructor(api) {
@@ -37,11 +48,7 @@ export class ReplayBar {
   async start() {
     const reply = await this.api.get("/api/replay");
     if (!reply.ok) return false;
-    document.querySelectorAll("[data-live-only]").forEach((el) => {
-      el.hidden = true;
-    });
-    const date = new Date(reply.body.started_wall * 1000).toLocaleString();
-    setText(byId("replay-badge"), `replay · ${date} · ${reply.body.host}`);
+    markReplay(reply.body);
     this.bar.hidden = false;
     this.render(reply.body);
     setInterval(async () => {

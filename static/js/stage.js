@@ -1,7 +1,7 @@
 // The stage (`/stage`): the projector layout for a speaker. The whole pool sized to fit the
 // screen, the counters, the concurrency chart, the scene and live captions, the QR code of the
 // audience page (drawn by the dashboard), and the keys a presenter's clicker sends:
-// PageDown/→ and PageUp/← for scenes, b and . to blank the screen (again, or Esc, to bring it
+// PageDown/→ and PageUp/← for scenes (in a replay, the scenes recorded), b and . to blank the screen (again, or Esc, to bring it
 // back), f for full screen, l for the light theme, and the laptop page's preset keys.
 
 import { Api } from "./api.js";
@@ -13,6 +13,8 @@ import { byId, isShortcut, loadScript } from "./dom.js";
 import { openStore, startLive } from "./live-page.js";
 import { PoolsView } from "./pools.js";
 import { PresenterView, takeToken } from "./presenter.js";
+import { RecordedScenePlayer } from "./recorded-scenes.js";
+import { markReplay } from "./replay.js";
 import { NEXT_KEYS, PREVIOUS_KEYS, ScenePlayer } from "./scenes.js";
 import { Theme } from "./theme.js";
 
@@ -32,7 +34,14 @@ const charts = new Charts(
 );
 charts.setVisible(true);
 const theme = new Theme(() => charts.restyle());
-const scenes = new ScenePlayer(api, store, (text, kind) => controls.say(text, kind));
+const say = (text, kind) => controls.say(text, kind);
+// Live, the clicker fires the talk's scenes; in a replay it seeks to the scenes recorded. A press
+// before the dashboard has said which waits for the answer.
+const scenes = api.get("/api/replay").then(({ ok, body }) => {
+  if (!ok) return new ScenePlayer(api, store, say);
+  markReplay(body); // the presets need a live server; the badge says what the room sees
+  return new RecordedScenePlayer(api, say);
+});
 
 const presenter = new PresenterView(api, byId("viewer-badge"));
 presenter.onChange((readOnly) => controls.setReadOnly(readOnly));
@@ -52,8 +61,8 @@ const KEYS = {
   f: toggleFullscreen,
   l: () => theme.toggle(),
 };
-for (const key of NEXT_KEYS) KEYS[key] = () => !controls.readOnly && scenes.next();
-for (const key of PREVIOUS_KEYS) KEYS[key] = () => !controls.readOnly && scenes.previous();
+for (const key of NEXT_KEYS) KEYS[key] = () => !controls.readOnly && scenes.then((s) => s.next());
+for (const key of PREVIOUS_KEYS) KEYS[key] = () => !controls.readOnly && scenes.then((s) => s.previous());
 
 document.addEventListener("keydown", (event) => {
   if (!isShortcut(event)) return;
