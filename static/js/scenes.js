@@ -7,27 +7,11 @@
 export const NEXT_KEYS = ["PageDown", "ArrowRight"];
 export const PREVIOUS_KEYS = ["PageUp", "ArrowLeft"];
 
-export class ScenePlayer {
-  /**
-   * @param {import("./api.js").Api} api
-   * @param {import("./store.js").Store} store
-   * @param {(text: string, kind: string) => void} say shows a short notice
-   */
-  constructor(api, store, say) {
-    this.api = api;
-    this.store = store;
-    this.say = say;
-    this.scenes = null; // the talk, once fetched; [] when the dashboard has none
-    this.busy = false; // a scene is being asked for: further presses wait for its answer
-  }
-
-  async talk() {
-    if (this.scenes === null) {
-      const { ok, body } = await this.api.get("/api/scenes");
-      if (ok && Array.isArray(body?.scenes)) this.scenes = body.scenes;
-      else if (!ok) return []; // unreachable, or no scenes on this dashboard: ask again next time
-    }
-    return this.scenes ?? [];
+/** The clicker's two keys, one press at a time: a press while the last one is still being
+ * answered is dropped. Subclasses say what a step is (`go(delta)`). */
+export class SceneStepper {
+  constructor() {
+    this.busy = false;
   }
 
   next() {
@@ -42,27 +26,55 @@ export class ScenePlayer {
     if (this.busy) return;
     this.busy = true;
     try {
-      const scenes = await this.talk();
-      if (scenes.length === 0) {
-        this.say("No scenes: this dashboard has no talk loaded.", "info");
-        return;
-      }
-      const current = this.store.scene?.index;
-      const index = Number.isInteger(current) ? current + delta : delta > 0 ? 0 : -1;
-      if (index < 0) {
-        this.say("This is the first scene.", "info");
-        return;
-      }
-      if (index >= scenes.length) {
-        this.say("That was the last scene.", "info");
-        return;
-      }
-      const scene = scenes[index];
-      this.say(`Scene ${index + 1} of ${scenes.length}: ${scene.title}…`, "info");
-      const { ok, error } = await this.api.post(`/api/scenes/${encodeURIComponent(scene.id)}`, {});
-      this.say(ok ? `Scene ${index + 1} of ${scenes.length}: ${scene.title}` : error, ok ? "ok" : "error");
+      await this.go(delta);
     } finally {
       this.busy = false;
     }
+  }
+}
+
+export class ScenePlayer extends SceneStepper {
+  /**
+   * @param {import("./api.js").Api} api
+   * @param {import("./store.js").Store} store
+   * @param {(text: string, kind: string) => void} say shows a short notice
+   */
+  constructor(api, store, say) {
+    super();
+    this.api = api;
+    this.store = store;
+    this.say = say;
+    this.scenes = null; // the talk, once fetched; [] when the dashboard has none
+  }
+
+  async talk() {
+    if (this.scenes === null) {
+      const { ok, body } = await this.api.get("/api/scenes");
+      if (ok && Array.isArray(body?.scenes)) this.scenes = body.scenes;
+      else if (!ok) return []; // unreachable, or no scenes on this dashboard: ask again next time
+    }
+    return this.scenes ?? [];
+  }
+
+  async go(delta) {
+    const scenes = await this.talk();
+    if (scenes.length === 0) {
+      this.say("No scenes: this dashboard has no talk loaded.", "info");
+      return;
+    }
+    const current = this.store.scene?.index;
+    const index = Number.isInteger(current) ? current + delta : delta > 0 ? 0 : -1;
+    if (index < 0) {
+      this.say("This is the first scene.", "info");
+      return;
+    }
+    if (index >= scenes.length) {
+      this.say("That was the last scene.", "info");
+      return;
+    }
+    const scene = scenes[index];
+    this.say(`Scene ${index + 1} of ${scenes.length}: ${scene.title}…`, "info");
+    const { ok, error } = await this.api.post(`/api/scenes/${encodeURIComponent(scene.id)}`, {});
+    this.say(ok ? `Scene ${index + 1} of ${scenes.length}: ${scene.title}` : error, ok ? "ok" : "error");
   }
 }
