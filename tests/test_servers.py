@@ -7,8 +7,10 @@ import json
 
 import pytest
 
+from dashboard.addresses import base_url, same_address
+from dashboard.launch.address import pick
 from dashboard.model.live import Model
-from dashboard.model.servers import same_address, serving
+from dashboard.model.servers import serving
 from dashboard.model.views import state_view
 from workload.agent import protocol
 from workload.agent.protocol import Datagram, Server, Source, Task, begin_event, decode_event, end_event
@@ -126,6 +128,30 @@ def test_an_attached_server_is_a_load_target_by_the_address_it_reports():
 )
 def test_two_base_urls_reach_one_server_on_one_port_and_host(a, b, same):
     assert same_address(a, b) is same
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8000"),
+        ("::", "http://[::1]:8000"),
+        ("[::]", "http://[::1]:8000"),
+        ("", "http://127.0.0.1:8000"),
+        ("10.0.0.2", "http://10.0.0.2:8000"),
+        ("::1", "http://[::1]:8000"),
+    ],
+)
+def test_a_server_listening_on_any_address_is_reached_on_loopback(host, url):
+    """One rule for the agent's listen address and the launcher's sockets alike."""
+    assert base_url(host, 8000) == url
+
+
+def test_the_launcher_picks_the_address_named_on_the_command_line():
+    """uWSGI's --http also binds an internal socket: the port the user named wins."""
+    sockets = [("127.0.0.1", 8000), ("0.0.0.0", 34567)]
+    assert pick(sockets, ["uwsgi", "--http", ":34567"]) == "http://127.0.0.1:34567"
+    assert pick([("::", 9000)], ["gunicorn"]) == "http://[::1]:9000"
+    assert pick(sockets, ["uwsgi"]) is None  # two, none named: not clear yet
 
 
 def test_switching_the_managed_server_keeps_the_other_servers_counts_in_the_sum():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import psutil
 
-ANY = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+from dashboard.addresses import base_url
 
 
 def listening(pids: list[int]) -> list[tuple[str, int]]:
@@ -29,7 +29,5 @@ def pick(addresses: list[tuple[str, int]], argv: list[str]) -> str | None:
         return None
     named = [a for a in addresses if any(str(a[1]) in token for token in argv)]
     if len(named) == 1 or len(addresses) == 1:
-        ip, port = (named or addresses)[0]
-        ip = ANY.get(ip, ip)
-        return f"http://[{ip}]:{port}" if ":" in ip else f"http://{ip}:{port}"
+        return base_url(*(named or addresses)[0])
     return None

@@ -9,15 +9,12 @@ fall back on the mode the dashboard started it in. Two servers are never summed 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from dashboard.addresses import base_url, same_address
 from dashboard.loadgen.targets import MANAGED
 from dashboard.model.live import Model, Process
 from workload.agent.protocol import Server
 from workload.agent.server import server_id as local_server_id
-
-LOOPBACK_FOR_ANY = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "": "127.0.0.1"}
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""}
 
 
 @dataclass
@@ -56,9 +53,11 @@ def groups(model: Model) -> list[ServerGroup]:
         shape = model.shapes.get(server_id)
         pids = {p.pid for p in processes}
         managed = bool(pids & managed_pids)
-        pids |= _master(server_id)
-        url = model.server.get("url") if managed else _launched_url(model, pids, shape)
-        out.append(ServerGroup(server_id, shape, processes, managed, url, _target(model, pids, url, managed)))
+        if managed:
+            url, target = model.server.get("url"), MANAGED
+        else:
+            url, target = _launched(model, pids | _master(server_id), shape)
+        out.append(ServerGroup(server_id, shape, processes, managed, url, target))
     out.sort(key=lambda group: (not group.managed, group.id))
     return out
 
@@ -71,50 +70,36 @@ def _master(server_id: str) -> set[int]:
     return {int(pid)} if ours else set()
 
 
-def _target(model: Model, pids: set[int], url: str | None, managed: bool) -> str | None:
-    """The name `POST /api/load {"server": ...}` reaches this server by: the managed one, a server
-    launched from the user's command (by its pids), or the attached one (by the address it
-    reports); None for one that only reports."""
-    if managed:
-        return MANAGED
-    for name, (launched, at) in model.launched.items():
-        if at and (pids & launched if launched else url is not None and same_address(at, url)):
-            return name
-    return None
-
-
-def same_address(a: str, b: str) -> bool:
-    """Whether two base URLs reach one server: the same port, and the same host or both loopback
-    (`--target http://localhost:8000` and a gunicorn bound to 0.0.0.0:8000)."""
-    left, right = urlsplit(a), urlsplit(b)
-    try:
-        same_port = left.port == right.port
-    except ValueError:  # a port out of range
-        return False
-    hosts = (left.hostname or "", right.hostname or "")
-    return same_port and (hosts[0] == hosts[1] or all(host in LOOPBACK_NAMES for host in hosts))
-
-
 def serving(model: Model, target: str) -> bool:
     """Whether a server load reaches by `target` is on the page with a live process."""
     return any(g.target == target and any(p.gone_ns is None for p in g.processes) for g in groups(model))
 
 
-def _launched_url(model: Model, pids: set[int], shape: Server | None) -> str | None:
-    """Where a server the dashboard did not start listens: as launched or attached (the address
-    the launcher found or was given), else as the agent read it from the server."""
-    for launched_pids, url in model.launched.values():
-        if url and pids & launched_pids:
-            return url
+def _launched(model: Model, pids: set[int], shape: Server | None) -> tuple[str | None, str | None]:
+    """(url, target) of a server the dashboard did not start. Launched from the user's command: the
+    address the launcher found or was given, and its name, matched by pids. Else where the agent
+    read it listens, and the attached server's name (`--attach --target`) if that is its address;
+    no target for a server that only reports."""
+    for name, (launched, url) in model.launched.items():
+        if url and pids & launched:
+            return url, name
+    url = _listen_url(shape)
+    if url is not None:
+        for name, (launched, at) in model.launched.items():
+            if at and not launched and same_address(at, url):
+                return url, name
+    return url, None
+
+
+def _listen_url(shape: Server | None) -> str | None:
+    """The base URL of the first address the agent read the server listens on, if it is TCP."""
     if shape is None or not shape.listen:
         return None
     address = shape.listen[0]
     if "://" in address or "/" in address:  # a unix socket, or a scheme we do not speak
         return None
     host, _, port = address.rpartition(":")
-    if not port.isdecimal():
-        return None
-    return f"http://{LOOPBACK_FOR_ANY.get(host, host)}:{port}"
+    return base_url(host, port) if port.isdecimal() else None
 
 
 def label(group: ServerGroup, model: Model) -> str:
