@@ -10,6 +10,7 @@ import pytest
 from dashboard.loadgen import commands
 from dashboard.loadgen.commands import Cancel, CommandError, Fire, Sustain, encode, parse
 from dashboard.loadgen.generator import Runs
+from dashboard.loadgen.http_request import MAX_BODY, MAX_PATH
 from dashboard.loadgen.limits import MAX_COUNT
 from workload.agent.recorder import Recorder
 
@@ -112,3 +113,12 @@ def test_the_generator_reports_a_bad_line_on_stderr_and_carries_on(capsys):
     assert runs.tasks == {}
     err = capsys.readouterr().err
     assert err.count("ignored command") == 1 and "unknown command 'explode'" in err
+
+
+def test_the_longest_command_fits_the_line_the_generator_reads():
+    """Issue 17 (also): a body at the documented limit made a line over asyncio's 64 KiB readline
+    limit, and the generator died (the run failed, "the load generator exited with code 1"). The
+    worst body escapes every character once more on the line; it still fits MAX_LINE."""
+    url, path = "http://" + "h" * (commands.MAX_TEXT - 12) + ":1", "/" + "p" * (MAX_PATH - 1)
+    longest = Fire("r" * commands.MAX_RUN, url, "POST", path, '"' * MAX_BODY, MAX_COUNT)
+    assert len(encode(longest)) + 200 <= commands.MAX_LINE  # room for a sustained run's few numbers

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from html import unescape
 
 import pytest
+from markdown_it import MarkdownIt
 from playwright.sync_api import expect
 
 from dashboard.model.live import MAX_RUNS, Model
@@ -106,6 +109,28 @@ def test_markdown_is_one_line_per_run_with_pipes_escaped():
     lines = to_markdown(rows([summary])).splitlines()
     assert len(lines) == 3 and lines[1] == "| " + " | ".join("---" for _ in KEYS) + " |"
     assert lines[2].startswith("| r1 | — | gunicorn-gthread |") and lines[2].endswith(" | a \\| b c |")
+
+
+HOSTILE = [
+    '<img src=x onerror="alert(1)">',
+    "<script>alert(1)</script>",
+    "*bold* _em_ `code` ~~gone~~ [link](http://x) ![img](http://x) &lt; a | b \\| c",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_markdown_cells_render_as_the_text_typed_never_as_html(text):
+    """Issue 17 (also): `?format=md` wrote titles and paths raw, so a scene title `<script>...` was
+    HTML in the exported table. A CommonMark renderer with GFM tables (markdown-it-py) now reads
+    every cell back as the text it holds, with no tag or link of its own."""
+    model = gthread_model()
+    finished_run(model, "r1")
+    summary = model.runs["r1"].summary(10**9)
+    summary["title"] = text
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(to_markdown(rows([summary])))
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    assert len(cells) == len(COLUMNS) and unescape(cells[KEYS.index("scene")]) == text
+    assert set(re.findall(r"<(\w+)", html)) == {"table", "thead", "tr", "th", "tbody", "td"}
 
 
 # -- end to end ---------------------------------------------------------------------------------

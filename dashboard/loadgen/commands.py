@@ -20,13 +20,17 @@ from dataclasses import asdict, dataclass, fields
 from typing import ClassVar
 
 from dashboard.loadgen.errors import BadLoadRequest
-from dashboard.loadgen.http_request import HttpRequest
+from dashboard.loadgen.http_request import MAX_BODY, HttpRequest
 from dashboard.loadgen.limits import MAX_COUNT
 from dashboard.loadgen.plan import Plan
 
 MAX_RUN = 60
 MAX_TEXT = 2_000  # a URL
 MAX_REASON = 200
+# The longest line `encode` writes: a body's quotes and backslashes are escaped once more on the line,
+# beside a URL, a path and a few numbers. The generator reads lines this long (asyncio's default of
+# 64 KiB cut a body at the documented limit and killed the generator).
+MAX_LINE = 2 * MAX_BODY + 4 * MAX_TEXT + 1_024
 
 
 class CommandError(ValueError):

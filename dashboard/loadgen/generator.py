@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 from dashboard.loadgen.burst import fire
-from dashboard.loadgen.commands import Cancel, CommandError, Fire, Sustain, parse
+from dashboard.loadgen.commands import MAX_LINE, Cancel, CommandError, Fire, Sustain, parse
 from dashboard.loadgen.reporting import reporting_to
 from dashboard.loadgen.sustained import sustain
 from workload.agent.recorder import Recorder
@@ -78,7 +78,7 @@ async def beat(path: Path) -> None:
 async def serve(recorder: Recorder, heartbeat: Path) -> None:
     """Read commands until stdin closes."""
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=MAX_LINE)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     beating = asyncio.create_task(beat(heartbeat))
     runs = Runs(recorder)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
@@ -89,10 +90,16 @@ def to_markdown(table: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What Markdown could read as markup in a cell: emphasis, code, links, HTML tags and entities,
+# strikethrough and the table's own pipe. A backslash makes each literal (CommonMark, "Backslash
+# escapes"), so a scene title or a request path is shown as typed, never rendered as HTML.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~!])")
+
+
 def _md_cell(value: object) -> str:
     if value is None:
         return "—"
-    return " ".join(str(value).split()).replace("\\", "\\\\").replace("|", "\\|")
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def _md_row(cells: Iterable[str]) -> str:
