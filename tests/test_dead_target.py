@@ -4,6 +4,7 @@ real dashboards whose real gunicorn is killed with SIGKILL under a sustained run
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -14,8 +15,10 @@ from dashboard.loadgen.http_request import HttpRequest
 from dashboard.loadgen.plan import Plan
 from dashboard.loadgen.targets import MANAGED
 from dashboard.model.dead_target import end_runs_at
+from dashboard.model.live import Model
 from dashboard.model.runs import Run
 from dashboard.model.sustained_run import SustainedRun
+from dashboard.recording.events import RunAdded, TargetDied, fold, from_json, to_json
 from dashboard.servers.manager import free_port
 from tests.support import Dashboard, wait_for
 from tests.test_launch import BIN, blog_env, launched, own_server  # noqa: F401 (blog_env: a fixture)
@@ -41,6 +44,23 @@ def test_a_death_ends_the_runs_at_that_server_still_going_or_reset_by_it():
         ("failed", REASON),
         ("failed", REASON),
         ("done", ""),
+        ("running", ""),
+    ]
+
+
+def test_a_recorded_death_replays_into_the_same_failed_runs():
+    """issue 17, fault 1: the death is an event of the log, so a replay folds it as the live model
+    did: the burst sent to the dead server fails, the one sent elsewhere runs on."""
+    events = [
+        RunAdded(1, "r1", "GET /io", 2, 0, MANAGED),
+        RunAdded(2, "r2", "GET /post/1", 1, 0, "launched"),
+        TargetDied(3 * MS, MANAGED, 2, REASON),
+    ]
+    model = Model()
+    for event in events:
+        fold(model, from_json(json.loads(json.dumps(to_json(event)))))
+    assert [(run.state(10**12), run.reason) for run in model.runs.values()] == [
+        ("failed", REASON),
         ("running", ""),
     ]
 
