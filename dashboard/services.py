@@ -184,8 +184,8 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
         url = info["url"]
         if info["status"] == "serving" and url:  # a target while it serves; its port is then ours
             targets.add(MANAGED, url, alive=lambda: servers.url == url)
-        else:
-            targets.remove(MANAGED)
+        elif targets.remove(MANAGED) and info["status"] == "failed":  # it died: its load stops
+            load.target_died(MANAGED, servers.alive_ns)
 
     servers = ServerManager(spawner, collector.url, server_changed)
     load = LoadControl(store, spawner, collector.url, targets)
@@ -197,8 +197,8 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
             store.apply(Launched(time.monotonic_ns(), NAME, tuple(pids), url))
             if url:  # load may go to it while its tree lives
                 targets.add(NAME, url, alive=lambda: launcher.url == url)
-            else:
-                targets.remove(NAME)
+            elif targets.remove(NAME) and launcher.exit_code is not None:  # it died: its load stops
+                load.target_died(NAME, launcher.alive_ns)
 
         cwd = Path(config.chdir or os.getcwd())
         launcher = Launcher(spawner, collector.url, list(config.command), cwd, config.target, launched)

@@ -27,6 +27,7 @@ from dashboard.recording.events import (
     ScenePlayed,
     ServerChanged,
     SustainAdded,
+    TargetDied,
     from_json,
     to_json,
 )
@@ -47,7 +48,7 @@ RAW = encode(
 EVENTS = [
     ServerChanged(10, {"mode": "gunicorn-sync", "status": "serving", "capacity": 2}, 1, (3, 4)),
     Launched(11, "launched", (70, 71), "http://127.0.0.1:8000"),
-    RunAdded(11, "r1", "io", 4, 500),
+    RunAdded(11, "r1", "io", 4, 500, "managed"),
     ScenePlayed(12, {"id": "one", "title": "A"}, "r1", Prediction(1000, 2), 2),
     Datagrams(13, (decode(RAW),), (RAW.decode(),), ("not_json",)),
     Sample(14, {7: None}, 3, 0),
@@ -60,7 +61,8 @@ EVENTS = [
         True,
     ),
     RunEnded(16, "r1", "stopped"),
-    Ended(17),
+    TargetDied(17, "managed", 9, "the server exited"),
+    Ended(18),
 ]
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,6 +60,7 @@ class Launcher:
         self._shown: tuple[list[int], str | None] = ([], None)
         self._lock = threading.Lock()
         self.exit_code: int | None = None
+        self.alive_ns = 0  # when the command was last seen running (monotonic): it exited after that
 
     def start(self) -> None:
         # `env` sets PYTHONPATH for the command alone: the guard itself needs Threadpulse's.
@@ -84,6 +86,7 @@ class Launcher:
                 print(f"threadpulse: your server exited (code {proc.returncode})", flush=True)
                 self._publish([], None)
                 return
+            self.alive_ns = time.monotonic_ns()
             pids = guarded_pids(proc)
             url = self.target or self._shown[1] or pick(listening(pids), self.argv)
             if (pids, url) != self._shown:

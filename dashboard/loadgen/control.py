@@ -1,7 +1,8 @@
 """The dashboard's side of the load generator: checks a burst or sustained load, resolves its
 target (targets.py), hands it to the generator process, and ends the runs the generator can no
 longer end itself: because it exited, or because it stopped answering (SIGSTOP, a hung loop),
-which its heartbeat file tells.
+which its heartbeat file tells. It also cuts short the runs of a target that died, so that the
+generator sends nothing more to its port (which may soon be another program's).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dashboard.loadgen.commands import Cancel, Command, Fire, Sustain, encode
 from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
 from dashboard.loadgen.plan import parse_plan
 from dashboard.loadgen.targets import MANAGED, Targets
-from dashboard.recording.events import RunAdded, RunEnded, SustainAdded
+from dashboard.model.live import Model
+from dashboard.recording.events import RunAdded, RunEnded, SustainAdded, TargetDied
 from dashboard.servers.mode import python_module
 
 # The generator touches its heartbeat file every HEARTBEAT_S (generator.py); one silent this long
@@ -57,19 +59,19 @@ class LoadControl:
         """Start a burst; returns its run id. BadLoadRequest when it cannot be fired, UnknownTarget
         when the server it names is not a target."""
         burst = parse_burst(body)
-        _, url = self.targets.resolve(body.get("server"))
         request = burst.http()
-        with self._lock:
+        with self._lock:  # resolved under it: a target that dies meanwhile cuts this run short too
+            server, url = self.targets.resolve(body.get("server"))
             run = self._admit_locked()
-            self.store.apply(RunAdded(time.monotonic_ns(), run, burst.label, burst.count, burst.ms))
+            self.store.apply(RunAdded(time.monotonic_ns(), run, burst.label, burst.count, burst.ms, server))
             self._send(Fire(run, url, request.method, request.path, request.body, burst.count))
         return run
 
     def sustain(self, body: object) -> str:
         """Start sustained load (plan.py); returns its run id. Refused as `fire` is."""
         plan = parse_plan(body)
-        server, url = self.targets.resolve(body.get("server"))
         with self._lock:
+            server, url = self.targets.resolve(body.get("server"))
             run = self._admit_locked()
             start_ns = time.monotonic_ns() + START_MARGIN_NS
             managed = server == MANAGED
@@ -151,11 +153,27 @@ class LoadControl:
             self._reap_locked()
             runs = sorted(self._active)
             for run in runs:
-                if self._generator is not None:
-                    self._send(Cancel(run, reason))
+                self._cancel_locked(run, reason)
                 self._end_run(run, reason)
             self._active.clear()
         return runs
+
+    def target_died(self, target: str, since_ns: int, reason: str = "the server exited") -> list[str]:
+        """Server `target`, last seen alive at `since_ns`, exited: its runs end failed now (an event
+        of the log, model/dead_target.py) and the generator stops them; returns the runs stopped."""
+        with self._lock:
+            self._reap_locked()
+            self.store.apply(TargetDied(time.monotonic_ns(), target, since_ns, reason))
+            runs = self.store.use(lambda model: sorted(r for r in self._active if _aims(model, r, target)))
+            for run in runs:
+                self._cancel_locked(run, reason)
+            self._active.difference_update(runs)
+        return runs
+
+    def _cancel_locked(self, run: str, reason: str) -> None:
+        """Tell the generator to stop sending run `run` (none runs: nothing sends it)."""
+        if self._generator is not None:
+            self._send(Cancel(run, reason))
 
     def close(self) -> None:
         """The dashboard is exiting: end every run and the generator."""
@@ -173,6 +191,11 @@ class LoadControl:
 
     def _end_run(self, run: str, reason: str) -> None:
         self.store.apply(RunEnded(time.monotonic_ns(), run, reason))
+
+
+def _aims(model: Model, run: str, target: str) -> bool:
+    """Whether run `run` was sent to server `target`."""
+    return run in model.runs and model.runs[run].target == target
 
 
 def _exit_reason(code: int) -> str:

@@ -40,10 +40,11 @@ class Targets:
         with self._lock:
             self._targets[server_id] = (url.rstrip("/"), alive or _always)
 
-    def remove(self, server_id: str) -> None:
-        """Forget a server (it stopped, failed or was detached); unknown ids are ignored."""
+    def remove(self, server_id: str) -> bool:
+        """Forget a server (it stopped, failed or was detached); whether it was a target (unknown
+        ids are ignored), so that its death is told once."""
         with self._lock:
-            self._targets.pop(server_id, None)
+            return self._targets.pop(server_id, None) is not None
 
     def urls(self) -> dict[str, str]:
         """The live targets, {id: url}."""

@@ -202,10 +202,10 @@ class Model:
 
     # -- runs ---------------------------------------------------------------------------------
 
-    def add_run(self, run_id: str, endpoint: str, count: int, ms: int) -> None:
-        """A burst the dashboard is about to fire; its events will fill it in."""
+    def add_run(self, run_id: str, endpoint: str, count: int, ms: int, target: str | None = None) -> None:
+        """A burst the dashboard is about to fire at server `target`; its events will fill it in."""
         server = {key: self.server.get(key) for key in ("mode", "params", "capacity")}
-        self._keep_run(Run(run_id, endpoint, count, ms, server=server))
+        self._keep_run(Run(run_id, endpoint, count, ms, server=server, target=target))
 
     def add_sustained(self, run_id: str, plan: Plan, start_ns: int, target: str, managed: bool) -> None:
         """Sustained load the dashboard is about to start at `target` (its schedule from `start_ns`);

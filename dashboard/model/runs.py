@@ -42,6 +42,7 @@ class Run:
     hub_blocked_ms: float = 0.0
     # The server it was fired at ({"mode", "params", "capacity"}), for the results table.
     server: dict = field(default_factory=dict)
+    target: str | None = None  # the id of the server it was sent to (loadgen/targets.py)
 
     def record_sent(self, index: int, t_ns: int) -> None:
         if 0 <= index < self.count:

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from dashboard.loadgen.errors import BadLoadRequest
 from dashboard.loadgen.http_request import HttpRequest
 from dashboard.loadgen.plan import Plan
+from dashboard.model.dead_target import end_runs_at
 from dashboard.model.live import Model, ProcessSample
 from dashboard.model.verdict import Prediction
 from workload.agent.protocol import Datagram, ProtocolError, decode
@@ -60,13 +61,15 @@ class Launched(NamedTuple):
 
 
 class RunAdded(NamedTuple):
-    """The load control is about to fire a burst."""
+    """The load control is about to fire a burst at server `target` (None in recordings made
+    before bursts named it)."""
 
     t_ns: int
     run: str
     endpoint: str
     count: int
     ms: int
+    target: str | None = None
 
 
 class SustainAdded(NamedTuple):
@@ -89,6 +92,16 @@ class RunEnded(NamedTuple):
     reason: str
 
 
+class TargetDied(NamedTuple):
+    """A server load may be sent to (`target`) exited; it was last seen alive at `since_ns`. Its
+    runs end failed with `reason` (model/dead_target.py), and the generator stops sending them."""
+
+    t_ns: int
+    target: str
+    since_ns: int
+    reason: str
+
+
 class ScenePlayed(NamedTuple):
     """A scene fired `run`, to be judged against `predicted`."""
 
@@ -106,7 +119,16 @@ class Ended(NamedTuple):
 
 
 Event = (
-    Datagrams | Sample | ServerChanged | Launched | RunAdded | SustainAdded | RunEnded | ScenePlayed | Ended
+    Datagrams
+    | Sample
+    | ServerChanged
+    | Launched
+    | RunAdded
+    | SustainAdded
+    | RunEnded
+    | TargetDied
+    | ScenePlayed
+    | Ended
 )
 
 
@@ -132,11 +154,13 @@ def fold(model: Model, event: Event) -> None:
         case Launched():
             model.set_launched(event.name, list(event.pids), event.url)
         case RunAdded():
-            model.add_run(event.run, event.endpoint, event.count, event.ms)
+            model.add_run(event.run, event.endpoint, event.count, event.ms, event.target)
         case SustainAdded():
             model.add_sustained(event.run, event.plan, event.start_ns, event.target, event.managed)
         case RunEnded():
             model.end_run(event.run, event.t_ns, event.reason)
+        case TargetDied():
+            end_runs_at(model.runs.values(), event.target, event.since_ns, event.t_ns, event.reason)
         case ScenePlayed():
             model.play_scene(event.scene, event.run, event.predicted, event.workers)
         case Ended():
@@ -187,7 +211,7 @@ def to_json(event: Event) -> dict[str, Any]:
             }
         case RunAdded():
             return {"k": "run", "t": event.t_ns, "run": event.run, "endpoint": event.endpoint,
-                    "count": event.count, "ms": event.ms}  # fmt: skip
+                    "count": event.count, "ms": event.ms, "target": event.target}  # fmt: skip
         case SustainAdded():
             plan = event.plan
             return {"k": "sustain", "t": event.t_ns, "run": event.run, "method": plan.request.method,
@@ -196,6 +220,9 @@ def to_json(event: Event) -> dict[str, Any]:
                     "start_ns": event.start_ns, "target": event.target, "managed": event.managed}  # fmt: skip
         case RunEnded():
             return {"k": "run_end", "t": event.t_ns, "run": event.run, "reason": event.reason}
+        case TargetDied():
+            return {"k": "target_died", "t": event.t_ns, "target": event.target, "since_ns": event.since_ns,
+                    "reason": event.reason}  # fmt: skip
         case ScenePlayed():
             return {"k": "scene", "t": event.t_ns, "scene": event.scene, "run": event.run,
                     "predicted": event.predicted.view(), "workers": event.workers}  # fmt: skip
@@ -233,8 +260,10 @@ def from_json(line: Any) -> Event:
                     raise TypeError("url must be a string or null")
                 return Launched(t, str(line["name"]), tuple(int(pid) for pid in line["pids"]), url)
             case "run":
-                run, endpoint = str(line["run"]), str(line["endpoint"])
-                return RunAdded(t, run, endpoint, int(line["count"]), int(line["ms"]))
+                run, endpoint, target = str(line["run"]), str(line["endpoint"]), line.get("target")
+                if target is not None and not isinstance(target, str):
+                    raise TypeError("target must be a string or null")
+                return RunAdded(t, run, endpoint, int(line["count"]), int(line["ms"]), target)
             case "sustain":
                 request = HttpRequest(str(line["method"]), str(line["path"]), str(line["body"]))
                 plan = Plan(request, line["connections"], line["seconds"], str(line["mode"]), line["rate"],
@@ -243,6 +272,11 @@ def from_json(line: Any) -> Event:
                 return SustainAdded(t, str(line["run"]), plan, int(line["start_ns"]), target, managed)
             case "run_end":
                 return RunEnded(t, str(line["run"]), str(line["reason"]))
+            case "target_died":
+                target, since_ns, reason = line["target"], line["since_ns"], line["reason"]
+                if not (isinstance(target, str) and type(since_ns) is int and isinstance(reason, str)):
+                    raise TypeError("target and reason must be strings, since_ns an integer")
+                return TargetDied(t, target, since_ns, reason)
             case "scene":
                 predicted = Prediction(**line["predicted"])
                 return ScenePlayed(t, dict(line["scene"]), str(line["run"]), predicted, int(line["workers"]))

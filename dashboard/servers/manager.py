@@ -56,6 +56,7 @@ class ServerManager:
         self._status = "stopped"
         self._error: str | None = None
         self._shown_pids: list[int] = []
+        self.alive_ns = 0  # when the server was last seen running (monotonic): it died after that
 
     @property
     def url(self) -> str | None:
@@ -123,6 +124,8 @@ class ServerManager:
         if proc is None or self._status != "serving":
             return
         dead = proc.poll() is not None
+        if not dead:
+            self.alive_ns = time.monotonic_ns()
         if not dead and guarded_pids(proc) == self._shown_pids:
             return
         if not self._lock.acquire(blocking=False):
@@ -159,7 +162,7 @@ class ServerManager:
                 self._proc = None
                 raise StartError(f"{mode.name} exited at start: {_tail(log_path)}")
             if answers(self.host, port) and len(guarded_pids(self._proc)) >= mode.tree_size(params):
-                self._url = url
+                self._url, self.alive_ns = url, time.monotonic_ns()
                 return
             time.sleep(POLL_S)
         terminate_tree(self._proc)
