@@ -1,5 +1,6 @@
 """Viewers' WebSockets on a real dashboard (dashboard/web/viewer_sockets.py), from raw sockets: a
-message over the advertised limit is refused as it arrives."""
+message over the advertised limit is refused as it arrives, and viewers that stop reading, or
+stop answering pings, are dropped and counted while the others watch on."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import socket
 import struct
+import time
 
 import psutil
 
@@ -16,10 +18,14 @@ from tests.support import Dashboard, Viewer, wait_for
 CHUNK = 64 << 10
 
 
-def ws_connect(port: int) -> tuple[socket.socket, dict]:
+def ws_connect(port: int, rcvbuf: int | None = None) -> tuple[socket.socket, dict]:
     """A Socket.IO viewer straight over a WebSocket, as the page connects; with the Engine.IO open
-    packet's fields (`maxPayload`, `pingInterval`, ...)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    packet's fields (`maxPayload`, `pingInterval`, ...). `rcvbuf`: its kernel receive buffer."""
+    sock = socket.socket()
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect: the window
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
         f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -38,8 +44,20 @@ def ws_connect(port: int) -> tuple[socket.socket, dict]:
 
 
 def frame_header(length: int) -> bytes:
-    """A masked text frame's header announcing `length` bytes (a zero mask leaves them as sent)."""
-    return bytes([0x81, 0x80 | 127]) + struct.pack("!Q", length) + b"\0\0\0\0"
+    """A masked text frame's header announcing `length` bytes (a zero mask leaves them as sent),
+    in the shortest form, as RFC 6455 requires."""
+    if length < 126:
+        size = bytes([0x80 | length])
+    elif length < 1 << 16:
+        size = bytes([0x80 | 126]) + struct.pack("!H", length)
+    else:
+        size = bytes([0x80 | 127]) + struct.pack("!Q", length)
+    return b"\x81" + size + b"\0\0\0\0"
+
+
+def join(sock: socket.socket) -> None:
+    """Join Socket.IO's default namespace: from then on the viewer is sent every frame."""
+    sock.sendall(frame_header(2) + b"40")
 
 
 def dashboard_worker(dash: Dashboard) -> psutil.Process:
@@ -92,3 +110,66 @@ def test_a_frame_announcing_200_mb_is_refused_near_the_limit_and_the_dashboard_s
         wait_for(lambda: viewer.view, 10, what="a new viewer's snapshot")
     finally:
         viewer.close()
+
+
+STALLED = 10
+
+
+def ended_by_server(sock: socket.socket) -> bool:
+    """Read what the dashboard sent until it ends the connection (FIN or reset): True; a socket
+    timeout (`settimeout`) fails the test."""
+    try:
+        while sock.recv(CHUNK):
+            pass
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_viewers_that_never_read_are_dropped_and_counted_while_a_reader_gets_frames(dashboard):
+    """Issue 17, fault 7: 30 viewers that never read held 65 MB of kernel send queue for as long
+    as they liked: the dashboard's write to each waited for ever, and Engine.IO's ping timeout
+    ended their sessions but not the writes stuck under them."""
+    before = dropped(dashboard, "not_draining")
+    stalled = [ws_connect(dashboard.port, rcvbuf=4096)[0] for _ in range(STALLED)]
+    reader = Viewer(dashboard.url)
+    try:
+        for sock in stalled:
+            join(sock)
+
+        def all_dropped() -> bool:
+            """Keeps the pools changing, so frames keep coming, until every stalled viewer is out."""
+            if not any(run["state"] == "running" for run in dashboard.get("/api/state").json()["runs"]):
+                dashboard.fire("io", 20, 300)
+            return dropped(dashboard, "not_draining") - before == STALLED
+
+        wait_for(all_dropped, 90, interval=0.5, what=f"{STALLED} viewers that never read to be dropped")
+        assert all(ended_by_server(sock) for sock in stalled)
+        wait_for(lambda: dashboard.get("/api/health").json()["viewers"] == 1, 10, what="one viewer left")
+        metrics = dashboard.get("/metrics").text
+        assert f'threadpulse_viewers_dropped_total{{reason="not_draining"}} {before + STALLED}.0' in metrics
+        frames = []
+        while not reader.events.empty():
+            frames.append(reader.events.get_nowait())
+        assert any(event[0] == "frame" for event in frames), "the reader got frames while the others stalled"
+        since = time.monotonic()
+        dashboard.fire("io", 4, 50)
+        wait_for(lambda: reader.next(timeout=10)[1] > since, 20, what="a frame to the reader after the drops")
+    finally:
+        reader.close()
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_viewer_that_misses_pings_is_closed_connection_and_all_and_counted(dashboard):
+    """Issue 17, fault 7: Engine.IO's ping timeout ended the session of a viewer that never
+    answered its pings, but left the connection open for as long as the client liked."""
+    before = dropped(dashboard, "ping_timeout")
+    sock, opened = ws_connect(dashboard.port)
+    try:
+        join(sock)  # then reads everything, answers nothing
+        sock.settimeout((opened["pingInterval"] + opened["pingTimeout"]) / 1000 + 60)
+        assert ended_by_server(sock)
+        assert dropped(dashboard, "ping_timeout") == before + 1
+    finally:
+        sock.close()

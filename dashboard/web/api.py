@@ -22,7 +22,7 @@ from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY, get_mode
 from dashboard.services import NotLive, RecordingBusy, current_services
 from dashboard.web.auth import presenter_only, refusal
-from dashboard.web.viewer_sockets import DROP_REASONS
+from dashboard.web.viewer_sockets import drop_counts
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -78,7 +78,7 @@ def health() -> ResponseReturnValue:
         presenter=refusal() is None,
         frames_sent=broadcaster.frames_sent,
         viewers=len(broadcaster.viewers),
-        viewers_dropped={**dict.fromkeys(DROP_REASONS, 0), **broadcaster.viewers_dropped()},
+        viewers_dropped=drop_counts(broadcaster.viewers_dropped()),
     )
 
 
