@@ -10,8 +10,10 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Iterator
 
 import psutil
+import pytest
 
 from tests.support import Dashboard, Viewer, wait_for
 
@@ -83,10 +85,23 @@ def dropped(dash: Dashboard, reason: str) -> int:
     return dash.get("/api/health").json()["viewers_dropped"][reason]
 
 
-def test_a_frame_announcing_200_mb_is_refused_near_the_limit_and_the_dashboard_serves_on(dashboard):
+@pytest.fixture(scope="module")
+def gthread_dashboard() -> Iterator[Dashboard]:
+    """The old server model (`--dashboard-worker gthread`, Socket.IO in threading mode)."""
+    dash = Dashboard("--dashboard-worker", "gthread", "--workers", "1", "--threads", "2")
+    try:
+        dash.wait_serving()
+        yield dash
+    finally:
+        dash.stop_leaving_nothing(10)
+
+
+@pytest.mark.parametrize("worker", ["green", "gthread"])
+def test_a_frame_announcing_200_mb_is_refused_near_the_limit_and_the_dashboard_serves_on(request, worker):
     """Issue 17, fault 2: a viewer sending one text frame announcing 200,000,015 bytes, then
     streaming it, grew the dashboard's worker by about 190 MB before the connection closed: the
     WebSocket layer read the whole message before Engine.IO compared it with maxPayload."""
+    dashboard = request.getfixturevalue("dashboard" if worker == "green" else "gthread_dashboard")
     worker = dashboard_worker(dashboard)
     refused_before = dropped(dashboard, "oversize")
     rss_before = worker.memory_info().rss
