@@ -17,6 +17,7 @@ from dashboard.web.api import api
 from dashboard.web.auth import guard_hosts, socketio_origins
 from dashboard.web.metrics import metrics
 from dashboard.web.pages import pages
+from dashboard.web.viewer_sockets import bound_websockets
 
 # The async mode follows the dashboard's worker, named explicitly: with eventlet installed
 # Flask-SocketIO would otherwise pick eventlet.
@@ -53,6 +54,7 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
     app.register_blueprint(pages)
     app.register_blueprint(metrics)
     events.register(socketio, services)
+    bound_websockets(socketio.server.eio, services.broadcaster.viewer_dropped)
     if start:
         services.start()
     return app, services

@@ -82,6 +82,8 @@ class Broadcaster:
         self.emit = emit
         self.viewers: set[str] = set()
         self.frames_sent = 0
+        self._dropped: dict[str, int] = {}  # viewers the dashboard dropped, by reason
+        self._dropped_lock = threading.Lock()
         self.interval = FRAME_INTERVAL_S
         self._credit, self._credit_at = float(FRAME_BURST), time.monotonic()  # frames allowed now
         self._lock = threading.Lock()
@@ -96,6 +98,15 @@ class Broadcaster:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
+
+    def viewer_dropped(self, reason: str) -> None:
+        """Count a viewer the dashboard dropped (dashboard/web/viewer_sockets.py says why)."""
+        with self._dropped_lock:
+            self._dropped[reason] = self._dropped.get(reason, 0) + 1
+
+    def viewers_dropped(self) -> dict[str, int]:
+        with self._dropped_lock:
+            return dict(self._dropped)
 
     def snapshot(self, viewer: str | None = None) -> dict:
         """What `viewer` (a newcomer, or one that lost track) starts from: the view as of now.

@@ -7,9 +7,10 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
+from dashboard.broadcaster import Broadcaster
 from dashboard.collector.store import Store
 from dashboard.model.live import Model
-from dashboard.web.metrics import ModelCollector
+from dashboard.web.metrics import ModelCollector, ViewerCollector
 from tests.support import ROOT, wait_for
 from workload.agent.protocol import Source, Task, begin_event, decode, encode, end_event, queue_event
 
@@ -30,7 +31,9 @@ def value(samples: list, name: str, **labels: str) -> float:
 
 def scraped(model: Model) -> dict[str, list]:
     registry = CollectorRegistry()
-    registry.register(ModelCollector(Store(model)))
+    store = Store(model)
+    registry.register(ModelCollector(store))
+    registry.register(ViewerCollector(Broadcaster(store, lambda *_sent: None)))
     return parse(generate_latest(registry).decode())
 
 

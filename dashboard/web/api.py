@@ -22,6 +22,7 @@ from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY, get_mode
 from dashboard.services import NotLive, RecordingBusy, current_services
 from dashboard.web.auth import presenter_only, refusal
+from dashboard.web.viewer_sockets import drop_counts
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -65,7 +66,9 @@ def http_error(exc: HTTPException) -> ResponseReturnValue:
 @api.get("/health")
 def health() -> ResponseReturnValue:
     """Also whether actions need the presenter token, whether this request carries it, and how
-    many live frames went to viewers since start (read it twice for the frame rate)."""
+    many live frames went to viewers since start (read it twice for the frame rate), how many
+    viewers watch and how many the dashboard dropped, by reason."""
+    broadcaster = current_services().broadcaster
     return jsonify(
         ok=True,
         version=__version__,
@@ -73,7 +76,9 @@ def health() -> ResponseReturnValue:
         collector=None if current_services().collector is None else current_services().collector.url,
         presenter_required=current_services().config.presenter_required,
         presenter=refusal() is None,
-        frames_sent=current_services().broadcaster.frames_sent,
+        frames_sent=broadcaster.frames_sent,
+        viewers=len(broadcaster.viewers),
+        viewers_dropped=drop_counts(broadcaster.viewers_dropped()),
     )
 
 

@@ -16,6 +16,7 @@ from flask_socketio import Namespace, SocketIO, emit
 
 from dashboard.broadcaster import Broadcaster
 from dashboard.services import Services
+from dashboard.web.viewer_sockets import PING_TIMEOUT
 
 RESYNC_EVERY_S = 0.5  # a full snapshot costs the dashboard far more than a frame
 
@@ -36,9 +37,11 @@ class Viewers(Namespace):
         self.broadcaster.viewers.add(request.sid)
         self._send_snapshot(0.0)
 
-    def on_disconnect(self, *_reason: object) -> None:
+    def on_disconnect(self, *reason: object) -> None:
         if self._sent_by_client():
             return
+        if reason[:1] == (self.socketio.server.reason.PING_TIMEOUT,):  # it missed Engine.IO's pings
+            self.broadcaster.viewer_dropped(PING_TIMEOUT)
         self.broadcaster.viewers.discard(request.sid)
         with self._lock:
             self._last_snapshot.pop(request.sid, None)

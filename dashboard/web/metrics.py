@@ -1,4 +1,5 @@
-"""`GET /metrics`: the model's figures for Prometheus, read from the model at scrape time.
+"""`GET /metrics`: the model's figures for Prometheus, read from the model at scrape time, and the
+dashboard's own viewers, read from its broadcaster.
 
 One custom collector on a registry of its own, made per scrape: no global mutable metrics that
 could drift from the model, and the same state `GET /api/state` answers, so the two agree. A read
@@ -21,10 +22,12 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from dashboard.broadcaster import Broadcaster
 from dashboard.collector.store import Store
 from dashboard.model.live import Model
 from dashboard.model.views import state_view
 from dashboard.services import current_services
+from dashboard.web.viewer_sockets import drop_counts
 
 metrics = Blueprint("metrics", __name__)
 
@@ -222,10 +225,29 @@ class ModelCollector(Collector):
         yield from families(self.store.use(lambda model: read(model, now)))
 
 
+class ViewerCollector(Collector):
+    """The dashboard's own viewers: not in the model (a replay has viewers of its own too)."""
+
+    def __init__(self, broadcaster: Broadcaster) -> None:
+        self.broadcaster = broadcaster
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "threadpulse_viewers", "Socket.IO viewers connected", value=len(self.broadcaster.viewers)
+        )
+        dropped = CounterMetricFamily(
+            "threadpulse_viewers_dropped", "Viewers the dashboard dropped, by reason", labels=["reason"]
+        )
+        for reason, count in drop_counts(self.broadcaster.viewers_dropped()).items():
+            dropped.add_metric([reason], count)
+        yield dropped
+
+
 @metrics.get("/metrics")
 def scrape() -> Response:
     """Prometheus's text format, or OpenMetrics when the scraper asks for it (its Accept header)."""
     registry = CollectorRegistry()
     registry.register(ModelCollector(current_services().store))
+    registry.register(ViewerCollector(current_services().broadcaster))
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return Response(encode(registry), content_type=content_type)

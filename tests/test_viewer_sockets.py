@@ -1,0 +1,190 @@
+"""Viewers' WebSockets on a real dashboard (dashboard/web/viewer_sockets.py), from raw sockets: a
+message over the advertised limit is refused as it arrives, and viewers that stop reading, or
+stop answering pings, are dropped and counted while the others watch on."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import struct
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+from tests.support import Dashboard, Viewer, wait_for
+
+CHUNK = 64 << 10
+
+
+def ws_connect(port: int, rcvbuf: int | None = None) -> tuple[socket.socket, dict]:
+    """A Socket.IO viewer straight over a WebSocket, as the page connects; with the Engine.IO open
+    packet's fields (`maxPayload`, `pingInterval`, ...). `rcvbuf`: its kernel receive buffer."""
+    sock = socket.socket()
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect: the window
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert b" 101 " in head.split(b"\r\n", 1)[0], head
+    opcode_byte, length = sock.recv(2, socket.MSG_WAITALL)
+    assert opcode_byte == 0x81 and length < 126, (opcode_byte, length)
+    message = sock.recv(length, socket.MSG_WAITALL).decode()
+    assert message.startswith("0"), message  # Engine.IO's open packet
+    return sock, json.loads(message[1:])
+
+
+def frame_header(length: int) -> bytes:
+    """A masked text frame's header announcing `length` bytes (a zero mask leaves them as sent),
+    in the shortest form, as RFC 6455 requires."""
+    if length < 126:
+        size = bytes([0x80 | length])
+    elif length < 1 << 16:
+        size = bytes([0x80 | 126]) + struct.pack("!H", length)
+    else:
+        size = bytes([0x80 | 127]) + struct.pack("!Q", length)
+    return b"\x81" + size + b"\0\0\0\0"
+
+
+def join(sock: socket.socket) -> None:
+    """Join Socket.IO's default namespace: from then on the viewer is sent every frame."""
+    sock.sendall(frame_header(2) + b"40")
+
+
+def dashboard_worker(dash: Dashboard) -> psutil.Process:
+    """The gunicorn worker serving the dashboard: forked from run.py, so its command line."""
+    parent = psutil.Process(dash.proc.pid)
+    (worker,) = [c for c in parent.children() if c.cmdline() == parent.cmdline()]
+    return worker
+
+
+def stream(sock: socket.socket, most: int) -> int:
+    """Send up to `most` bytes of payload; how many the connection took before it was closed."""
+    chunk = b"a" * CHUNK
+    sent = 0
+    try:
+        while sent < most:
+            sent += sock.send(chunk)
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    return sent
+
+
+def dropped(dash: Dashboard, reason: str) -> int:
+    return dash.get("/api/health").json()["viewers_dropped"][reason]
+
+
+@pytest.fixture(scope="module")
+def gthread_dashboard() -> Iterator[Dashboard]:
+    """The old server model (`--dashboard-worker gthread`, Socket.IO in threading mode)."""
+    dash = Dashboard("--dashboard-worker", "gthread", "--workers", "1", "--threads", "2")
+    try:
+        dash.wait_serving()
+        yield dash
+    finally:
+        dash.stop_leaving_nothing(10)
+
+
+@pytest.mark.parametrize("worker", ["green", "gthread"])
+def test_a_frame_announcing_200_mb_is_refused_near_the_limit_and_the_dashboard_serves_on(request, worker):
+    """Issue 17, fault 2: a viewer sending one text frame announcing 200,000,015 bytes, then
+    streaming it, grew the dashboard's worker by about 190 MB before the connection closed: the
+    WebSocket layer read the whole message before Engine.IO compared it with maxPayload."""
+    dashboard = request.getfixturevalue("dashboard" if worker == "green" else "gthread_dashboard")
+    worker = dashboard_worker(dashboard)
+    refused_before = dropped(dashboard, "oversize")
+    rss_before = worker.memory_info().rss
+    sock, opened = ws_connect(dashboard.port)
+    limit = opened["maxPayload"]
+    assert limit == 1_000_000
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, CHUNK)  # so few bytes wait in our kernel
+    try:
+        sock.sendall(frame_header(200_000_015))
+        most = 48 * limit
+        sent = stream(sock, most)
+        grown = worker.memory_info().rss - rss_before
+    finally:
+        sock.close()
+    # What the connection took: what the server read, plus what the kernels buffer on the way.
+    assert sent < 12 * limit, f"the connection took {sent:,} bytes of the announced 200 MB"
+    assert grown < 16 * limit, f"the dashboard's worker grew by {grown:,} bytes"
+    wait_for(lambda: dropped(dashboard, "oversize") == refused_before + 1, 10, what="the refusal counted")
+    viewer = Viewer(dashboard.url)
+    try:
+        wait_for(lambda: viewer.view, 10, what="a new viewer's snapshot")
+    finally:
+        viewer.close()
+
+
+STALLED = 10
+
+
+def ended_by_server(sock: socket.socket) -> bool:
+    """Read what the dashboard sent until it ends the connection (FIN or reset): True; a socket
+    timeout (`settimeout`) fails the test."""
+    try:
+        while sock.recv(CHUNK):
+            pass
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_viewers_that_never_read_are_dropped_and_counted_while_a_reader_gets_frames(dashboard):
+    """Issue 17, fault 7: 30 viewers that never read held 65 MB of kernel send queue for as long
+    as they liked: the dashboard's write to each waited for ever, and Engine.IO's ping timeout
+    ended their sessions but not the writes stuck under them."""
+    before = dropped(dashboard, "not_draining")
+    stalled = [ws_connect(dashboard.port, rcvbuf=4096)[0] for _ in range(STALLED)]
+    reader = Viewer(dashboard.url)
+    try:
+        for sock in stalled:
+            join(sock)
+
+        def all_dropped() -> bool:
+            """Keeps the pools changing, so frames keep coming, until every stalled viewer is out."""
+            if not any(run["state"] == "running" for run in dashboard.get("/api/state").json()["runs"]):
+                dashboard.fire("io", 20, 300)
+            return dropped(dashboard, "not_draining") - before == STALLED
+
+        wait_for(all_dropped, 90, interval=0.5, what=f"{STALLED} viewers that never read to be dropped")
+        assert all(ended_by_server(sock) for sock in stalled)
+        wait_for(lambda: dashboard.get("/api/health").json()["viewers"] == 1, 10, what="one viewer left")
+        metrics = dashboard.get("/metrics").text
+        assert f'threadpulse_viewers_dropped_total{{reason="not_draining"}} {before + STALLED}.0' in metrics
+        frames = []
+        while not reader.events.empty():
+            frames.append(reader.events.get_nowait())
+        assert any(event[0] == "frame" for event in frames), "the reader got frames while the others stalled"
+        since = time.monotonic()
+        dashboard.fire("io", 4, 50)
+        wait_for(lambda: reader.next(timeout=10)[1] > since, 20, what="a frame to the reader after the drops")
+    finally:
+        reader.close()
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_viewer_that_misses_pings_is_closed_connection_and_all_and_counted(dashboard):
+    """Issue 17, fault 7: Engine.IO's ping timeout ended the session of a viewer that never
+    answered its pings, but left the connection open for as long as the client liked."""
+    before = dropped(dashboard, "ping_timeout")
+    sock, opened = ws_connect(dashboard.port)
+    try:
+        join(sock)  # then reads everything, answers nothing
+        sock.settimeout((opened["pingInterval"] + opened["pingTimeout"]) / 1000 + 60)
+        assert ended_by_server(sock)
+        assert dropped(dashboard, "ping_timeout") == before + 1
+    finally:
+        sock.close()
