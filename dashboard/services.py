@@ -171,8 +171,13 @@ class Services:
         self.spawner.close()
 
 
-def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Services:
-    """Every service, wired; nothing runs until `start()`."""
+def build(
+    config: Config,
+    emit: Callable[[str, dict, str | None], None],
+    on_end: Callable[[int], None] | None = None,
+) -> Services:
+    """Every service, wired; nothing runs until `start()`. `on_end(code)` stops the dashboard
+    (a launched command that exited before it listened)."""
     store = Store()
     collector = Collector(store, "127.0.0.1", config.collector_port)  # agents run on this host
     spawner = Spawner()
@@ -201,7 +206,9 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
                 targets.remove(NAME)
 
         cwd = Path(config.chdir or os.getcwd())
-        launcher = Launcher(spawner, collector.url, list(config.command), cwd, config.target, launched)
+        launcher = Launcher(
+            spawner, collector.url, list(config.command), cwd, config.target, launched, on_end
+        )
     return Services(config, store, collector, spawner, servers, load, broadcaster, targets, launcher=launcher)
 
 

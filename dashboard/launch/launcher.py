@@ -29,6 +29,11 @@ EXIT_WAIT_S = 1.5  # as the server manager's: the guard ends a slower tree alone
 OnChange = Callable[[list[int], "str | None"], None]
 
 
+def exit_code(returncode: int) -> int:
+    """A shell's exit code for a child's returncode: 128 + N for one killed by signal N."""
+    return returncode if returncode >= 0 else 128 - returncode
+
+
 def injected_env(collector_url: str, environ: dict[str, str] | None = None) -> dict[str, str]:
     """What the user's command gets beside its own environment: the bootstrap folder first on
     PYTHONPATH (the user's entries kept after it), and where the agent reports."""
@@ -48,17 +53,20 @@ class Launcher:
         cwd: Path,
         target: str | None,
         on_change: OnChange,
+        on_end: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_end(code)` stops the dashboard, run.py exiting with `code` (dashboard/ending.py)."""
         self.spawner = spawner
         self.collector_url = collector_url
         self.argv = argv
         self.cwd = cwd
         self.target = target
         self.on_change = on_change
+        self.on_end = on_end
+        self._listened = False  # whether the tree was ever seen listening on a TCP port
         self._proc: subprocess.Popen | None = None
         self._shown: tuple[list[int], str | None] = ([], None)
         self._lock = threading.Lock()
-        self.exit_code: int | None = None
 
     def start(self) -> None:
         # `env` sets PYTHONPATH for the command alone: the guard itself needs Threadpulse's.
@@ -80,16 +88,37 @@ class Launcher:
             if proc is None:
                 return
             if proc.poll() is not None:
-                self.exit_code, self._proc = proc.returncode, None
-                print(f"threadpulse: your server exited (code {proc.returncode})", flush=True)
-                self._publish([], None)
+                self._proc = None
+                self._exited(proc.returncode)
                 return
             pids = guarded_pids(proc)
-            url = self.target or self._shown[1] or pick(listening(pids), self.argv)
+            url = self.target or self._shown[1]
+            if url is None or not self._listened:
+                addresses = listening(pids)
+                self._listened = self._listened or bool(addresses)
+                url = url or pick(addresses, self.argv)
             if (pids, url) != self._shown:
                 if url is not None and self._shown[1] is None:
                     print(f"threadpulse: your server listens at {url}", flush=True)
                 self._publish(pids, url)
+
+    def _exited(self, returncode: int) -> None:
+        """A command that ended before it ever listened ends the dashboard with its exit code (there
+        is nothing to watch, as ddtrace-run ends with its command); one that served and then
+        exited leaves the dashboard showing what it saw, until Ctrl-C."""
+        code = exit_code(returncode)
+        self._publish([], None)
+        if self._listened or self.on_end is None:
+            print(
+                f"threadpulse: your server exited (code {code}); the dashboard shows what it saw", flush=True
+            )
+            return
+        print(
+            f"threadpulse: your command exited (code {code}) before it listened on any port;"
+            f" the dashboard stops, and run.py exits with code {code}",
+            flush=True,
+        )
+        self.on_end(code)
 
     def stop(self) -> None:
         """End the user's server and all it started (the dashboard is exiting)."""
