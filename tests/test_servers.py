@@ -152,6 +152,16 @@ def test_the_launcher_picks_the_address_named_on_the_command_line():
     assert pick(sockets, ["uwsgi", "--http", ":34567"]) == "http://127.0.0.1:34567"
     assert pick([("::", 9000)], ["gunicorn"]) == "http://[::1]:9000"
     assert pick(sockets, ["uwsgi"]) is None  # two, none named: not clear yet
+    assert pick([("0.0.0.0", 9000), ("::", 9000)], ["flask"]) == "http://127.0.0.1:9000"  # one port
+
+
+def test_a_launched_server_without_an_address_shows_none_as_load_has_none():
+    """Issue 17, fault 5: a server on two named ports (no --target) showed the agent's first
+    address as its url while load from the page refused it: the page and load now agree."""
+    model, _ = two_servers()
+    model.set_launched("launched", [200, 201, 202], None)
+    (own,) = [s for s in state_view(model, 0)["servers"] if s["id"] == "h:200"]
+    assert (own["url"], own["target"], own["label"]) == (None, None, "gunicorn gthread 2 × 4")
 
 
 def test_switching_the_managed_server_keeps_the_other_servers_counts_in_the_sum():

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from dashboard.addresses import base_url
 from dashboard.children import PROJECT_ROOT, Spawner, guarded_pids, release_tree
 from dashboard.launch.address import listening, pick
 from workload.agent import ENV_COLLECTOR, ENV_MODE
@@ -64,6 +65,7 @@ class Launcher:
         self.on_change = on_change
         self.on_end = on_end
         self._listened = False  # whether the tree was ever seen listening on a TCP port
+        self._asked = False  # whether the user was asked for --target
         self._proc: subprocess.Popen | None = None
         self._shown: tuple[list[int], str | None] = ([], None)
         self._lock = threading.Lock()
@@ -96,11 +98,25 @@ class Launcher:
             if url is None or not self._listened:
                 addresses = listening(pids)
                 self._listened = self._listened or bool(addresses)
-                url = url or pick(addresses, self.argv)
+                url = url or self._address(addresses)
             if (pids, url) != self._shown:
                 if url is not None and self._shown[1] is None:
                     print(f"threadpulse: your server listens at {url}", flush=True)
                 self._publish(pids, url)
+
+    def _address(self, addresses: list[tuple[str, int]]) -> str | None:
+        """The address picked among those the server listens on; when it cannot be told, ask the
+        user (once) to name it with --target."""
+        url = pick(addresses, self.argv)
+        if url is None and addresses and not self._asked:
+            self._asked = True
+            ports = ", ".join(f":{port}" for port in sorted({port for _, port in addresses}))
+            print(
+                f"threadpulse: your server listens on several ports ({ports}); load from the page goes"
+                f" to one you name: run run.py again with --target {base_url(*addresses[0])} (or another)",
+                flush=True,
+            )
+        return url
 
     def _exited(self, returncode: int) -> None:
         """A command that ended before it ever listened ends the dashboard with its exit code (there
