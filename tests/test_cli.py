@@ -7,7 +7,6 @@ import socket
 
 import pytest
 
-from dashboard.servers.manager import free_port
 from run import parse_args
 from tests.support import Dashboard
 
@@ -105,6 +104,6 @@ def test_a_busy_collector_port_is_refused_in_one_line_naming_collector_port():
     with socket.socket(type=socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
-        line = refused_in_one_line(Dashboard("--attach", "--collector-port", str(port), port=free_port()))
+        line = refused_in_one_line(Dashboard("--attach", "--collector-port", str(port)))
     assert line.startswith(f"run.py: error: --collector-port {port}: UDP 127.0.0.1:{port} is already in use")
     assert "give a free port with --collector-port" in line
