@@ -202,6 +202,8 @@ def build(
             store.apply(Launched(time.monotonic_ns(), NAME, tuple(pids), url))
             if url:  # load may go to it while its tree lives
                 targets.add(NAME, url, alive=lambda: launcher.url == url)
+            elif pids and launcher.unnamed:  # it serves, on ports the user must choose from
+                targets.hold(NAME, launcher.unnamed)
             else:
                 targets.remove(NAME)
 

@@ -65,7 +65,7 @@ class Launcher:
         self.on_change = on_change
         self.on_end = on_end
         self._listened = False  # whether the tree was ever seen listening on a TCP port
-        self._asked = False  # whether the user was asked for --target
+        self.unnamed: str | None = None  # why it has no address though it listens (several ports)
         self._proc: subprocess.Popen | None = None
         self._shown: tuple[list[int], str | None] = ([], None)
         self._lock = threading.Lock()
@@ -106,16 +106,15 @@ class Launcher:
 
     def _address(self, addresses: list[tuple[str, int]]) -> str | None:
         """The address picked among those the server listens on; when it cannot be told, ask the
-        user (once) to name it with --target."""
+        user (once) to name it with --target, and keep why for load from the page."""
         url = pick(addresses, self.argv)
-        if url is None and addresses and not self._asked:
-            self._asked = True
+        if url is None and addresses and self.unnamed is None:
             ports = ", ".join(f":{port}" for port in sorted({port for _, port in addresses}))
-            print(
-                f"threadpulse: your server listens on several ports ({ports}); load from the page goes"
-                f" to one you name: run run.py again with --target {base_url(*addresses[0])} (or another)",
-                flush=True,
+            self.unnamed = (
+                f"your server listens on several ports ({ports}); load from the page goes to one you"
+                f" name: run run.py again with --target {base_url(*addresses[0])} (or another)"
             )
+            print(f"threadpulse: {self.unnamed}", flush=True)
         return url
 
     def _exited(self, returncode: int) -> None:
