@@ -1,4 +1,5 @@
-"""Serves the dashboard with gunicorn: one worker, because the model lives in memory.
+"""Serves the dashboard with gunicorn: one worker, because the model lives in memory, forked once
+(a dead worker ends run.py rather than start an empty dashboard: dashboard/ending.py).
 
 The worker is green by default (dashboard/green.py): a connection costs a greenlet, so a
 thousand viewers and a few hundred slow clients leave the API and the pages answering. The
