@@ -65,6 +65,7 @@ class Launcher:
         self.on_change = on_change
         self.on_end = on_end
         self._listened = False  # whether the tree was ever seen listening on a TCP port
+        self._last_seen: list[tuple[str, int]] = []  # the addresses it listened on at the last look
         self.unnamed: str | None = None  # why it has no address though it listens (several ports)
         self._proc: subprocess.Popen | None = None
         self._shown: tuple[list[int], str | None] = ([], None)
@@ -94,21 +95,24 @@ class Launcher:
                 self._exited(proc.returncode)
                 return
             pids = guarded_pids(proc)
-            url = self.target or self._shown[1]
+            url, unnamed = self.target or self._shown[1], self.unnamed
             if url is None or not self._listened:
                 addresses = listening(pids)
                 self._listened = self._listened or bool(addresses)
                 url = url or self._address(addresses)
-            if (pids, url) != self._shown:
+            if (pids, url) != self._shown or self.unnamed != unnamed:
                 if url is not None and self._shown[1] is None:
                     print(f"threadpulse: your server listens at {url}", flush=True)
                 self._publish(pids, url)
 
     def _address(self, addresses: list[tuple[str, int]]) -> str | None:
-        """The address picked among those the server listens on; when it cannot be told, ask the
-        user (once) to name it with --target, and keep why for load from the page."""
-        url = pick(addresses, self.argv)
-        if url is None and addresses and self.unnamed is None:
+        """The address picked among those the server listens on, once two looks in a row agree (a
+        server binds its ports one by one: seen between two binds, the first would pass for its
+        only one); when it cannot be told, ask the user (once) to name it with --target, and keep
+        why for load from the page."""
+        settled, self._last_seen = addresses == self._last_seen, addresses
+        url = pick(addresses, self.argv) if settled else None
+        if url is None and settled and addresses and self.unnamed is None:
             ports = ", ".join(f":{port}" for port in sorted({port for _, port in addresses}))
             self.unnamed = (
                 f"your server listens on several ports ({ports}); load from the page goes to one you"
