@@ -20,6 +20,7 @@ from dashboard.config import (
     MAX_THREADS,
     Config,
 )
+from dashboard.ports import PortUnavailable, check_ports
 from dashboard.recording.fileformat import DEFAULT_CAP_MB
 from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.replay import SPEEDS
@@ -260,6 +261,11 @@ def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        check_ports(config)
+    except PortUnavailable as exc:
+        print(f"run.py: error: {exc}", file=sys.stderr)
+        sys.exit(2)  # as argparse exits on a bad flag
     from dashboard.serve import DashboardServer
 
     DashboardServer(config).run()

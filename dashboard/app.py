@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -28,8 +29,11 @@ ASYNC_MODES = {"gevent": "gevent", "gthread": "threading"}
 MAX_BODY_BYTES = 4 * MAX_BODY
 
 
-def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
-    """The dashboard app and its services (started unless `start` is False, for tests)."""
+def create_app(
+    config: Config, start: bool = True, on_end: Callable[[int], None] | None = None
+) -> tuple[Flask, Services]:
+    """The dashboard app and its services (started unless `start` is False, for tests); `on_end`
+    stops the whole dashboard with an exit code (see dashboard/ending.py)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     app = Flask(
         __name__,
@@ -48,7 +52,10 @@ def create_app(config: Config, start: bool = True) -> tuple[Flask, Services]:
         socketio.emit(event, data, skip_sid=skip)
 
     out = hub_emit(emit) if async_mode == "gevent" else emit
-    services = build(config, out) if config.replay is None else build_replay(config, out, config.replay)
+    if config.replay is None:
+        services = build(config, out, on_end)
+    else:
+        services = build_replay(config, out, config.replay)
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)

@@ -1,4 +1,5 @@
-"""Serves the dashboard with gunicorn: one worker, because the model lives in memory.
+"""Serves the dashboard with gunicorn: one worker, because the model lives in memory, forked once
+(a dead worker ends run.py rather than start an empty dashboard: dashboard/ending.py).
 
 The worker is green by default (dashboard/green.py): a connection costs a greenlet, so a
 thousand viewers and a few hundred slow clients leave the API and the pages answering. The
@@ -18,6 +19,7 @@ from gunicorn.app.base import BaseApplication
 from dashboard import gunicorn_errors
 from dashboard.app import MAX_BODY_BYTES, create_app
 from dashboard.config import GREEN_CONNECTIONS, Config
+from dashboard.ending import Ending
 from dashboard.green import OnThreads
 from dashboard.services import Services
 
@@ -30,6 +32,7 @@ class DashboardServer(BaseApplication):
     def __init__(self, config: Config) -> None:
         self.config = config
         self.services: Services | None = None
+        self.ending = Ending()  # before the fork: the worker inherits it
         super().__init__()
 
     def load_config(self) -> None:
@@ -44,6 +47,7 @@ class DashboardServer(BaseApplication):
             "timeout": 0,
             "loglevel": "warning",
             "when_ready": self._when_ready,
+            "pre_fork": self.ending.pre_fork,
             "worker_exit": self._worker_exit,
         }
         for key, value in settings.items():
@@ -55,8 +59,18 @@ class DashboardServer(BaseApplication):
         # Connections, not threads, are what a green worker counts: viewers and slow clients alike.
         return {"worker_class": "dashboard.green.GreenWorker", "worker_connections": GREEN_CONNECTIONS}
 
+    def run(self) -> None:
+        """gunicorn's run; the exit code is the one the worker asked for, if it did."""
+        try:
+            super().run()
+        except SystemExit:
+            code = self.ending.code()
+            if code is None:
+                raise
+            raise SystemExit(code) from None
+
     def load(self) -> Flask | OnThreads:
-        app, self.services = create_app(self.config)
+        app, self.services = create_app(self.config, on_end=self.ending.end)
         if self.config.dashboard_worker == "gthread":
             return app
         return OnThreads(app, self.config.dashboard_threads, MAX_BODY_BYTES)

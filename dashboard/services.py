@@ -171,8 +171,13 @@ class Services:
         self.spawner.close()
 
 
-def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Services:
-    """Every service, wired; nothing runs until `start()`."""
+def build(
+    config: Config,
+    emit: Callable[[str, dict, str | None], None],
+    on_end: Callable[[int], None] | None = None,
+) -> Services:
+    """Every service, wired; nothing runs until `start()`. `on_end(code)` stops the dashboard
+    (a launched command that exited before it listened)."""
     store = Store()
     collector = Collector(store, "127.0.0.1", config.collector_port)  # agents run on this host
     spawner = Spawner()
@@ -197,11 +202,15 @@ def build(config: Config, emit: Callable[[str, dict, str | None], None]) -> Serv
             store.apply(Launched(time.monotonic_ns(), NAME, tuple(pids), url))
             if url:  # load may go to it while its tree lives
                 targets.add(NAME, url, alive=lambda: launcher.url == url)
+            elif pids and launcher.unnamed:  # it serves, on ports the user must choose from
+                targets.hold(NAME, launcher.unnamed)
             elif targets.remove(NAME) and launcher.exit_code is not None:  # it died: its load stops
                 load.target_died(NAME, launcher.alive_ns)
 
         cwd = Path(config.chdir or os.getcwd())
-        launcher = Launcher(spawner, collector.url, list(config.command), cwd, config.target, launched)
+        launcher = Launcher(
+            spawner, collector.url, list(config.command), cwd, config.target, launched, on_end
+        )
     return Services(config, store, collector, spawner, servers, load, broadcaster, targets, launcher=launcher)
 
 

@@ -98,3 +98,17 @@ def test_the_qr_code_is_an_svg_made_without_network(monkeypatch):
     svg = qr_svg("https://talk.example/tp/watch")
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert 'viewBox="0 0 ' in svg  # sized by the page's CSS, not by fixed pixels
+
+
+def test_a_public_url_no_qr_code_can_hold_is_refused_at_start(capsys):
+    """Issue 17, fault 4: a 3,000-character --public-url was accepted, and every /stage was then
+    a 500 (segno's DataOverflowError). The longest that fits is kept, and its code is drawn."""
+    too_long = "https://talk.example/" + "a" * 2979
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["--public-url", too_long])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--public-url" in err and "3006 characters with /watch" in err and "shorter address" in err
+    fits = "https://talk.example/" + "a" * 2303  # 2,330 bytes with /watch: a version 40 code's limit
+    assert parse_args(["--public-url", fits]).public_url == fits
+    assert qr_svg(fits + "/watch").startswith("<svg")

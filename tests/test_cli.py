@@ -1,11 +1,14 @@
 """`run.py`'s flags: every mode's parameters can be set at start, and bad flags stop it with a
-message before anything starts."""
+message before anything starts, busy ports among them."""
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 
 from run import parse_args
+from tests.support import Dashboard
 
 
 @pytest.mark.parametrize(
@@ -74,3 +77,33 @@ def test_attach_takes_the_url_load_may_go_to():
         (),
         False,
     )
+
+
+def refused_in_one_line(dash: Dashboard) -> str:
+    """The one line a dashboard that could not start printed, once it exited with argparse's 2."""
+    assert dash.proc.wait(60) == 2, dash.log()
+    lines = dash.log().strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_busy_dashboard_port_is_refused_in_one_line_naming_port():
+    """Issue 17, fault 9: a second dashboard on a busy port printed gunicorn's raw "Connection in
+    use" 11 times and exited 1 with no word of its own."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = refused_in_one_line(Dashboard(port=port))
+    assert line.startswith(f"run.py: error: --port {port}: 127.0.0.1:{port} is already in use"), line
+    assert "give a free port with --port" in line
+
+
+def test_a_busy_collector_port_is_refused_in_one_line_naming_collector_port():
+    """Issue 17, fault 9: `--attach` on a busy UDP port died in the worker with a traceback (exit 3)."""
+    with socket.socket(type=socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        line = refused_in_one_line(Dashboard("--attach", "--collector-port", str(port)))
+    assert line.startswith(f"run.py: error: --collector-port {port}: UDP 127.0.0.1:{port} is already in use")
+    assert "give a free port with --collector-port" in line

@@ -257,6 +257,41 @@ def page_sends_load_to_the_chosen_server(page: Page, dash: Dashboard, managed: d
     assert after["counters"]["failed"] == 0
 
 
+@pytest.mark.parametrize("named", [False, True], ids=["no-target", "target"])
+def test_a_server_on_two_ports_is_a_target_only_once_named_by_target(blog_env, named):
+    """Issue 17, fault 5: `-- gunicorn -b :P1 -b :P2` printed no address, and load answered "no
+    workload server is serving" while /api/state showed the server with a url. Start-up now asks
+    for --target in one line; until it is given the state shows no url and load says what start-up
+    said; with --target the port named is the url and the target, and a burst is served there."""
+    ports = sorted([free_port(), free_port()])
+    target = f"http://127.0.0.1:{ports[1]}"
+    dash = launched(str(BIN / "gunicorn"), "-w", "1", "--threads", "2", "-b", f"127.0.0.1:{ports[0]}",
+                    "-b", f"127.0.0.1:{ports[1]}", "--no-control-socket", "blog:create_app()",
+                    extra=("--target", target) if named else ())  # fmt: skip
+    try:
+        why = (
+            f"your server listens on several ports (:{ports[0]}, :{ports[1]}); load from the page goes to"
+            f" one you name: run run.py again with --target http://127.0.0.1:{ports[0]} (or another)"
+        )
+        asked = f"threadpulse: {why}\n"
+        burst = {"path": "/post/1", "count": 2}
+        if named:
+            server = own_server(dash, processes=1)
+            assert (server["url"], server["target"]) == (target, "launched")
+            result = dash.wait_run(dash.post("/api/load", burst).json()["run"])
+            assert (result["state"], result["done"]) == ("done", 2)
+            assert asked not in dash.log()
+        else:
+            wait_for(lambda: asked in dash.log(), 30, interval=0.2, what="start-up to ask for --target")
+            assert dash.log().count(asked) == 1
+            server = wait_for(lambda: [s for s in servers(dash) if s["kind"]], 30, what="the server")[0]
+            assert (server["url"], server["target"]) == (None, None)
+            refused = dash.post("/api/load", burst)
+            assert (refused.status_code, refused.json()["error"]) == (400, why)
+    finally:
+        dash.stop_leaving_nothing()
+
+
 def test_ctrl_c_to_the_process_group_leaves_nothing(blog_env):
     """Ctrl-C in the user's terminal (SIGINT to run.py's whole process group) ends the dashboard,
     the user's server and its workers: nothing is left."""

@@ -4,11 +4,14 @@ own label, capacity, slots and counters, never summed into one (issue 13, item 2
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from dashboard.addresses import base_url, same_address
+from dashboard.launch import launcher as launcher_module
 from dashboard.launch.address import pick
+from dashboard.launch.launcher import Launcher
 from dashboard.model.live import Model
 from dashboard.model.servers import serving
 from dashboard.model.views import state_view
@@ -152,6 +155,34 @@ def test_the_launcher_picks_the_address_named_on_the_command_line():
     assert pick(sockets, ["uwsgi", "--http", ":34567"]) == "http://127.0.0.1:34567"
     assert pick([("::", 9000)], ["gunicorn"]) == "http://[::1]:9000"
     assert pick(sockets, ["uwsgi"]) is None  # two, none named: not clear yet
+    assert pick([("0.0.0.0", 9000), ("::", 9000)], ["flask"]) == "http://127.0.0.1:9000"  # one port
+
+
+def test_the_launcher_takes_no_address_from_a_server_caught_between_two_binds(monkeypatch, tmp_path):
+    """Issue 17, fault 5: gunicorn binds `-b :P1 -b :P2` one by one; a look between the two saw one
+    port and took it for the server's only address. An address is taken once two looks agree."""
+    seen = iter([[("127.0.0.1", 8001)], *[[("127.0.0.1", 8001), ("127.0.0.1", 8002)]] * 3])
+    monkeypatch.setattr(launcher_module, "listening", lambda pids: next(seen))
+    monkeypatch.setattr(launcher_module, "guarded_pids", lambda proc: [300])
+    published = []
+    argv = ["gunicorn", "-b", ":8001", "-b", ":8002", "app"]
+    launcher = Launcher(
+        None, "udp://127.0.0.1:1", argv, tmp_path, None, lambda *shown: published.append(shown)
+    )
+    launcher._proc = SimpleNamespace(poll=lambda: None)
+    for _ in range(3):
+        launcher.check()
+    assert published == [([300], None), ([300], None)]  # its pids; again once it is held, with why
+    assert launcher.url is None and "several ports (:8001, :8002)" in launcher.unnamed
+
+
+def test_a_launched_server_without_an_address_shows_none_as_load_has_none():
+    """Issue 17, fault 5: a server on two named ports (no --target) showed the agent's first
+    address as its url while load from the page refused it: the page and load now agree."""
+    model, _ = two_servers()
+    model.set_launched("launched", [200, 201, 202], None)
+    (own,) = [s for s in state_view(model, 0)["servers"] if s["id"] == "h:200"]
+    assert (own["url"], own["target"], own["label"]) == (None, None, "gunicorn gthread 2 × 4")
 
 
 def test_switching_the_managed_server_keeps_the_other_servers_counts_in_the_sum():

@@ -49,6 +49,20 @@ def test_a_target_that_is_no_longer_alive_gets_no_load_before_it_is_removed():
         targets.resolve(MANAGED)
 
 
+def test_a_server_held_from_load_says_why_until_it_is_a_target():
+    """Issue 17, fault 5: a launched server on several ports is no target until --target names
+    one; load then says so, not that no server serves."""
+    targets = Targets()
+    targets.hold("launched", "your server listens on several ports (:1, :2); ... --target")
+    with pytest.raises(BadLoadRequest, match=r"several ports \(:1, :2\); ... --target$"):
+        targets.resolve()
+    targets.add("launched", "http://127.0.0.1:2")
+    assert targets.resolve() == ("launched", "http://127.0.0.1:2")
+    targets.remove("launched")
+    with pytest.raises(BadLoadRequest, match="no workload server is serving"):
+        targets.resolve()
+
+
 def test_a_target_must_be_an_http_url():
     with pytest.raises(ValueError, match="http://"):
         Targets().add("x", "file:///etc/passwd")

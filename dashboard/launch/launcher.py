@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from dashboard.addresses import base_url
 from dashboard.children import PROJECT_ROOT, Spawner, guarded_pids, release_tree
 from dashboard.launch.address import listening, pick
 from workload.agent import ENV_COLLECTOR, ENV_MODE
@@ -28,6 +29,11 @@ EXIT_WAIT_S = 1.5  # as the server manager's: the guard ends a slower tree alone
 
 # Called with the launched tree's pids (empty once it is gone) and its base URL (None until found).
 OnChange = Callable[[list[int], "str | None"], None]
+
+
+def exit_code(returncode: int) -> int:
+    """A shell's exit code for a child's returncode: 128 + N for one killed by signal N."""
+    return returncode if returncode >= 0 else 128 - returncode
 
 
 def injected_env(collector_url: str, environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -49,13 +55,19 @@ class Launcher:
         cwd: Path,
         target: str | None,
         on_change: OnChange,
+        on_end: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_end(code)` stops the dashboard, run.py exiting with `code` (dashboard/ending.py)."""
         self.spawner = spawner
         self.collector_url = collector_url
         self.argv = argv
         self.cwd = cwd
         self.target = target
         self.on_change = on_change
+        self.on_end = on_end
+        self._listened = False  # whether the tree was ever seen listening on a TCP port
+        self._last_seen: list[tuple[str, int]] = []  # the addresses it listened on at the last look
+        self.unnamed: str | None = None  # why it has no address though it listens (several ports)
         self._proc: subprocess.Popen | None = None
         self._shown: tuple[list[int], str | None] = ([], None)
         self._lock = threading.Lock()
@@ -82,17 +94,54 @@ class Launcher:
             if proc is None:
                 return
             if proc.poll() is not None:
-                self.exit_code, self._proc = proc.returncode, None
-                print(f"threadpulse: your server exited (code {proc.returncode})", flush=True)
-                self._publish([], None)
+                self._proc = None
+                self._exited(proc.returncode)
                 return
             self.alive_ns = time.monotonic_ns()
             pids = guarded_pids(proc)
-            url = self.target or self._shown[1] or pick(listening(pids), self.argv)
-            if (pids, url) != self._shown:
+            url, unnamed = self.target or self._shown[1], self.unnamed
+            if url is None or not self._listened:
+                addresses = listening(pids)
+                self._listened = self._listened or bool(addresses)
+                url = url or self._address(addresses)
+            if (pids, url) != self._shown or self.unnamed != unnamed:
                 if url is not None and self._shown[1] is None:
                     print(f"threadpulse: your server listens at {url}", flush=True)
                 self._publish(pids, url)
+
+    def _address(self, addresses: list[tuple[str, int]]) -> str | None:
+        """The address picked among those the server listens on, once two looks in a row agree (a
+        server binds its ports one by one: seen between two binds, the first would pass for its
+        only one); when it cannot be told, ask the user (once) to name it with --target, and keep
+        why for load from the page."""
+        settled, self._last_seen = addresses == self._last_seen, addresses
+        url = pick(addresses, self.argv) if settled else None
+        if url is None and settled and addresses and self.unnamed is None:
+            ports = ", ".join(f":{port}" for port in sorted({port for _, port in addresses}))
+            self.unnamed = (
+                f"your server listens on several ports ({ports}); load from the page goes to one you"
+                f" name: run run.py again with --target {base_url(*addresses[0])} (or another)"
+            )
+            print(f"threadpulse: {self.unnamed}", flush=True)
+        return url
+
+    def _exited(self, returncode: int) -> None:
+        """A command that ended before it ever listened ends the dashboard with its exit code (there
+        is nothing to watch, as ddtrace-run ends with its command); one that served and then
+        exited leaves the dashboard showing what it saw, until Ctrl-C."""
+        code = self.exit_code = exit_code(returncode)
+        self._publish([], None)
+        if self._listened or self.on_end is None:
+            print(
+                f"threadpulse: your server exited (code {code}); the dashboard shows what it saw", flush=True
+            )
+            return
+        print(
+            f"threadpulse: your command exited (code {code}) before it listened on any port;"
+            f" the dashboard stops, and run.py exits with code {code}",
+            flush=True,
+        )
+        self.on_end(code)
 
     def stop(self) -> None:
         """End the user's server and all it started (the dashboard is exiting)."""

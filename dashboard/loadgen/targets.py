@@ -32,6 +32,7 @@ class Targets:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._targets: dict[str, tuple[str, Callable[[], bool]]] = {}
+        self._held: dict[str, str] = {}  # servers that run but may not take load yet: why
 
     def add(self, server_id: str, url: str, alive: Callable[[], bool] | None = None) -> None:
         """Register (or move) a server; `alive`, when given, is asked before every use."""
@@ -39,12 +40,21 @@ class Targets:
             raise ValueError(f"a target's URL must start with http://, got {url[:80]!r}")
         with self._lock:
             self._targets[server_id] = (url.rstrip("/"), alive or _always)
+            self._held.pop(server_id, None)
 
     def remove(self, server_id: str) -> bool:
         """Forget a server (it stopped, failed or was detached); whether it was a target (unknown
         ids are ignored), so that its death is told once."""
         with self._lock:
+            self._held.pop(server_id, None)
             return self._targets.pop(server_id, None) is not None
+
+    def hold(self, server_id: str, why: str) -> None:
+        """A server that runs but takes no load until the user acts: load finding no target says
+        `why` (what to do), not that no server serves."""
+        with self._lock:
+            self._targets.pop(server_id, None)
+            self._held[server_id] = why
 
     def urls(self) -> dict[str, str]:
         """The live targets, {id: url}."""
@@ -63,7 +73,9 @@ class Targets:
             if len(live) == 1:
                 return next(iter(live.items()))
             if not live:
-                raise BadLoadRequest("no workload server is serving: start one first")
+                with self._lock:
+                    held = sorted(self._held.values())
+                raise BadLoadRequest("; ".join(held) or "no workload server is serving: start one first")
             raise BadLoadRequest(f"several servers serve; name one as server: {', '.join(sorted(live))}")
         if type(server_id) is not str or not 0 < len(server_id) <= MAX_ID:
             raise BadLoadRequest(f"server must be a server id (a string of 1 to {MAX_ID} characters)")

@@ -77,12 +77,13 @@ def serving(model: Model, target: str) -> bool:
 
 def _launched(model: Model, pids: set[int], shape: Server | None) -> tuple[str | None, str | None]:
     """(url, target) of a server the dashboard did not start. Launched from the user's command: the
-    address the launcher found or was given, and its name, matched by pids. Else where the agent
-    read it listens, and the attached server's name (`--attach --target`) if that is its address;
-    no target for a server that only reports."""
+    address the launcher found or was given, and its name, matched by pids; none while it has none
+    (one of several ports, not named by --target: load cannot go there, so the page names none).
+    Else where the agent read it listens, and the attached server's name (`--attach --target`) if
+    that is its address; no target for a server that only reports."""
     for name, (launched, url) in model.launched.items():
-        if url and pids & launched:
-            return url, name
+        if pids & launched:
+            return (url, name) if url else (None, None)
     url = _listen_url(shape)
     if url is not None:
         for name, (launched, at) in model.launched.items():

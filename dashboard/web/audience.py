@@ -39,7 +39,15 @@ def parse_public_url(text: str) -> str:
         raise ValueError(f"{shape}: the port must be a number from 1 to 65535")
     if parts.query or parts.fragment or "?" in text or "#" in text:
         raise ValueError(f"{shape}: no ?query or #fragment")
-    return text.rstrip("/")
+    url = text.rstrip("/")
+    try:  # refused here, or every /stage would fail drawing it
+        qr_code(url + AUDIENCE_PATH)
+    except segno.DataOverflowError:
+        raise ValueError(
+            f"{len(url + AUDIENCE_PATH)} characters with {AUDIENCE_PATH} are more than the stage's QR code"
+            " can hold; give a shorter address (a short link that redirects to it will do)"
+        ) from None
+    return url
 
 
 def first_non_loopback_address() -> str | None:
@@ -72,7 +80,12 @@ def audience_url(config: Config) -> str:
     return base_url(config) + AUDIENCE_PATH
 
 
+def qr_code(url: str) -> segno.QRCode:
+    """The QR code of `url` (DataOverflowError when none can hold it): medium error correction,
+    never a Micro QR code, which many phone cameras do not read."""
+    return segno.make(url, error="m", micro=False)
+
+
 def qr_svg(url: str) -> str:
     """An inline SVG QR code of `url`, made here (no network), dark on light as scanners want."""
-    code = segno.make(url, error="m", micro=False)
-    return code.svg_inline(scale=1, border=2, dark="#000", light="#fff", omitsize=True)
+    return qr_code(url).svg_inline(scale=1, border=2, dark="#000", light="#fff", omitsize=True)
