@@ -127,6 +127,45 @@ def test_a_frame_announcing_200_mb_is_refused_near_the_limit_and_the_dashboard_s
         viewer.close()
 
 
+RESET = -1
+
+
+def close_code(sock: socket.socket) -> int | None:
+    """The code of the close frame the dashboard sends, reading past any frame before it; RESET if
+    the connection is reset (closed with our bytes unread, the kernel may reset it before the
+    close frame is read), None if it ends without one; a socket timeout fails the test."""
+    try:
+        while head := sock.recv(2, socket.MSG_WAITALL):
+            opcode, length = head[0] & 0x0F, head[1] & 0x7F
+            if length >= 126:
+                (length,) = struct.unpack(
+                    "!H" if length == 126 else "!Q", sock.recv(2 if length == 126 else 8)
+                )
+            payload = sock.recv(length, socket.MSG_WAITALL) if length else b""
+            if opcode == 0x8:
+                return struct.unpack("!H", payload[:2])[0]
+    except ConnectionResetError:
+        return RESET
+    return None
+
+
+@pytest.mark.parametrize("worker", ["green", "gthread"])
+def test_a_frame_announcing_more_than_the_limit_is_refused_from_its_header(request, worker):
+    """Issue 17, fault 2, "refused from their header, before their payload is read": a header
+    announcing 200 MB and 64 KB of its payload, then nothing more, is answered with close 1009 (a
+    message too big), or a reset when the dashboard closes with those bytes unread, and counted as
+    oversize. Refused only once the limit had arrived, it waited for the next 936 KB."""
+    dashboard = request.getfixturevalue("dashboard" if worker == "green" else "gthread_dashboard")
+    refused_before = dropped(dashboard, "oversize")
+    sock, _ = ws_connect(dashboard.port)
+    try:
+        sock.sendall(frame_header(200_000_015) + b"a" * CHUNK)
+        assert close_code(sock) in (1009, RESET)
+    finally:
+        sock.close()
+    wait_for(lambda: dropped(dashboard, "oversize") == refused_before + 1, 10, what="the refusal counted")
+
+
 STALLED = 10
 
 

@@ -4,10 +4,13 @@ python-engineio serves its WebSocket transport with simple-websocket (in gevent 
 gevent-websocket, and in threading mode) but makes it without `max_message_size`: one text frame
 announcing 200 MB was read whole, and only then compared with `max_http_buffer_size` (1,000,000,
 which the handshake advertises as `maxPayload`); the worker grew by 190 MB (issue 17, fault 2).
-Given that limit, simple-websocket refuses the message (close 1009) once it passes it: wsproto
-hands over a frame's payload as it arrives, so at most one read (4 KB, or what a compressed read
-inflates to) past the limit is held. Measured: the 200 MB frame is cut after 1.75 MB, +3 MB; a
-permessage-deflate message of 200 MB (194 KB on the wire), +14 MB.
+A message is now refused (close 1009) from its frames' headers, once the lengths they announce
+pass that limit, before any of their payload is read: wsproto lets an extension judge each frame's
+header (`Extension.frame_inbound_header`), and MessageLimit is one no client offers, always on.
+A compressed message announces its compressed length, so simple-websocket is also given the limit,
+which it applies to the inflated message as it grows. Measured: the 200 MB frame is refused
+having cost nothing past its header; a permessage-deflate message of 200 MB (194 KB on the
+wire), +14 MB.
 
 Its writes wait as long as the socket takes. A viewer that never reads held its greenlet, its
 queue of frames and up to 4 MB of kernel send buffer for as long as it liked: Engine.IO's ping
@@ -24,12 +27,18 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 
 import engineio
 import gevent
+import simple_websocket
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from engineio.async_drivers.gevent import WebSocketWSGI as GeventWebSocketWSGI
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, Event
+from wsproto.extensions import Extension
+from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 
 # A write that moves no byte for this long ends the viewer. A live page reads every frame as it
 # comes; the kernel buffer (SEND_BUFFER, doubled by Linux) absorbs seconds of a phone's stall.
@@ -99,10 +108,60 @@ class DrainingSocket:
         self.sock.close()
 
 
-class _Capped:
-    """simple-websocket given Engine.IO's own message limit; counts the messages refused by it."""
+class MessageLimit(Extension):
+    """Refuses a message from its frames' headers once the lengths they announce pass `limit`:
+    wsproto asks every extension of a connection to judge each frame's header before its payload.
+    Its name is one no client offers, so the handshake never names it; it is on all the same."""
 
-    ws: object  # simple_websocket.Server, made by SimpleWebSocketWSGI.__call__
+    name = "x-threadpulse-message-limit"
+    _KEEP = RsvBits(False, False, False)  # it claims no reserved bit
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.announced = 0  # the message's length so far, as its frames' headers announce it
+
+    def enabled(self) -> bool:
+        return True
+
+    def offer(self) -> bool:
+        return False
+
+    def frame_inbound_header(self, proto: object, opcode: Opcode, rsv: RsvBits, payload_length: int):
+        if opcode.iscontrol():
+            return self._KEEP
+        fragment = opcode is Opcode.CONTINUATION
+        self.announced = payload_length + (self.announced if fragment else 0)
+        return CloseReason.MESSAGE_TOO_BIG if self.announced > self.limit else self._KEEP
+
+
+class _LimitedConnection(WSConnection):
+    """wsproto's server side, which accepts a connection with MessageLimit among its extensions."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(ConnectionType.SERVER)
+        self.limit = limit
+
+    def send(self, event: Event) -> bytes:
+        if isinstance(event, AcceptConnection):
+            event = replace(event, extensions=[*event.extensions, MessageLimit(self.limit)])
+        return super().send(event)
+
+
+class LimitedServer(simple_websocket.Server):
+    """simple-websocket's server whose wsproto connection refuses oversized messages by header."""
+
+    def handshake(self) -> None:
+        self.ws = _LimitedConnection(self.max_message_size)
+        super().handshake()
+
+
+class _Capped:
+    """simple-websocket given Engine.IO's own message limit, by header and as it inflates; counts
+    the messages refused by it."""
+
+    ws: LimitedServer
+    app: Callable
+    server_args: dict
 
     def __init__(self, handler: Callable, server: engineio.Server, dropped: Dropped) -> None:
         super().__init__(handler, server)
@@ -110,13 +169,24 @@ class _Capped:
         self.dropped = dropped
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        # engineio's SimpleWebSocketWSGI.__call__, with LimitedServer for simple_websocket.Server.
+        self.ws = LimitedServer(environ, **self.server_args)
         try:
-            return super().__call__(environ, start_response)
+            served = self.app(self)
         finally:
-            # simple-websocket leaves the refused message's length behind when it closes for it.
-            limit = self.server_args["max_message_size"]
-            if getattr(self, "ws", None) is not None and self.ws.incoming_message_len > limit:
+            if self._refused():
                 self.dropped(OVERSIZE)
+        if self.ws.mode == "gunicorn":
+            raise StopIteration()
+        if self.ws.mode == "werkzeug":
+            raise ConnectionError()
+        return served
+
+    def _refused(self) -> bool:
+        """Whether the connection ended over a message too big: by header (close 1009 from
+        wsproto) or inflated past the limit (simple-websocket leaves the message's length)."""
+        ws = self.ws
+        return ws.close_reason == CloseReason.MESSAGE_TOO_BIG or ws.incoming_message_len > ws.max_message_size
 
 
 class ThreadedViewerSocket(_Capped, SimpleWebSocketWSGI):
