@@ -5,6 +5,7 @@ its last whole line, with a warning."""
 from __future__ import annotations
 
 import json
+import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ def read_recording(path: Path, cap_bytes: int = DEFAULT_CAP_MB << 20) -> Recordi
     """The header and every event of `path`; RecordingError for anything it cannot replay."""
     path = Path(path)
     try:
+        _check_regular(path)
         data = _read(path, cap_bytes)
     except OSError as exc:
         raise RecordingError(f"{path}: {exc.strerror or exc}") from None
@@ -63,6 +65,16 @@ def read_recording(path: Path, cap_bytes: int = DEFAULT_CAP_MB << 20) -> Recordi
         if later < earlier:
             raise RecordingError(f"{path}: line {number}: its time runs backwards ({later} < {earlier})")
     return Recording(head, tuple(events), warning)
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse what is not a plain file before opening it: opening a FIFO waits for a writer that
+    may never come, and a device never ends."""
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a folder"), (stat.S_ISSOCK, "a socket"))
+        what = next((name for test, name in kinds if test(mode)), "a device")
+        raise RecordingError(f"{path}: is {what}, not a regular file: give the path of a recording file")
 
 
 def _read(path: Path, cap_bytes: int) -> bytes:
