@@ -109,7 +109,7 @@ def test_a_file_cut_off_mid_line_replays_up_to_its_last_whole_line_with_a_warnin
             b"{oops\n" + json.dumps(to_json(Ended(20))).encode() + b"\n",
             "line 3: not JSON",
         ),
-        ([header(0), {"k": "sample", "t": 5}], b"", "line 2: a 'sample' event with a missing or bad field"),
+        ([header(0), {"k": "sample", "t": 5}], b"", "line 2: a 'sample' event has no 'samples' field"),
         ([header(0), {"k": "warp", "t": 5}], b"", "line 2: unknown event kind 'warp'"),
         ([header(0), to_json(Ended(9)), to_json(Ended(3))], b"", "line 3: its time runs backwards"),
         (
