@@ -19,7 +19,7 @@ from dashboard.app import create_app
 from dashboard.config import Config
 from dashboard.recording import events
 from dashboard.recording.reader import RecordingError, read_recording
-from dashboard.recording.schema import BadField, checker
+from dashboard.recording.schema import BadField, check, checker
 from dashboard.servers.modes import REGISTRY
 from tests.support import wait_for
 from tests.test_recording import good_lines
@@ -90,7 +90,7 @@ def test_a_wrong_field_names_its_path_and_what_it_must_be():
     with pytest.raises(
         BadField, match=r"^info\.params\.workers must be an integer from 0 to 10,000, got '2'$"
     ):
-        checker(events.ServerChanged)(events.ServerChanged(0, info, 1), "")
+        check(events.ServerChanged(0, info, 1), events.ServerChanged)
 
 
 POISONS = [

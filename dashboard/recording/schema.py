@@ -40,17 +40,22 @@ class BadField(ValueError):
         super().__init__(f"{field or 'the value'} {why}")
         self.field, self.why, self.deep = field, why, deep
 
-    def inside(self) -> BadField:
-        """This error, found inside a container whose own type was right."""
-        return BadField(self.field, self.why, deep=True)
+    def under(self, place: str) -> BadField:
+        """This error, found at `place` inside a container whose own type was right. Paths are
+        made only on the way out of a failure: the checks that pass build none."""
+        field = place if not self.field else self.field if not place else f"{place}.{self.field}"
+        return BadField(field.replace(".[", "["), self.why, deep=True)
 
 
-Check = Callable[[Any, str], None]
+Check = Callable[[Any], None]
 
 
 def check(value: object, hint: object, field: str = "") -> None:
     """BadField naming the dotted `field` path when `value` does not fit `hint`."""
-    checker(hint)(value, field)
+    try:
+        checker(hint)(value)
+    except BadField as exc:
+        raise (exc.under(field) if field else exc) from None
 
 
 @functools.cache
@@ -61,11 +66,11 @@ def checker(hint: Any) -> Check:
         return checker(args[0])
     if origin is Annotated:
         if any(isinstance(meta, Checked) for meta in args[1:]):
-            return lambda value, field: None
+            return lambda value: None
         bounds = next((meta for meta in args[1:] if isinstance(meta, Between)), None)
         return _number(args[0], bounds) if bounds else checker(args[0])
     if hint in (Any, object):
-        return lambda value, field: None
+        return lambda value: None
     if hint in (None, type(None)):
         return _plain(type(None), "null")
     if hint in (bool, str):
@@ -123,9 +128,9 @@ def _span(bounds: Between) -> str:
 
 
 def _plain(kind: type, words: str) -> Check:
-    def check_plain(value: object, field: str) -> None:
+    def check_plain(value: object) -> None:
         if type(value) is not kind:
-            raise BadField(field, f"must be {words}, got {shown(value)}")
+            raise BadField("", f"must be {words}, got {shown(value)}")
 
     return check_plain
 
@@ -134,12 +139,12 @@ def _number(kind: Any, bounds: Between | None) -> Check:
     allowed = (int,) if kind is int else (int, float)
     words = describe(kind) + (_span(bounds) if bounds else "")
 
-    def check_number(value: object, field: str) -> None:
+    def check_number(value: object) -> None:
         if not isinstance(value, allowed) or isinstance(value, bool):
-            raise BadField(field, f"must be {words}, got {shown(value)}")
+            raise BadField("", f"must be {words}, got {shown(value)}")
         if not math.isfinite(value) or (bounds and not bounds.low <= value <= bounds.high):
             size = " (64 bits)" if bounds == INT64 else ""
-            raise BadField(field, f"must be {words}{size}, got {shown(value)}", deep=True)
+            raise BadField("", f"must be {words}{size}, got {shown(value)}", deep=True)
 
     return check_number
 
@@ -147,72 +152,100 @@ def _number(kind: Any, bounds: Between | None) -> Check:
 def _union(hint: Any, choices: list[Check]) -> Check:
     words = describe(hint)
 
-    def check_union(value: object, field: str) -> None:
+    def check_union(value: object) -> None:
         deep = None
         for choice in choices:
             try:
-                return choice(value, field)
+                return choice(value)
             except BadField as exc:
                 deep = deep or (exc if exc.deep else None)
-        raise deep or BadField(field, f"must be {words}, got {shown(value)}")
+        raise deep or BadField("", f"must be {words}, got {shown(value)}")
 
     return check_union
 
 
 def _literal(allowed: tuple) -> Check:
-    def check_literal(value: object, field: str) -> None:
+    def check_literal(value: object) -> None:
         if not any(type(value) is type(choice) and value == choice for choice in allowed):
-            raise BadField(field, f"must be {describe(Literal[allowed])}, got {shown(value)}")
+            raise BadField("", f"must be {describe(Literal[allowed])}, got {shown(value)}")
 
     return check_literal
+
+
+def _container(value: object, kinds: tuple[type, ...], words: str) -> None:
+    if not isinstance(value, kinds):
+        raise BadField("", f"must be {words}, got {shown(value)}")
 
 
 def _sequence(args: tuple) -> Check:
     """A list: `(X, ...)` any length of X, `(X, Y)` exactly those."""
     if args in ((), (...,)):
-        return lambda value, field: _plain_container(value, field, (tuple, list), "a list")
+        return lambda value: _container(value, (tuple, list), "a list")
     if len(args) == 2 and args[1] is Ellipsis:
         items = checker(args[0])
-        return lambda value, field: _each(value, field, lambda index: items)
-    fixed = [checker(arg) for arg in args]
 
-    def check_fixed(value: object, field: str) -> None:
-        _plain_container(value, field, (tuple, list), "a list")
+        def check_items(value: object) -> None:
+            _container(value, (tuple, list), "a list")
+            for index, item in enumerate(value):
+                try:
+                    items(item)
+                except BadField as exc:
+                    raise exc.under(f"[{index}]") from None
+
+        return check_items
+    fixed = [checker(arg) for arg in args]
+    if all(arg is int for arg in args):  # a thread's (cpu, run queue) times: millions in a replay
+        return _whole_numbers(len(args), _fixed(fixed))
+    return _fixed(fixed)
+
+
+def _whole_numbers(count: int, slow: Check) -> Check:
+    """A list of `count` 64-bit ints, checked without a call per item; `slow` says what is wrong."""
+    low, high = INT64
+
+    def check_whole_numbers(value: object) -> None:
+        if type(value) not in (tuple, list) or len(value) != count:
+            return slow(value)
+        for item in value:
+            if type(item) is not int or not low <= item <= high:
+                return slow(value)
+        return None
+
+    return check_whole_numbers
+
+
+def _fixed(fixed: list[Check]) -> Check:
+    """A list of exactly these, each by its own check."""
+
+    def check_fixed(value: object) -> None:
+        _container(value, (tuple, list), "a list")
         if len(value) != len(fixed):
-            raise BadField(field, f"must be a list of {len(fixed)}, got {len(value)} items", deep=True)
-        _each(value, field, fixed.__getitem__)
+            raise BadField("", f"must be a list of {len(fixed)}, got {len(value)} items", deep=True)
+        for index, (item, check_item) in enumerate(zip(value, fixed, strict=True)):
+            try:
+                check_item(item)
+            except BadField as exc:
+                raise exc.under(f"[{index}]") from None
 
     return check_fixed
 
 
-def _each(value: object, field: str, item_check: Callable[[int], Check]) -> None:
-    _plain_container(value, field, (tuple, list), "a list")
-    for index, item in enumerate(value):
-        try:
-            item_check(index)(item, f"{field}[{index}]")
-        except BadField as exc:
-            raise exc.inside() from None
-
-
-def _plain_container(value: object, field: str, kinds: tuple[type, ...], words: str) -> None:
-    if not isinstance(value, kinds):
-        raise BadField(field, f"must be {words}, got {shown(value)}")
-
-
 def _mapping(args: tuple) -> Check:
     if not args:
-        return lambda value, field: _plain_container(value, field, (dict,), "an object")
+        return lambda value: _container(value, (dict,), "an object")
     keys, values = checker(args[0]), checker(args[1])
 
-    def check_mapping(value: object, field: str) -> None:
-        _plain_container(value, field, (dict,), "an object")
+    def check_mapping(value: object) -> None:
+        _container(value, (dict,), "an object")
         for key, item in value.items():
-            inner = f"{field}.{key}" if field else str(key)
             try:
-                keys(key, f"{inner} (its key)")
-                values(item, inner)
+                keys(key)
             except BadField as exc:
-                raise exc.inside() from None
+                raise BadField(str(key), f"(a key) {exc.why}", deep=True) from None
+            try:
+                values(item)
+            except BadField as exc:
+                raise exc.under(str(key)) from None
 
     return check_mapping
 
@@ -229,18 +262,17 @@ def _typeddict(hint: Any) -> Check:
         if wrapper[name] is Required or (hint.__total__ and wrapper[name] is not NotRequired)
     }
 
-    def check_typeddict(value: object, field: str) -> None:
-        _plain_container(value, field, (dict,), "an object")
+    def check_typeddict(value: object) -> None:
+        _container(value, (dict,), "an object")
         for name, check_field in fields.items():
-            inner = f"{field}.{name}" if field else name
             if name not in value:
                 if name in required:
-                    raise BadField(inner, "is missing", deep=True)
+                    raise BadField(name, "is missing", deep=True)
                 continue
             try:
-                check_field(value[name], inner)
+                check_field(value[name])
             except BadField as exc:
-                raise exc.inside() from None
+                raise exc.under(name) from None
 
     return check_typeddict
 
@@ -249,13 +281,13 @@ def _record(hint: Any) -> Check:
     """A NamedTuple or a dataclass: each field by its hint, read as an attribute."""
     fields = {name: checker(arg) for name, arg in typing.get_type_hints(hint, include_extras=True).items()}
 
-    def check_record(value: object, field: str) -> None:
+    def check_record(value: object) -> None:
         if not isinstance(value, hint):
-            raise BadField(field, f"must be {describe(hint)}, got {shown(value)}")
+            raise BadField("", f"must be {describe(hint)}, got {shown(value)}")
         for name, check_field in fields.items():
             try:
-                check_field(getattr(value, name), f"{field}.{name}" if field else name)
+                check_field(getattr(value, name))
             except BadField as exc:
-                raise exc.inside() from None
+                raise exc.under(name) from None
 
     return check_record
