@@ -8,7 +8,7 @@ model's existing methods, and a JSON form for the recording (docs/recording.md).
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal, NamedTuple, Required, TypedDict
+from typing import Annotated, Any, Literal, NamedTuple, Required, TypedDict, get_type_hints
 
 from dashboard.loadgen.errors import BadLoadRequest
 from dashboard.loadgen.http_request import HttpRequest
@@ -300,17 +300,10 @@ def _event(kind: object, t: int, line: dict) -> Event | None:
     return None
 
 
-class _SustainFields(TypedDict):
-    """A `sustain` line's plan fields, checked before the plan is made of them."""
-
-    method: str
-    path: str
-    body: str
-    connections: int
-    seconds: float
-    mode: str
-    rate: int
-    ramp_s: float
+# A `sustain` line's plan fields, the plan's and its request's own, checked before they are made
+# into a plan (whose constructors would fail on a wrong type with no field named).
+_PLAN_FIELDS = {name: hint for cls in (HttpRequest, Plan) for name, hint in get_type_hints(cls).items()}
+_SustainFields = TypedDict("_SustainFields", {k: v for k, v in _PLAN_FIELDS.items() if k != "request"})
 
 
 def _list(line: dict, key: str) -> tuple:
