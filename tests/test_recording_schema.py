@@ -16,10 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.app import create_app
+from dashboard.children import Spawner
 from dashboard.config import Config
 from dashboard.recording import events
+from dashboard.recording.fileformat import Header, header
 from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.schema import BadField, check, checker
+from dashboard.scenes.talk import DEFAULT_TALK, load_talk
+from dashboard.servers.manager import ServerManager
 from dashboard.servers.modes import REGISTRY
 from tests.support import wait_for
 from tests.test_recording import good_lines
@@ -179,3 +183,17 @@ def test_the_good_recording_replays_into_answers(tmp_path):
     """The property's control: unmutated, every read answers 200 (and scenes=all finds its scene)."""
     assert set(answers_of(write(tmp_path / "r.jsonl", LINES)).values()) == {200}
     assert time.monotonic()  # a replay thread stopped by shutdown, nothing left running
+
+
+def test_the_checked_shapes_are_those_the_dashboard_writes():
+    """The header, the server's info and a scene's header are checked by TypedDicts: their keys
+    are what the writer, the server manager and a scene write, or this fails on the drift."""
+    assert set(typing.get_type_hints(Header)) == set(header(0))
+    spawner = Spawner()
+    try:
+        info = ServerManager(spawner, "udp://127.0.0.1:9", lambda info, slots, retired: None).info()
+    finally:
+        spawner.close()
+    assert set(typing.get_type_hints(events.ServerInfo)) == set(info)
+    scene = load_talk(DEFAULT_TALK)[0]
+    assert set(typing.get_type_hints(events.SceneHeader)) == set(scene.header(0, 1))
