@@ -166,7 +166,7 @@ def parse_args(argv: list[str]) -> Config:
         default=DEFAULT_MAX_EVENTS,
         metavar="N",
         help=f"the most events --replay holds (default {DEFAULT_MAX_EVENTS:,}); a replay keeps every event"
-        " in memory, about 0.1-1.5 KB each (docs/benchmarks.md), so this bounds it as --record-cap-mb"
+        " in memory, about 0.1-2 KB each (docs/benchmarks.md), so this bounds it as --record-cap-mb"
         " bounds the file",
     )
     parser.add_argument(

@@ -8,7 +8,8 @@ alternating a /proc sample of 2 processes x 4 threads and a batch of one agent d
 server records them. For each it starts
 `run.py --replay FILE` and reports the start (until /api/health answers), the peak resident
 memory of the dashboard's processes (VmHWM, the largest), their memory once serving (PSS, summed:
-the pages a fork shares counted once), and the first speed change (POST /api/replay).
+the pages a fork shares counted once), the first speed change (POST /api/replay), a seek to the
+end (folds on) and one back to the middle (folds a fresh model from the start).
 Results: docs/benchmarks.md.
 """
 
@@ -84,7 +85,14 @@ def measure(path: Path, *flags: str) -> dict:
         before = time.monotonic()
         requests.post(url + "/api/replay", json={"speed": 2}, timeout=300).raise_for_status()
         speed_s = time.monotonic() - before
+        length = requests.get(url + "/api/replay", timeout=300).json()["length_s"]
+        seeks = {}
+        for name, at_s in (("seek_end_s", length), ("seek_back_s", length / 2)):
+            before = time.monotonic()
+            requests.post(url + "/api/replay", json={"at_s": at_s}, timeout=600).raise_for_status()
+            seeks[name] = time.monotonic() - before
         return {
+            **seeks,
             "start_s": start_s,
             "peak_mb": max(peak_kb(p) for p in processes) / 1024,
             "pss_mb": sum(p.memory_full_info().pss for p in processes) / 2**20,
