@@ -83,7 +83,8 @@ def good_lines() -> list[object]:
 @pytest.mark.parametrize("name", ["r.jsonl", "r.jsonl.gz"])
 def test_a_whole_file_reads_back_with_its_header_and_end(tmp_path, name):
     recording = read_recording(write(tmp_path / name, good_lines()))
-    assert recording.events == tuple(EVENTS) and recording.warning is None
+    replayed = tuple(e._replace(raw=()) if isinstance(e, Datagrams) else e for e in EVENTS)  # not kept
+    assert recording.events == replayed and recording.warning is None
     assert recording.header["schema"] == SCHEMA and recording.end_ns == EVENTS[-1].t_ns
 
 
