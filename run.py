@@ -22,7 +22,7 @@ from dashboard.config import (
 )
 from dashboard.ports import PortUnavailable, check_ports
 from dashboard.recording.fileformat import DEFAULT_CAP_MB
-from dashboard.recording.reader import RecordingError, read_recording
+from dashboard.recording.reader import DEFAULT_MAX_EVENTS, MAX_EVENTS_CAP, RecordingError, read_recording
 from dashboard.recording.replay import SPEEDS
 from dashboard.scenes.talk import DEFAULT_TALK, TalkError, load_talk
 from dashboard.servers.mode import BadServerRequest, Param
@@ -162,6 +162,15 @@ def parse_args(argv: list[str]) -> Config:
         help="serve a recording instead of a live server: same page and API, no workload server, no load",
     )
     parser.add_argument(
+        "--replay-max-events",
+        type=int,
+        default=DEFAULT_MAX_EVENTS,
+        metavar="N",
+        help=f"the most events --replay holds (default {DEFAULT_MAX_EVENTS:,}); a replay keeps every event"
+        " in memory, about 0.1-2 KB each (docs/benchmarks.md), so this bounds it as --record-cap-mb"
+        " bounds the file",
+    )
+    parser.add_argument(
         "--speed",
         type=float,
         default=1.0,
@@ -199,6 +208,10 @@ def parse_args(argv: list[str]) -> Config:
             parser.error(f"--public-url {args.public_url[:80]!r}: {exc}")
     if not 1 <= args.record_cap_mb <= 100_000:
         parser.error(f"--record-cap-mb must be from 1 to 100000, got {args.record_cap_mb}")
+    if not 1 <= args.replay_max_events <= MAX_EVENTS_CAP:
+        parser.error(
+            f"--replay-max-events must be from 1 to {MAX_EVENTS_CAP:,}, got {args.replay_max_events}"
+        )
     if not SPEEDS[0] <= args.speed <= SPEEDS[1]:
         parser.error(f"--speed must be from {SPEEDS[0]:g} to {SPEEDS[1]:g}, got {args.speed:g}")
     if args.replay is not None and args.record is not None:
@@ -206,7 +219,7 @@ def parse_args(argv: list[str]) -> Config:
     replay = None
     if args.replay is not None:
         try:
-            replay = read_recording(args.replay, args.record_cap_mb << 20)
+            replay = read_recording(args.replay, args.record_cap_mb << 20, args.replay_max_events)
         except RecordingError as exc:
             parser.error(f"--replay: {exc}")
         if replay.warning:

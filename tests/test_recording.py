@@ -85,7 +85,8 @@ def good_lines() -> list[object]:
 @pytest.mark.parametrize("name", ["r.jsonl", "r.jsonl.gz"])
 def test_a_whole_file_reads_back_with_its_header_and_end(tmp_path, name):
     recording = read_recording(write(tmp_path / name, good_lines()))
-    assert recording.events == tuple(EVENTS) and recording.warning is None
+    replayed = tuple(e._replace(raw=()) if isinstance(e, Datagrams) else e for e in EVENTS)  # not kept
+    assert recording.events == replayed and recording.warning is None
     assert recording.header["schema"] == SCHEMA and recording.end_ns == EVENTS[-1].t_ns
 
 
@@ -111,7 +112,7 @@ def test_a_file_cut_off_mid_line_replays_up_to_its_last_whole_line_with_a_warnin
             b"{oops\n" + json.dumps(to_json(Ended(20))).encode() + b"\n",
             "line 3: not JSON",
         ),
-        ([header(0), {"k": "sample", "t": 5}], b"", "line 2: a 'sample' event with a missing or bad field"),
+        ([header(0), {"k": "sample", "t": 5}], b"", "line 2: a 'sample' event has no 'samples' field"),
         ([header(0), {"k": "warp", "t": 5}], b"", "line 2: unknown event kind 'warp'"),
         ([header(0), to_json(Ended(9)), to_json(Ended(3))], b"", "line 3: its time runs backwards"),
         (

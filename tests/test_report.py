@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from dashboard.loadgen.http_request import HttpRequest
+from dashboard.loadgen.plan import Plan
 from dashboard.model.history import SERIES_KEPT
 from dashboard.model.live import Model
 from dashboard.reports import page
@@ -120,6 +122,24 @@ def test_a_span_counted_back_from_now_holds_the_runs_that_overlap_it():
     assert {span.sent_ms for span in data["spans"]} == {20_000.0}
     data = report_data(model, Selection(from_s=0.0, to_s=100.0), 25 * S, 0.0)
     assert [run["id"] for run in data["runs"]] == ["r1", "r2"] and data["to_ms"] == 25_000
+
+
+def test_a_sustained_run_is_reported_by_span_and_by_id():
+    """A span or a run report while a sustained run was kept raised AttributeError (a 500): a
+    SustainedRun had no window, and the run's title read a burst's count. Found by issue 17's
+    property test of recordings (fault 3)."""
+    model = model_with_two_runs()
+    plan = Plan(HttpRequest("GET", "/io?ms=5"), 2, 3)
+    model.add_sustained("r3", plan, 21 * S, "launched", managed=False)
+    model.runs["r3"].record_sent(0, 21 * S)
+    model.runs["r3"].record_reply(0, 21 * S + 10 * MS, 200)
+    assert [run["id"] for run in report_data(model, Selection(from_s=-6.0), 25 * S, 0.0)["runs"]] == [
+        "r2",
+        "r3",
+    ]
+    data = report_data(model, Selection(run="r3"), 25 * S, 0.0)
+    assert data["title"] == "Run r3: GET /io?ms=5 · 2 conn × 3 s, closed loop on launched"
+    assert data["from_ms"] == 21_000 - MARGIN_MS
 
 
 def test_the_scenes_report_holds_every_run_a_scene_fired_and_none_other():

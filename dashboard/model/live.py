@@ -55,7 +55,7 @@ def task_key(pid: int, task_id: int) -> str:
     return f"{pid}{TASK_KEY_SEPARATOR}{task_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a replay holds one per process per sample
 class ProcessSample:
     """What /proc says of one process at one instant: its CPU, and per thread (CPU, run queue)."""
 

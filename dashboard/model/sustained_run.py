@@ -149,6 +149,14 @@ class SustainedRun:
             self.ended_ns = t_ns
             self.reason = reason
 
+    def window(self, now_ns: int) -> tuple[int, int] | None:
+        """From its first request sent to its last reply or end (now while it runs), as a burst's
+        Run: what a report of the run covers."""
+        if self.first_sent_ns is None:
+            return None
+        end = now_ns if self.ended_ns is None else max(self.ended_ns, self.last_reply_ns or 0)
+        return self.first_sent_ns, end
+
     def queued(self) -> int:
         """Requests sent that no task has picked up and no reply has closed."""
         return len(self.waiting)

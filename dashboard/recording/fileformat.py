@@ -7,16 +7,29 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Annotated, Required, TypedDict
 
 from dashboard import __version__
+from dashboard.recording.schema import Between, Ns
 
 SCHEMA = 1  # the recording's schema version: a reader refuses a newer one
 FORMAT = "threadpulse-recording"
 DEFAULT_CAP_MB = 200  # run.py --record-cap-mb: a recording stops here, the dashboard runs on
 
 
-def header(start_ns: int) -> dict:
+class Header(TypedDict, total=False):
+    """The first line's fields, as the reader checks them (`format` and `schema` first)."""
+
+    format: Required[str]
+    schema: Required[int]
+    version: str
+    host: Required[str]
+    cores: Annotated[int, Between(1, 1 << 20)] | None
+    started_wall: Required[Annotated[float, Between(0, 1e10)]]  # Unix time, up to the year 2286
+    started_ns: Required[Ns]
+
+
+def header(start_ns: int) -> Header:
     """The first line: what the events' times are measured from, and where they were taken."""
     return {
         "format": FORMAT,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from dashboard.model.history import SERIES_KEPT, SPANS_KEPT, Span, page_contract
 from dashboard.model.live import TASK_KEY_SEPARATOR, Model
 from dashboard.model.runs import Run
+from dashboard.model.sustained_run import SustainedRun
 from dashboard.reports.table import columns_view, rows
 
 MARGIN_MS = 500  # shown before and after a run's requests, so its first queue wait is in view
@@ -118,7 +119,11 @@ def _choose(model: Model, selection: Selection, now_ns: int) -> tuple[list[Run],
         if run is None:
             raise NothingToReport(f"no run {selection.run!r} is kept (GET /api/runs lists those that are)")
         runs, name = [run], run.id
-        title = f"Run {run.id}: {run.count} × {run.endpoint} {run.ms} ms on {run.server.get('mode')}"
+        if isinstance(run, SustainedRun):  # sent to a server of the user's: no mode, its id
+            what, where = run.summary(now_ns)["label"], run.server.get("mode") or run.target
+        else:
+            what, where = f"{run.count} × {run.endpoint} {run.ms} ms", run.server.get("mode")
+        title = f"Run {run.id}: {what} on {where}"
     elif selection.scenes:
         runs, name = [run for run in model.runs.values() if run.scene is not None], "scenes"
         if not runs:
