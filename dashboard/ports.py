@@ -12,9 +12,8 @@ from __future__ import annotations
 import errno
 import socket
 
+from dashboard.collector.udp import COLLECTOR_HOST
 from dashboard.config import Config
-
-COLLECTOR_HOST = "127.0.0.1"  # agents run on this host (see services.build)
 
 
 class PortUnavailable(RuntimeError):

@@ -179,7 +179,7 @@ def build(
     """Every service, wired; nothing runs until `start()`. `on_end(code)` stops the dashboard
     (a launched command that exited before it listened)."""
     store = Store()
-    collector = Collector(store, "127.0.0.1", config.collector_port)  # agents run on this host
+    collector = Collector(store, port=config.collector_port)
     spawner = Spawner()
 
     targets = Targets()

@@ -16,7 +16,7 @@ import websocket
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dashboard.app import create_app
+from dashboard.app import MAX_BODY_BYTES, create_app
 from dashboard.config import Config
 from dashboard.loadgen.limits import MAX_COUNT, MAX_MS, MAX_WORK_MS, BadLoadRequest, parse_burst
 from dashboard.servers.mode import BadServerRequest
@@ -147,7 +147,9 @@ def test_junk_bodies_are_refused_with_a_message_and_change_nothing(dashboard, bu
         dashboard.http.post(dashboard.url + path, data="{}", headers={"Content-Type": "text/plain"})
     )
     too_big = {**JSON, "Connection": "close"}  # the server closes it without reading the body
-    expect_refused(dashboard.http.post(dashboard.url + path, data=b" " * (100 << 10), headers=too_big), 413)
+    expect_refused(
+        dashboard.http.post(dashboard.url + path, data=b" " * (MAX_BODY_BYTES + 1), headers=too_big), 413
+    )
     assert fingerprint(dashboard) == before
     assert dashboard.get(f"/api/runs/{busy}").json()["state"] == "running"
 

@@ -41,10 +41,13 @@ def kernel_drops(sock: socket.socket) -> int | None:
     return struct.unpack_from("I", meminfo, 4 * SK_MEMINFO_DROPS)[0] if len(meminfo) >= size else None
 
 
+COLLECTOR_HOST = "127.0.0.1"  # agents run on this host: where they send, and where it listens
+
+
 class Collector:
     """One thread, the model's one writer: datagrams as they come, /proc every 100 ms."""
 
-    def __init__(self, store: Store, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, store: Store, host: str = COLLECTOR_HOST, port: int = 0) -> None:
         self.store = store
         self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
