@@ -15,8 +15,8 @@ import time
 from typing import NamedTuple
 
 from bench.common import interleaved, median, on_cpu, parser, report, spawned, table
-from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
+from dashboard.model.store import Store
 from workload.agent.protocol import EVENTS_PER_DATAGRAM, Source, begin_event, encode, end_event
 
 COLLECTOR_CPU, SENDER_CPU = 0, 1

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from dashboard.app import create_app
 from dashboard.config import Config
+from dashboard.model.events import fold
 from dashboard.model.live import Model
-from dashboard.recording.events import fold
 from dashboard.recording.reader import read_recording
 
 BURSTS = ({"endpoint": "io", "count": 16, "ms": 400}, {"endpoint": "cpu", "count": 8, "ms": 200})

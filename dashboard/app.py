@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 from dashboard.children import PROJECT_ROOT
 from dashboard.config import Config
 from dashboard.green import hub_emit
-from dashboard.loadgen.http_request import MAX_BODY
+from dashboard.loadspec.http_request import MAX_BODY
 from dashboard.services import EXTENSION, Services, build, build_replay
 from dashboard.web import events
 from dashboard.web.api import api

@@ -13,8 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from dashboard.collector.store import Store
 from dashboard.model.live import Model
+from dashboard.model.store import Store
 from dashboard.model.views import SPANS_PER_FRAME, frame_parts, spans_view
 
 log = logging.getLogger(__name__)

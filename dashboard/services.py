@@ -14,18 +14,20 @@ from flask import current_app
 
 from dashboard.broadcaster import Broadcaster
 from dashboard.children import Spawner
-from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.config import Config
 from dashboard.launch.attach import attach
-from dashboard.launch.launcher import NAME, Launcher
+from dashboard.launch.launcher import Launcher
 from dashboard.loadgen.control import LoadControl
-from dashboard.loadgen.targets import MANAGED, Targets
+from dashboard.loadgen.targets import Targets
+from dashboard.loadspec.targets import TargetName
+from dashboard.model.events import Launched, ServerChanged
 from dashboard.model.live import Model
-from dashboard.recording.events import Launched, ServerChanged
+from dashboard.model.store import Store
 from dashboard.recording.reader import Recording
 from dashboard.recording.replay import ReplayClock, Replayer
 from dashboard.recording.writer import Recorder
+from dashboard.scenes.play import play
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
@@ -94,6 +96,11 @@ class Services:
             attach(self.store, self.targets, self.config.target)
         if self.config.managed:
             threading.Thread(target=self._first_server, name="threadpulse-first-server", daemon=True).start()
+
+    def play_scene(self, index: int) -> str:
+        """Fire scene `index` of the talk (scenes/play.py): its server, then its burst; its run id."""
+        self.live_only("A scene")
+        return play(self, self.config.scenes, index)
 
     def switch_server(self, mode: object, params: object) -> dict:
         """Cut running bursts short, then replace the server (see ServerManager.switch)."""
@@ -188,9 +195,9 @@ def build(
         store.apply(ServerChanged(time.monotonic_ns(), dict(info), slots, tuple(retired)))
         url = info["url"]
         if info["status"] == "serving" and url:  # a target while it serves; its port is then ours
-            targets.add(MANAGED, url, alive=lambda: servers.url == url)
-        elif targets.remove(MANAGED) and info["status"] == "failed":  # it died: its load stops
-            load.target_died(MANAGED, servers.alive_ns)
+            targets.add(TargetName.MANAGED, url, alive=lambda: servers.url == url)
+        elif targets.remove(TargetName.MANAGED) and info["status"] == "failed":  # it died: its load stops
+            load.target_died(TargetName.MANAGED, servers.alive_ns)
 
     servers = ServerManager(spawner, collector.url, server_changed)
     load = LoadControl(store, spawner, collector.url, targets)
@@ -199,13 +206,15 @@ def build(
     if config.command:
 
         def launched(pids: list[int], url: str | None) -> None:
-            store.apply(Launched(time.monotonic_ns(), NAME, tuple(pids), url))
+            store.apply(Launched(time.monotonic_ns(), TargetName.LAUNCHED, tuple(pids), url))
             if url:  # load may go to it while its tree lives
-                targets.add(NAME, url, alive=lambda: launcher.url == url)
+                targets.add(TargetName.LAUNCHED, url, alive=lambda: launcher.url == url)
             elif pids and launcher.unnamed:  # it serves, on ports the user must choose from
-                targets.hold(NAME, launcher.unnamed)
-            elif targets.remove(NAME) and launcher.exit_code is not None:  # it died: its load stops
-                load.target_died(NAME, launcher.alive_ns)
+                targets.hold(TargetName.LAUNCHED, launcher.unnamed)
+            elif (
+                targets.remove(TargetName.LAUNCHED) and launcher.exit_code is not None
+            ):  # it died: its load stops
+                load.target_died(TargetName.LAUNCHED, launcher.alive_ns)
 
         cwd = Path(config.chdir or os.getcwd())
         launcher = Launcher(

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from dashboard.app import MAX_BODY_BYTES, create_app
 from dashboard.config import Config
-from dashboard.loadgen.limits import MAX_COUNT, MAX_MS, MAX_WORK_MS, BadLoadRequest, parse_burst
+from dashboard.loadspec.limits import MAX_COUNT, MAX_MS, MAX_WORK_MS, BadLoadRequest, parse_burst
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY, get_mode
 from dashboard.web import api

@@ -17,8 +17,8 @@ from dashboard.broadcaster import (
     diff,
     snapshot_of,
 )
-from dashboard.collector.store import Store
-from dashboard.recording.events import Datagrams
+from dashboard.model.events import Datagrams
+from dashboard.model.store import Store
 from tests.support import wait_for
 
 

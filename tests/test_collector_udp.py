@@ -12,11 +12,11 @@ import threading
 import psutil
 import pytest
 
-from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
+from dashboard.model.events import ServerChanged
 from dashboard.model.live import Model
+from dashboard.model.store import Store
 from dashboard.model.views import queues_view, state_view, task_detail
-from dashboard.recording.events import ServerChanged
 from tests.support import wait_for
 from workload.agent.protocol import Source, Task, begin_event, encode, end_event
 from workload.agent.reporter import parse_collector

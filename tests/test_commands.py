@@ -10,8 +10,8 @@ import pytest
 from dashboard.loadgen import commands
 from dashboard.loadgen.commands import Cancel, CommandError, Fire, Sustain, encode, parse
 from dashboard.loadgen.generator import Runs
-from dashboard.loadgen.http_request import MAX_BODY, MAX_PATH
-from dashboard.loadgen.limits import MAX_COUNT
+from dashboard.loadspec.http_request import MAX_BODY, MAX_PATH
+from dashboard.loadspec.limits import MAX_COUNT
 from workload.agent.recorder import Recorder
 
 

@@ -11,14 +11,15 @@ import time
 
 import psutil
 
-from dashboard.loadgen.http_request import HttpRequest
-from dashboard.loadgen.plan import Plan
-from dashboard.loadgen.targets import MANAGED
+from dashboard.loadspec.http_request import HttpRequest
+from dashboard.loadspec.plan import Plan
+from dashboard.loadspec.targets import TargetName
 from dashboard.model.dead_target import end_runs_at
+from dashboard.model.events import RunAdded, TargetDied, fold
 from dashboard.model.live import Model
 from dashboard.model.runs import Run
 from dashboard.model.sustained_run import SustainedRun
-from dashboard.recording.events import RunAdded, TargetDied, fold, from_json, to_json
+from dashboard.recording.codec import from_json, to_json
 from dashboard.servers.manager import free_port
 from tests.support import Dashboard, wait_for
 from tests.test_launch import BIN, blog_env, launched, own_server  # noqa: F401 (blog_env: a fixture)
@@ -34,15 +35,15 @@ AFTER_FAILED = 500
 def test_a_death_ends_the_runs_at_that_server_still_going_or_reset_by_it():
     """issue 17, fault 1: a burst whose connections the dying server reset was ended by the
     generator before the death was noticed, as if it had gone to plan ("done", no reason)."""
-    going = SustainedRun("s1", Plan(HttpRequest("GET", "/io?ms=100"), 10, 600), 0, MANAGED)
-    reset = Run("r1", "GET /io", 2, 0, target=MANAGED)
+    going = SustainedRun("s1", Plan(HttpRequest("GET", "/io?ms=100"), 10, 600), 0, TargetName.MANAGED)
+    reset = Run("r1", "GET /io", 2, 0, target=TargetName.MANAGED)
     reset.record_reply(0, 50 * MS, 0)
     reset.finish(60 * MS)
-    served = Run("r2", "GET /io", 1, 0, target=MANAGED)  # ended before the server was last seen
+    served = Run("r2", "GET /io", 1, 0, target=TargetName.MANAGED)  # ended before the server was last seen
     served.record_reply(0, 5 * MS, 0)
     served.finish(8 * MS)
     elsewhere = Run("r3", "GET /io", 1, 0, target="launched")
-    cut = end_runs_at([going, reset, served, elsewhere], MANAGED, 10 * MS, 70 * MS, REASON)
+    cut = end_runs_at([going, reset, served, elsewhere], TargetName.MANAGED, 10 * MS, 70 * MS, REASON)
     assert cut == ["s1", "r1"]
     assert [(run.state(10**12), run.reason) for run in (going, reset, served, elsewhere)] == [
         ("failed", REASON),
@@ -56,9 +57,9 @@ def test_a_recorded_death_replays_into_the_same_failed_runs():
     """issue 17, fault 1: the death is an event of the log, so a replay folds it as the live model
     did: the burst sent to the dead server fails, the one sent elsewhere runs on."""
     events = [
-        RunAdded(1, "r1", "GET /io", 2, 0, MANAGED),
+        RunAdded(1, "r1", "GET /io", 2, 0, TargetName.MANAGED),
         RunAdded(2, "r2", "GET /post/1", 1, 0, "launched"),
-        TargetDied(3 * MS, MANAGED, 2, REASON),
+        TargetDied(3 * MS, TargetName.MANAGED, 2, REASON),
     ]
     model = Model()
     for event in events:
@@ -113,7 +114,7 @@ def test_runs_at_the_managed_server_killed_with_sigkill_end_failed_and_stop_send
     try:
         info = dash.wait_serving()
         dash.wait_processes(1)
-        runs_cut_by_sigkill(dash, MANAGED, info["pids"], "/io?ms=100", "/io?ms=60000")
+        runs_cut_by_sigkill(dash, TargetName.MANAGED, info["pids"], "/io?ms=100", "/io?ms=60000")
         assert dash.get("/api/server").json()["status"] == "failed"
     finally:
         dash.stop_leaving_nothing()

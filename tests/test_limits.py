@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dashboard.loadgen.limits import MAX_COUNT, BadLoadRequest, Burst, parse_burst
+from dashboard.loadspec.limits import MAX_COUNT, BadLoadRequest, Burst, parse_burst
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
 

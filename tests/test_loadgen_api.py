@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from dashboard.loadgen.http_request import MAX_BODY
+from dashboard.loadspec.http_request import MAX_BODY
 from tests.support import Viewer, wait_for
 
 JSON = {"Content-Type": "application/json"}

@@ -13,11 +13,12 @@ import psutil
 import pytest
 
 from dashboard.children import Spawner
-from dashboard.collector.store import Store
 from dashboard.collector.udp import Collector
 from dashboard.loadgen.control import LoadControl
-from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest
-from dashboard.loadgen.targets import MANAGED, Targets
+from dashboard.loadgen.targets import Targets
+from dashboard.loadspec.limits import MAX_ACTIVE_RUNS, BadLoadRequest
+from dashboard.loadspec.targets import TargetName
+from dashboard.model.store import Store
 from tests.support import alive, wait_for
 
 
@@ -50,15 +51,15 @@ class Rig:
 
     @property
     def url(self) -> str | None:
-        return self.targets.urls().get(MANAGED)
+        return self.targets.urls().get(TargetName.MANAGED)
 
     @url.setter
     def url(self, url: str | None) -> None:
         """Register the server at `url` as the managed one (None: none serves), as services.py does."""
         if url is None:
-            self.targets.remove(MANAGED)
+            self.targets.remove(TargetName.MANAGED)
         else:
-            self.targets.add(MANAGED, url)
+            self.targets.add(TargetName.MANAGED, url)
 
     def run(self, run: str) -> dict:
         return self.store.use(lambda model: model.runs[run].summary(time.monotonic_ns()))

@@ -8,8 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from dashboard.broadcaster import Broadcaster
-from dashboard.collector.store import Store
 from dashboard.model.live import Model
+from dashboard.model.store import Store
 from dashboard.web.metrics import ModelCollector, ViewerCollector
 from tests.support import ROOT, wait_for
 from workload.agent.protocol import Source, Task, begin_event, decode, encode, end_event, queue_event

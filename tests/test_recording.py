@@ -14,10 +14,9 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.config import Config
-from dashboard.loadgen.http_request import HttpRequest
-from dashboard.loadgen.plan import Plan
-from dashboard.model.verdict import Prediction
-from dashboard.recording.events import (
+from dashboard.loadspec.http_request import HttpRequest
+from dashboard.loadspec.plan import Plan
+from dashboard.model.events import (
     Datagrams,
     Ended,
     Launched,
@@ -28,9 +27,9 @@ from dashboard.recording.events import (
     ServerChanged,
     SustainAdded,
     TargetDied,
-    from_json,
-    to_json,
 )
+from dashboard.model.verdict import Prediction
+from dashboard.recording.codec import from_json, to_json
 from dashboard.recording.fileformat import SCHEMA, header
 from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.writer import Recorder

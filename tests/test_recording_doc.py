@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typing
 
-from dashboard.recording import events
+from dashboard.model import events
+from dashboard.recording.codec import to_json
 from dashboard.recording.fileformat import SCHEMA, header
 from tests.support import ROOT
 from tests.test_recording import EVENTS
@@ -28,7 +29,7 @@ def test_every_event_kind_and_its_fields_are_documented_as_written():
     assert {type(event) for event in EVENTS} == set(typing.get_args(events.Event))
     written = {}
     for event in EVENTS:
-        line = events.to_json(event)
+        line = to_json(event)
         written[line["k"]] = tuple(key for key in line if key not in ("k", "t"))
     documented = {
         row[0].strip("`"): tuple(f.strip().strip("`") for f in row[1].split(",") if f.strip())

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from dashboard.app import create_app
 from dashboard.children import Spawner
 from dashboard.config import Config
-from dashboard.recording import events
+from dashboard.model import events
 from dashboard.recording.fileformat import Header, header
 from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.schema import BadField, check, checker

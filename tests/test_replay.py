@@ -14,11 +14,11 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.broadcaster import Broadcaster
-from dashboard.collector.store import Store
 from dashboard.config import Config
+from dashboard.model.events import fold
 from dashboard.model.live import Model
+from dashboard.model.store import Store
 from dashboard.model.views import history_view, state_view
-from dashboard.recording.events import fold
 from dashboard.recording.reader import read_recording
 from dashboard.recording.replay import ReplayClock, Replayer
 from dashboard.scenes.talk import load_talk

@@ -9,7 +9,7 @@ import threading
 import tracemalloc
 from pathlib import Path
 
-from dashboard.collector.store import Store
+from dashboard.model.store import Store
 from dashboard.recording.fileformat import header
 from dashboard.recording.reader import read_recording
 from dashboard.recording.replay import SLICE, ReplayClock, Replayer

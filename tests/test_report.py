@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.loadgen.http_request import HttpRequest
-from dashboard.loadgen.plan import Plan
+from dashboard.loadspec.http_request import HttpRequest
+from dashboard.loadspec.plan import Plan
 from dashboard.model.history import SERIES_KEPT
 from dashboard.model.live import Model
 from dashboard.reports import page

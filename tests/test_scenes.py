@@ -13,7 +13,7 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.config import Config
-from dashboard.loadgen.limits import Burst
+from dashboard.loadspec.limits import Burst
 from dashboard.model.verdict import Prediction
 from dashboard.scenes import play as play_module
 from dashboard.scenes.law import predict

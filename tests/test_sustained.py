@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dashboard.loadgen.http_request import HttpRequest
-from dashboard.loadgen.plan import Plan
 from dashboard.loadgen.sustained import sustain
+from dashboard.loadspec.http_request import HttpRequest
+from dashboard.loadspec.plan import Plan
 from dashboard.servers.manager import answers, free_port
 from dashboard.servers.modes import get_mode
 from tests.support import wait_for

@@ -3,8 +3,8 @@ missed sends counted from its schedule."""
 
 from __future__ import annotations
 
-from dashboard.loadgen.http_request import HttpRequest
-from dashboard.loadgen.plan import Plan
+from dashboard.loadspec.http_request import HttpRequest
+from dashboard.loadspec.plan import Plan
 from dashboard.model.live import Model
 from dashboard.model.sustained_run import RECENT, SAMPLES, Sample, SustainedRun
 

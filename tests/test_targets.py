@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.loadgen.limits import BadLoadRequest
-from dashboard.loadgen.targets import MANAGED, Targets, UnknownTarget
+from dashboard.loadgen.targets import Targets, UnknownTarget
+from dashboard.loadspec.limits import BadLoadRequest
+from dashboard.loadspec.targets import TargetName
 from tests.support import Dashboard
 
 
@@ -14,10 +15,10 @@ def test_the_default_target_is_the_managed_server_else_the_only_one():
     targets = Targets()
     targets.add("host:41", "http://127.0.0.1:9001/")
     assert targets.resolve() == ("host:41", "http://127.0.0.1:9001")
-    targets.add(MANAGED, "http://127.0.0.1:9002")
-    assert targets.resolve() == (MANAGED, "http://127.0.0.1:9002")
+    targets.add(TargetName.MANAGED, "http://127.0.0.1:9002")
+    assert targets.resolve() == (TargetName.MANAGED, "http://127.0.0.1:9002")
     assert targets.resolve("host:41") == ("host:41", "http://127.0.0.1:9001")
-    targets.remove(MANAGED)
+    targets.remove(TargetName.MANAGED)
     targets.add("host:42", "http://127.0.0.1:9003")
     with pytest.raises(BadLoadRequest, match="several servers serve; name one as server: host:41, host:42"):
         targets.resolve()
@@ -40,13 +41,13 @@ def test_a_target_that_is_no_longer_alive_gets_no_load_before_it_is_removed():
     rounds is not sent to, as its port may already be someone else's."""
     targets = Targets()
     alive = [True]
-    targets.add(MANAGED, "http://127.0.0.1:9001", alive=lambda: alive[0])
-    assert targets.resolve()[0] == MANAGED
+    targets.add(TargetName.MANAGED, "http://127.0.0.1:9001", alive=lambda: alive[0])
+    assert targets.resolve()[0] == TargetName.MANAGED
     alive[0] = False
     with pytest.raises(BadLoadRequest, match="no workload server is serving"):
         targets.resolve()
     with pytest.raises(UnknownTarget):
-        targets.resolve(MANAGED)
+        targets.resolve(TargetName.MANAGED)
 
 
 def test_a_server_held_from_load_says_why_until_it_is_a_target():
@@ -85,7 +86,7 @@ def test_load_naming_a_server_that_is_not_a_target_gets_409_and_records_nothing(
             and "(targets: managed)" in burst.json()["error"]
         )
         assert dashboard.get("/api/state").json()["runs"] == []
-        named = dashboard.post("/api/load", {"endpoint": "hello", "count": 1, "server": MANAGED})
+        named = dashboard.post("/api/load", {"endpoint": "hello", "count": 1, "server": TargetName.MANAGED})
         assert named.status_code == 202
         assert dashboard.wait_run(named.json()["run"])["done"] == 1
     finally:

@@ -10,9 +10,9 @@ import threading
 import time
 
 from dashboard.collector.procfs import accept_backlog, sample_process
-from dashboard.collector.store import Store
+from dashboard.model.events import Datagrams, Sample
 from dashboard.model.live import Model
-from dashboard.recording.events import Datagrams, Sample
+from dashboard.model.store import Store
 from workload.agent.protocol import Datagram, ProtocolError, decode
 
 log = logging.getLogger(__name__)

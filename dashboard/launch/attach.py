@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import time
 
-from dashboard.collector.store import Store
 from dashboard.loadgen.targets import Targets
+from dashboard.loadspec.targets import TargetName
+from dashboard.model.events import Launched
 from dashboard.model.servers import serving
-from dashboard.recording.events import Launched
-
-NAME = "attached"  # the model's and the load API's name for it
+from dashboard.model.store import Store
 
 
 def attach(store: Store, targets: Targets, url: str) -> None:
     """Tell the model where the attached server is, and make it a load target."""
-    store.apply(Launched(time.monotonic_ns(), NAME, (), url))
-    targets.add(NAME, url, alive=lambda: store.use(lambda model: serving(model, NAME)))
+    store.apply(Launched(time.monotonic_ns(), TargetName.ATTACHED, (), url))
+    targets.add(
+        TargetName.ATTACHED, url, alive=lambda: store.use(lambda model: serving(model, TargetName.ATTACHED))
+    )

@@ -24,7 +24,6 @@ from workload.agent import ENV_COLLECTOR, ENV_MODE
 log = logging.getLogger(__name__)
 
 BOOTSTRAP = PROJECT_ROOT / "workload" / "agent" / "bootstrap"
-NAME = "launched"  # the model's name for the server run from the user's command
 EXIT_WAIT_S = 1.5  # as the server manager's: the guard ends a slower tree alone
 
 # Called with the launched tree's pids (empty once it is gone) and its base URL (None until found).

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from dashboard.loadgen.http_request import HttpRequest, tag_line
-from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
+from dashboard.loadspec.http_request import HttpRequest, tag_line
+from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from workload.agent.protocol import make_tag, reply_event, run_end_event, sent_event
 from workload.agent.recorder import Recorder
 

@@ -19,10 +19,10 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import ClassVar
 
-from dashboard.loadgen.errors import BadLoadRequest
-from dashboard.loadgen.http_request import MAX_BODY, HttpRequest
-from dashboard.loadgen.limits import MAX_COUNT
-from dashboard.loadgen.plan import Plan
+from dashboard.loadspec.errors import BadLoadRequest
+from dashboard.loadspec.http_request import MAX_BODY, HttpRequest
+from dashboard.loadspec.limits import MAX_COUNT
+from dashboard.loadspec.plan import Plan
 
 MAX_RUN = 60
 MAX_TEXT = 2_000  # a URL
@@ -76,7 +76,7 @@ class Fire:
 
 @dataclass(frozen=True, slots=True)
 class Sustain:
-    """Keep sustained load (plan.py) on the server at `url` as run `run`, until done or cancelled."""
+    """Keep sustained load (loadspec/plan.py) on the server at `url` as run `run`, until done or cancelled."""
 
     cmd: ClassVar[str] = "sustain"
     run: str

@@ -14,13 +14,14 @@ import threading
 import time
 
 from dashboard.children import Spawner, release_tree, terminate_tree
-from dashboard.collector.store import Store
 from dashboard.loadgen.commands import Cancel, Command, Fire, Sustain, encode
-from dashboard.loadgen.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
-from dashboard.loadgen.plan import parse_plan
-from dashboard.loadgen.targets import MANAGED, Targets
+from dashboard.loadgen.targets import Targets
+from dashboard.loadspec.limits import MAX_ACTIVE_RUNS, BadLoadRequest, RunRate, parse_burst
+from dashboard.loadspec.plan import parse_plan
+from dashboard.loadspec.targets import TargetName
+from dashboard.model.events import RunAdded, RunEnded, SustainAdded, TargetDied
 from dashboard.model.live import Model
-from dashboard.recording.events import RunAdded, RunEnded, SustainAdded, TargetDied
+from dashboard.model.store import Store
 from dashboard.servers.mode import python_module
 
 # The generator touches its heartbeat file every HEARTBEAT_S (generator.py); one silent this long
@@ -68,13 +69,13 @@ class LoadControl:
         return run
 
     def sustain(self, body: object) -> str:
-        """Start sustained load (plan.py); returns its run id. Refused as `fire` is."""
+        """Start sustained load (loadspec/plan.py); returns its run id. Refused as `fire` is."""
         plan = parse_plan(body)
         with self._lock:
             server, url = self.targets.resolve(body.get("server"))
             run = self._admit_locked()
             start_ns = time.monotonic_ns() + START_MARGIN_NS
-            managed = server == MANAGED
+            managed = server == TargetName.MANAGED
             self.store.apply(SustainAdded(time.monotonic_ns(), run, plan, start_ns, server, managed))
             self._send(Sustain.of(run, url, plan, start_ns))
         return run

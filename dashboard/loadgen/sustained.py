@@ -1,5 +1,5 @@
 """Sustained load: N keep-alive connections for T seconds, closed loop or at a fixed rate, with a
-ramp (plan.py says what each means). The page starts it through the generator (`Sustain`); the
+ramp (loadspec/plan.py says what each means). The page starts it through the generator (`Sustain`); the
 benchmarks run it alone: `python -m dashboard.loadgen.sustained --url URL` prints the figures as
 one JSON line.
 
@@ -20,16 +20,16 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from urllib.parse import urlsplit
 
-from dashboard.loadgen.http_request import HttpRequest, tag_line
-from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
-from dashboard.loadgen.plan import LATE_S, Plan
 from dashboard.loadgen.replies import Replies
 from dashboard.loadgen.reporting import reporting_to
+from dashboard.loadspec.http_request import HttpRequest, tag_line
+from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
+from dashboard.loadspec.plan import LATE_S, Plan
 from dashboard.model.stats import nearest_rank
 from workload.agent.protocol import make_tag, reply_event, run_end_event, sent_event
 from workload.agent.recorder import Recorder
 
-MAX_CONNECTIONS = 1_000  # the command line's caps (the benchmarks); the page's are in plan.py
+MAX_CONNECTIONS = 1_000  # the command line's caps (the benchmarks); the page's are in loadspec/plan.py
 MAX_SECONDS = 3_600
 RETRY_S = 0.01
 

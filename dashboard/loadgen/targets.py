@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from dashboard.loadgen.errors import BadLoadRequest
+from dashboard.loadspec.errors import BadLoadRequest
+from dashboard.loadspec.targets import TargetName
 
-MANAGED = "managed"  # the id of the server the dashboard's server manager runs
 MAX_ID = 200
 
 
@@ -68,8 +68,8 @@ class Targets:
         none is named and none (or several, none managed) could be meant."""
         live = self.urls()
         if server_id is None:
-            if MANAGED in live:
-                return MANAGED, live[MANAGED]
+            if TargetName.MANAGED in live:
+                return TargetName.MANAGED, live[TargetName.MANAGED]
             if len(live) == 1:
                 return next(iter(live.items()))
             if not live:
@@ -77,7 +77,7 @@ class Targets:
                     held = sorted(self._held.values())
                 raise BadLoadRequest("; ".join(held) or "no workload server is serving: start one first")
             raise BadLoadRequest(f"several servers serve; name one as server: {', '.join(sorted(live))}")
-        if type(server_id) is not str or not 0 < len(server_id) <= MAX_ID:
+        if not isinstance(server_id, str) or not 0 < len(server_id) <= MAX_ID:
             raise BadLoadRequest(f"server must be a server id (a string of 1 to {MAX_ID} characters)")
         if server_id not in live:
             known = ", ".join(sorted(live)) or "none"

@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dashboard.loadgen.plan import Plan
+from dashboard.loadspec.plan import Plan
 from dashboard.model.classify import classify
 from dashboard.model.history import Series, Spans
 from dashboard.model.routes import RouteBook

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dashboard.addresses import base_url, same_address
-from dashboard.loadgen.targets import MANAGED
+from dashboard.loadspec.targets import TargetName
 from dashboard.model.live import Model, Process
 from workload.agent.protocol import Server
 from workload.agent.server import server_id as local_server_id
@@ -54,7 +54,7 @@ def groups(model: Model) -> list[ServerGroup]:
         pids = {p.pid for p in processes}
         managed = bool(pids & managed_pids)
         if managed:
-            url, target = model.server.get("url"), MANAGED
+            url, target = model.server.get("url"), TargetName.MANAGED
         else:
             url, target = _launched(model, pids | _master(server_id), shape)
         out.append(ServerGroup(server_id, shape, processes, managed, url, target))

@@ -16,7 +16,7 @@ import random
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from dashboard.loadgen.plan import LATE_S, Plan
+from dashboard.loadspec.plan import LATE_S, Plan
 from dashboard.model.runs import SETTLE_NS
 from dashboard.model.stats import percentiles
 

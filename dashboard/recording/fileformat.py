@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO, Annotated, Required, TypedDict
 
 from dashboard import __version__
-from dashboard.recording.schema import Between, Ns
+from dashboard.model.fields import Between, Ns
 
 SCHEMA = 1  # the recording's schema version: a reader refuses a newer one
 FORMAT = "threadpulse-recording"

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from dashboard.recording.events import BadEvent, Datagrams, Event, from_json
+from dashboard.model.events import Datagrams, Event
+from dashboard.recording.codec import BadEvent, from_json
 from dashboard.recording.fileformat import DEFAULT_CAP_MB, FORMAT, SCHEMA, Header, open_for_reading
 from dashboard.recording.schema import BadField, check
 

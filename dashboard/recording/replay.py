@@ -11,9 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from dashboard.collector.store import Store
+from dashboard.model.events import ScenePlayed, fold
 from dashboard.model.live import Model
-from dashboard.recording.events import ScenePlayed, fold
+from dashboard.model.store import Store
 from dashboard.recording.reader import Recording
 
 SPEEDS = (0.25, 8.0)  # the slowest and fastest replay

@@ -1,9 +1,10 @@
 """Checks what a recording holds against the types it must have, field by field, so that a bad line
 is refused at start naming its field, never a 500 later (issue 17, fault 3).
 
-The description is the event types themselves: the type hints of their fields (events.py), with
-`Between` in an `Annotated` hint for a range. An event added later is checked as soon as it has
-hints. Every int must fit in 64 bits and every float be finite, unless a range is given.
+The description is the event types themselves: the type hints of their fields (model/events.py),
+with `Between` in an `Annotated` hint for a range (model/fields.py). An event added later is
+checked as soon as it has hints. Every int must fit in 64 bits and every float be finite, unless a
+range is given.
 """
 
 from __future__ import annotations
@@ -14,22 +15,9 @@ import math
 import types
 import typing
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, NamedTuple, NotRequired, Required, Union
+from typing import Annotated, Any, Literal, NotRequired, Required, Union
 
-
-class Between(NamedTuple):
-    """The range of an `Annotated` int or float, both ends included."""
-
-    low: float
-    high: float
-
-
-INT64 = Between(-(2**63), 2**63 - 1)
-Ns = Annotated[int, Between(0, 2**63 - 1)]  # a time on a host's monotonic clock
-
-
-class Checked(NamedTuple):
-    """Marks a field a decoder made and checked already (a datagram: workload/agent/protocol.py)."""
+from dashboard.model.fields import INT64, Between, Checked
 
 
 class BadField(ValueError):

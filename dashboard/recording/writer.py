@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
-from dashboard.recording.events import Ended, Event, to_json
+from dashboard.model.events import Ended, Event
+from dashboard.recording.codec import to_json
 from dashboard.recording.fileformat import DEFAULT_CAP_MB, header, open_for_writing
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 
-from dashboard.loadgen.limits import Burst
+from dashboard.loadspec.limits import Burst
 from dashboard.model.verdict import Prediction
 from dashboard.servers.mode import Mode
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Protocol
 
-from dashboard.recording.events import ScenePlayed
+from dashboard.loadgen.control import LoadControl
+from dashboard.model.events import ScenePlayed
+from dashboard.model.store import Store
 from dashboard.scenes.scene import Scene
-from dashboard.services import Services
+from dashboard.servers.manager import ServerManager
 
 # How long a freshly switched server's workers get to report before the burst goes anyway: a
 # burst fired at a half-started server would measure its start, not the law.
@@ -21,7 +24,18 @@ class SceneBusy(RuntimeError):
     """Another scene is starting (its server switching): answered 409."""
 
 
-def play(services: Services, scenes: tuple[Scene, ...], index: int) -> str:
+class Stage(Protocol):
+    """What playing a scene uses of the dashboard's services (services.Services is one): the scenes
+    sit below the services and are handed them, never import them."""
+
+    servers: ServerManager
+    load: LoadControl
+    store: Store
+
+    def switch_server(self, mode: object, params: object) -> dict: ...
+
+
+def play(services: Stage, scenes: tuple[Scene, ...], index: int) -> str:
     """Switch to scene `index`'s server if needed, cut running bursts short, fire its burst, and
     tell the model (for frames and the verdict). Returns the run's id."""
     scene = scenes[index]
@@ -43,7 +57,7 @@ def play(services: Services, scenes: tuple[Scene, ...], index: int) -> str:
         _starting.release()
 
 
-def _wait_reported(services: Services, workers: int) -> None:
+def _wait_reported(services: Stage, workers: int) -> None:
     """Until `workers` live processes have reported through their agents, or the timeout."""
     deadline = time.monotonic() + REPORT_TIMEOUT_S
 

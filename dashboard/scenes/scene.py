@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.loadgen.limits import Burst
+from dashboard.loadspec.limits import Burst
 from dashboard.model.verdict import Prediction
 
 

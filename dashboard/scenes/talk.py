@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 from dashboard.children import PROJECT_ROOT
-from dashboard.loadgen.limits import BadLoadRequest, parse_burst
+from dashboard.loadspec.limits import BadLoadRequest, parse_burst
 from dashboard.model.verdict import Prediction
 from dashboard.scenes.law import cores, predict
 from dashboard.scenes.scene import Scene

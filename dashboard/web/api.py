@@ -9,14 +9,14 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from dashboard import __version__
-from dashboard.loadgen.limits import BadLoadRequest
 from dashboard.loadgen.targets import UnknownTarget
+from dashboard.loadspec.limits import BadLoadRequest
 from dashboard.model.live import MAX_RUNS, Model
 from dashboard.model.views import history_view, state_view, task_detail
 from dashboard.reports.page import render_report
 from dashboard.reports.report import BadReportQuery, NothingToReport, parse_selection, report_data
 from dashboard.reports.table import columns_view, rows, to_csv, to_markdown
-from dashboard.scenes.play import SceneBusy, play
+from dashboard.scenes.play import SceneBusy
 from dashboard.servers.manager import StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import REGISTRY, get_mode
@@ -130,7 +130,7 @@ def fire_load() -> ResponseReturnValue:
 @api.post("/load/sustained")
 @presenter_only
 def sustain_load() -> ResponseReturnValue:
-    """N connections for T seconds, closed loop or at a fixed rate, with a ramp (loadgen/plan.py)."""
+    """N connections for T seconds, closed loop or at a fixed rate, with a ramp (loadspec/plan.py)."""
     current_services().live_only("Sustained load")
     return jsonify(run=current_services().load.sustain(json_body())), 202
 
@@ -207,7 +207,7 @@ def fire_scene(scene_id: str) -> ResponseReturnValue:
     if index is None:
         return jsonify(error=f"no scene {scene_id[:40]!r}; scenes: {', '.join(s.id for s in scenes)}"), 404
     try:
-        run = play(current_services(), scenes, index)
+        run = current_services().play_scene(index)
     except SceneBusy as exc:
         return jsonify(error=str(exc)), 409
     return jsonify(run=run), 202

@@ -23,8 +23,8 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from dashboard.broadcaster import Broadcaster
-from dashboard.collector.store import Store
 from dashboard.model.live import Model
+from dashboard.model.store import Store
 from dashboard.model.views import state_view
 from dashboard.services import current_services
 from dashboard.web.viewer_sockets import drop_counts

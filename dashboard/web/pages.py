@@ -16,9 +16,9 @@ from markupsafe import Markup
 
 from dashboard import __version__
 from dashboard.children import PROJECT_ROOT
-from dashboard.loadgen.http_request import METHODS
-from dashboard.loadgen.limits import ENDPOINTS, MAX_COUNT, MAX_MS
-from dashboard.loadgen.plan import MAX_CONNECTIONS, MAX_RATE, MAX_SECONDS
+from dashboard.loadspec.http_request import METHODS
+from dashboard.loadspec.limits import ENDPOINTS, MAX_COUNT, MAX_MS
+from dashboard.loadspec.plan import MAX_CONNECTIONS, MAX_RATE, MAX_SECONDS
 from dashboard.model.history import page_contract
 from dashboard.model.live import TASK_KEY_SEPARATOR
 from dashboard.services import current_services

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 
 from dashboard.children import PROJECT_ROOT
-from dashboard.loadgen.limits import REQUEST_TIMEOUT_S
+from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
 
 APACHE = Path("/usr/sbin/apache2")

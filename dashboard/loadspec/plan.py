@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from dashboard.loadgen.errors import BadLoadRequest
-from dashboard.loadgen.http_request import HttpRequest, parse_request
-from dashboard.loadgen.limits import MAX_COUNT, known_fields, whole
+from dashboard.loadspec.errors import BadLoadRequest
+from dashboard.loadspec.http_request import HttpRequest, parse_request
+from dashboard.loadspec.limits import MAX_COUNT, known_fields, whole
 
 MODES = ("closed", "rate")
 MAX_CONNECTIONS = MAX_COUNT  # the same cap as a burst's requests in flight

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from dashboard.loadgen.errors import BadLoadRequest
+from dashboard.loadspec.errors import BadLoadRequest
 from workload.agent.protocol import TAG_HEADER
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.loadgen.http_request import MAX_BODY, HttpRequest, tag_line
-from dashboard.loadgen.limits import BadLoadRequest, Burst, parse_burst
-from dashboard.loadgen.plan import MAX_CONNECTIONS, MAX_RATE, MAX_SECONDS, Plan, parse_plan
+from dashboard.loadspec.http_request import MAX_BODY, HttpRequest, tag_line
+from dashboard.loadspec.limits import BadLoadRequest, Burst, parse_burst
+from dashboard.loadspec.plan import MAX_CONNECTIONS, MAX_RATE, MAX_SECONDS, Plan, parse_plan
 
 GOOD = {"path": "/items?page=2", "connections": 4, "seconds": 10}
 

@@ -6,8 +6,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from dashboard.loadgen.errors import BadLoadRequest
-from dashboard.loadgen.http_request import HttpRequest, parse_request
+from dashboard.loadspec.errors import BadLoadRequest
+from dashboard.loadspec.http_request import HttpRequest, parse_request
 
 ENDPOINTS = ("hello", "io", "cpu", "cpu-native", "cpu-pool", "mixed")
 MAX_COUNT = 500

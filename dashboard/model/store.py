@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from dashboard.model.events import Event, fold
 from dashboard.model.live import Model
-from dashboard.recording.events import Event, fold
 
 T = TypeVar("T")
 
