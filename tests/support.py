@@ -17,7 +17,7 @@ import requests
 import socketio
 from playwright.sync_api import Browser, Page, Playwright
 
-from dashboard.model.live import task_key
+from dashboard.model.tasks import task_key
 from dashboard.servers.manager import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from dashboard.model.history import Spans, page_contract
-from dashboard.model.live import task_key
+from dashboard.model.tasks import task_key
 from tests.support import ARTIFACTS, page_at
 
 pytestmark = pytest.mark.browser

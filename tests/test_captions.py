@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dashboard.model import captions as rules
 from dashboard.model.captions import captions
-from dashboard.model.live import Model, Process, Request, TaskState
+from dashboard.model.live import Model
+from dashboard.model.tasks import Process, Request, TaskState
 
 MS = 1_000_000
 

@@ -18,7 +18,7 @@ from functools import partial
 import pytest
 from flask import Flask
 
-from dashboard.model.live import task_key
+from dashboard.model.tasks import task_key
 from dashboard.servers.manager import answers, free_port
 from tests.support import ROOT, Dashboard, Viewer, alive, wait_for
 from workload.agent import ENV_COLLECTOR

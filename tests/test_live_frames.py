@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.broadcaster import FRAME_BURST, FRAME_INTERVAL_S
 from dashboard.model.history import SERIES_KEPT, SPAN_WINDOW_NS, Span, page_contract
-from dashboard.model.live import task_key
+from dashboard.model.tasks import task_key
 from tests.support import ROOT, Viewer, wait_for
 
 pytestmark = pytest.mark.integration

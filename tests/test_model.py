@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dashboard.model.live import GONE_KEPT_NS, MAX_PROCESSES, Model, ProcessSample
+from dashboard.model.live import GONE_KEPT_NS, MAX_PROCESSES, Model
+from dashboard.model.tasks import ProcessSample
 from dashboard.model.views import state_view
 from workload.agent.protocol import (
     Datagram,

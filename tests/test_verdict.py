@@ -3,7 +3,8 @@ Hand-built inputs; the scenes' end-to-end tests check it on real servers."""
 
 from __future__ import annotations
 
-from dashboard.model.live import Model, ProcessSample
+from dashboard.model.live import Model
+from dashboard.model.tasks import ProcessSample
 from dashboard.model.verdict import Prediction, Seen, verdict
 from tests.test_model import LOADGEN, MS, WORKER, Feed
 from workload.agent.protocol import (

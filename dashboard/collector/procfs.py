@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from dashboard.model.live import ProcessSample
+from dashboard.model.tasks import ProcessSample
 
 NS_PER_TICK = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 TCP_LISTEN = "0A"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dashboard.model.live import Model, Process, TaskState
+from dashboard.model.live import Model
+from dashboard.model.tasks import Process, TaskState
 
 MOST = 3
 KIND_WORDS = {"greenlet": "green threads", "asyncio": "asyncio tasks", "thread": "threads"}

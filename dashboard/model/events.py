@@ -15,7 +15,8 @@ from dashboard.loadspec.limits import MAX_COUNT, MAX_MS
 from dashboard.loadspec.plan import Plan
 from dashboard.model.dead_target import end_runs_at
 from dashboard.model.fields import Between, Checked, Ns
-from dashboard.model.live import Model, ProcessSample
+from dashboard.model.live import Model
+from dashboard.model.tasks import ProcessSample
 from dashboard.model.verdict import Prediction
 from workload.agent.protocol import Datagram
 

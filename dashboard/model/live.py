@@ -7,16 +7,16 @@ so it is tested without a socket or a server. The collector is its one writer.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from dashboard.loadspec.plan import Plan
-from dashboard.model.classify import classify
+from dashboard.model.cpu import judge_cpu
 from dashboard.model.history import Series, Spans
 from dashboard.model.routes import RouteBook
 from dashboard.model.runs import Run
 from dashboard.model.sustained_run import SustainedRun
+from dashboard.model.tasks import Process, ProcessSample, Request, TaskState, task_key
 from dashboard.model.verdict import Prediction
 from workload.agent.protocol import (
     MAX_ROSTER,
@@ -41,89 +41,10 @@ from workload.agent.protocol import (
 log = logging.getLogger(__name__)
 
 GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this long
-CPU_WINDOW_NS = 1_000_000_000  # cpu_pct is the share of one core over this window
-MIN_JUDGED_NS = 5_000_000  # less is too little to judge (one GIL switch interval)
 MAX_RUNS = 50
 MAX_TASKS_PER_PROCESS = 1_024
 MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model
 MAX_IGNORED_PIDS = 1_024  # retired servers remembered; their stragglers arrive within seconds
-TASK_KEY_SEPARATOR = ":"  # the page gets it in its bootstrap data to build and split keys
-
-
-def task_key(pid: int, task_id: int) -> str:
-    """How frames, spans and the page name a task: its id is unique only within its process."""
-    return f"{pid}{TASK_KEY_SEPARATOR}{task_id}"
-
-
-@dataclass(frozen=True, slots=True)  # slots: a replay holds one per process per sample
-class ProcessSample:
-    """What /proc says of one process at one instant: its CPU, and per thread (CPU, run queue)."""
-
-    cpu_ns: int
-    threads: dict[int, tuple[int, int]]
-
-
-@dataclass
-class Request:
-    id: str  # PID-N, as the page and the API name it
-    number: int  # N, as the agent's `end` event names it
-    path: str
-    started_ns: int
-    route: str  # what kind of request: the app's rule (known at its end) or its normalised path
-    run: str | None = None
-    index: int = -1
-
-
-@dataclass
-class TaskState:
-    """One task as the page draws it."""
-
-    id: int
-    name: str
-    kind: str
-    native_id: int
-    state: str = "idle"
-    why: str | None = None  # for starved: "gil" or "core" (classify.py), "hub" (a stall event)
-    phase: str | None = None  # what the request's code declared: "cpu" or "io"
-    since_ns: int = 0  # when the request or its phase began: the part of a window that is judged
-    request: Request | None = None
-    cpu: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=16))  # t, cpu, runq
-    cpu_pct: float = 0.0
-    state_ms: dict[str, float] = field(default_factory=dict)  # time in each state, all told
-    history: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=40))
-    stack: str | None = None
-    gone_ns: int | None = None
-
-    def set_state(self, state: str, why: str | None, now_ns: int) -> None:
-        if (state, why) != (self.state, self.why):
-            self.history.append((round(now_ns / 1e6, 1), state if why is None else f"{state}:{why}"))
-        self.state, self.why = state, why
-
-
-@dataclass
-class Process:
-    """One workload process, as its agent reports it."""
-
-    pid: int
-    host: str
-    mode: str
-    server: str = ""  # the id of its server (`src.server`); until the agent says, HOST:PID
-    tasks: dict[int, TaskState] = field(default_factory=dict)
-    last_seq: int = -1
-    lost: int = 0
-    dropped: int = 0
-    queue: int | None = None  # accepted requests waiting inside the worker for a thread
-    cpu: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=16))
-    cpu_pct: float = 0.0
-    sampling_cost_pct: float | None = None  # the agent's stack sampling, percent of a core
-    stalled_by: int | None = None  # the green thread / asyncio task blocking the hub, if one is
-    stalled_ns: int | None = None  # since when
-    stalled_runs: set[str] = field(default_factory=set)  # runs with a request held up by it
-    gone_ns: int | None = None
-
-    @property
-    def status(self) -> str:
-        return "alive" if self.gone_ns is None else "gone"
 
 
 class Model:
@@ -476,36 +397,7 @@ class Model:
         if sample is None:
             self._process_gone(process, now_ns)
             return
-        process.cpu.append((now_ns, sample.cpu_ns))
-        process.cpu_pct = _share(process.cpu, now_ns - CPU_WINDOW_NS) * 100
-        for task in process.tasks.values():
-            times = sample.threads.get(task.native_id)
-            if times is None or task.kind != "thread" or task.gone_ns is not None:
-                continue
-            previous = task.cpu[-1] if task.cpu else None
-            task.cpu.append((now_ns, *times))
-            task.cpu_pct = _share(task.cpu, now_ns - CPU_WINDOW_NS) * 100
-            if previous is not None:
-                self._classify(task, previous, task.cpu[-1])
-
-    def _classify(self, task: TaskState, previous: tuple, current: tuple) -> None:
-        """Judge the window between two samples, and add it to the time spent in that state.
-
-        Only the part since the request (or its declared phase) began is judged: a sync worker
-        idle in accept() for the first 60 ms of a window, then computing, was otherwise "blocked
-        in a CPU phase" there, which reads as the GIL in a process with no other request thread.
-        A part too short to judge leaves the state as it was."""
-        span = max(1, current[0] - previous[0])
-        judged = current[0] - max(previous[0], task.since_ns)
-        if task.request is not None and judged >= MIN_JUDGED_NS:
-            share = min(1.0, (current[1] - previous[1]) / judged)
-            runnable = min(1.0, (current[2] - previous[2]) / judged)
-            task.set_state(*classify(task.phase, share, runnable), current[0])
-        label = task.state if task.why is None else f"{task.state}:{task.why}"
-        task.state_ms[label] = task.state_ms.get(label, 0.0) + span / 1e6
-        run = self.runs.get(task.request.run) if task.request is not None else None
-        if run is not None:
-            run.record_state(label, span / 1e6)
+        judge_cpu(process, sample, now_ns, self.runs)
 
     def tick(self, now_ns: int, backlog: int | None) -> None:
         """Once per sampling round: the accept queue, the per-second series, expiry."""
@@ -560,13 +452,3 @@ class Model:
 
 def _provisional(task_id: int) -> str:
     return f"task {task_id}"
-
-
-def _share(samples: deque, since_ns: int) -> float:
-    """CPU time over wall time from the oldest sample at or after `since_ns` to the newest."""
-    newest_t, newest_cpu = samples[-1][:2]
-    for sample in samples:
-        t, cpu = sample[:2]
-        if t >= since_ns and t < newest_t:
-            return max(0.0, (newest_cpu - cpu) / (newest_t - t))
-    return 0.0

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from dashboard.addresses import base_url, same_address
 from dashboard.loadspec.targets import TargetName
-from dashboard.model.live import Model, Process
+from dashboard.model.live import Model
+from dashboard.model.tasks import Process
 from workload.agent.protocol import Server
 from workload.agent.server import server_id as local_server_id
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dashboard.model.captions import captions
 from dashboard.model.classify import EXPLANATIONS
 from dashboard.model.history import Span
-from dashboard.model.live import Model, Process, TaskState, task_key
+from dashboard.model.live import Model
 from dashboard.model.servers import ServerGroup, groups, servers_view
+from dashboard.model.tasks import Process, TaskState, task_key
 
 RECENT_RUNS = 5
 SPANS_IN_SNAPSHOT = 2_000

@@ -22,7 +22,7 @@ from dashboard.model.events import (
     SustainAdded,
     TargetDied,
 )
-from dashboard.model.live import ProcessSample
+from dashboard.model.tasks import ProcessSample
 from dashboard.model.verdict import Prediction
 from dashboard.recording.schema import BadField, check
 from workload.agent.protocol import ProtocolError, decode

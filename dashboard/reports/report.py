@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dashboard.model.history import SERIES_KEPT, SPANS_KEPT, Span, page_contract
-from dashboard.model.live import TASK_KEY_SEPARATOR, Model
+from dashboard.model.live import Model
 from dashboard.model.runs import Run
 from dashboard.model.sustained_run import SustainedRun
+from dashboard.model.tasks import TASK_KEY_SEPARATOR
 from dashboard.reports.table import columns_view, rows
 
 MARGIN_MS = 500  # shown before and after a run's requests, so its first queue wait is in view

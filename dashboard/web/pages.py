@@ -20,7 +20,7 @@ from dashboard.loadspec.http_request import METHODS
 from dashboard.loadspec.limits import ENDPOINTS, MAX_COUNT, MAX_MS
 from dashboard.loadspec.plan import MAX_CONNECTIONS, MAX_RATE, MAX_SECONDS
 from dashboard.model.history import page_contract
-from dashboard.model.live import TASK_KEY_SEPARATOR
+from dashboard.model.tasks import TASK_KEY_SEPARATOR
 from dashboard.services import current_services
 from dashboard.web.audience import audience_url, qr_svg
 from dashboard.web.auth import token_matches
