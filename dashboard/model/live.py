@@ -44,6 +44,7 @@ GONE_KEPT_NS = 5_000_000_000  # a gone process or task stays on the page this lo
 MAX_RUNS = 50
 MAX_TASKS_PER_PROCESS = 1_024
 MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model
+UNATTRIBUTED = "(unattributed)"  # the tally of failures no server was seen taking
 MAX_IGNORED_PIDS = 1_024  # retired servers remembered; their stragglers arrive within seconds
 
 
@@ -57,9 +58,8 @@ class Model:
         # Processes of retired servers, whose last datagrams may still come (oldest first).
         self.ignored_pids: OrderedDict[int, None] = OrderedDict()
         self.runs: OrderedDict[str, Run | SustainedRun] = OrderedDict()
-        self.done = 0
-        self.failed = 0
-        # Per server id: its shape as its agent reported it, and its requests done and failed.
+        # Per server id: its shape as its agent reported it, and its requests done and failed (the
+        # totals are their sum; UNATTRIBUTED holds failures no server was seen taking).
         self.shapes: dict[str, Server] = {}
         self.tallies: dict[str, dict[str, int]] = {}
         # Servers the dashboard launched or attached to: (their pids, their base URL or None).
@@ -89,9 +89,8 @@ class Model:
             self.shapes.pop(server_id, None)
             self.tallies.pop(server_id, None)
             self.routes.forget(server_id)
-        if info.get("status") == "starting":  # the top-level counters stay the sum of the servers'
-            self.done = sum(tally["done"] for tally in self.tallies.values())
-            self.failed = sum(tally["failed"] for tally in self.tallies.values())
+        if info.get("status") == "starting":  # the totals count from zero for the new server
+            self.tallies.pop(UNATTRIBUTED, None)
         while len(self.ignored_pids) > MAX_IGNORED_PIDS:
             self.ignored_pids.popitem(last=False)
 
@@ -111,15 +110,19 @@ class Model:
                 return process.server
         return None
 
+    @property
+    def done(self) -> int:
+        """Requests done, all servers told (the sum of their tallies, never kept beside them)."""
+        return sum(tally["done"] for tally in self.tallies.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(tally["failed"] for tally in self.tallies.values())
+
     def _count(self, process: Process, ok: bool) -> None:
-        """One request of `process` finished: its server's counters and the sum move together."""
+        """One request of `process` finished: its server's tally."""
         tally = self.tallies.setdefault(process.server, {"done": 0, "failed": 0})
-        if ok:
-            self.done += 1
-            tally["done"] += 1
-        else:
-            self.failed += 1
-            tally["failed"] += 1
+        tally["done" if ok else "failed"] += 1
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -376,10 +379,8 @@ class Model:
                 run.record_reply(event.index, event.t_ns, event.status)
                 if event.index not in run.begun and not 200 <= event.status < 400:
                     # Refused before any task took it: the run's server's, if the run found one.
-                    server = self.run_server(run)
-                    if server is not None:
-                        self.tallies.setdefault(server, {"done": 0, "failed": 0})["failed"] += 1
-                    self.failed += 1
+                    server = self.run_server(run) or UNATTRIBUTED
+                    self.tallies.setdefault(server, {"done": 0, "failed": 0})["failed"] += 1
             case RunEnd():
                 run.finish(event.t_ns, event.reason)
                 for process in self.processes.values():  # a stall still on counts till now
