@@ -97,7 +97,7 @@ export class Controls {
   async start(route, payload, what = `${payload.method} ${payload.path}`) {
     this.say(`Starting ${what}…`, "info");
     const { ok, body, error } = await this.api.post(route, payload);
-    if (!ok || body?.run == null) {
+    if (!ok || !body?.run) {
       this.say(error ?? "The dashboard refused the load.", "error");
       return;
     }
