@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections.abc import Iterator
 
@@ -95,6 +96,18 @@ def test_preset_button_fills_the_pool_then_shows_the_run_result(page: Page, dash
     expect(page.locator(".tile")).to_have_count(CAPACITY)
     check_io_burst_result(page, dashboard)
     page.screenshot(path=ARTIFACTS / "run-result.png")
+
+
+def test_the_fired_run_is_followed_from_the_frames_without_polling_the_api(page: Page, dashboard):
+    """issue 18: the page polled GET /api/runs/ID every 250 ms until the run was over, though
+    every frame that changes a run carries it; the result now comes from the frames alone."""
+    wait_for_idle_pool(page)
+    asked: list[str] = []
+    page.on("request", lambda r: "/api/runs/" in r.url and asked.append(r.url))
+    page.locator(f"[data-preset='{IO_PRESET['key']}']").click()
+    check_io_burst_result(page, dashboard)
+    expect(page.locator("#message")).to_have_text(re.compile(r"^Run \S+ done\.$"))
+    assert asked == []
 
 
 def test_shortcut_key_fires_its_preset_but_not_while_typing(page: Page, dashboard):

@@ -70,6 +70,7 @@ requestPaint = startLive(store, {
     new QueuesView(),
     new CollectorHealthView(),
     loadForms,
+    controls,
     { render: () => modes.render() },
     { render: () => runs.update() },
   ],

@@ -77,7 +77,7 @@ document.addEventListener("keydown", (event) => {
 
 startLive(store, {
   version: bootstrap.version,
-  views: [new CountersView(byId("counters")), new CaptionsView(byId("narration"))],
+  views: [new CountersView(byId("counters")), new CaptionsView(byId("narration")), controls],
   pools,
   onPaint: (now) => charts.update(now),
 });
