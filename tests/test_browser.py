@@ -225,6 +225,25 @@ def test_the_timeline_colours_by_route_and_names_each_route_in_its_legend(page: 
     page.keyboard.press("t")
 
 
+def test_the_timelines_tooltip_names_the_request_under_the_pointer(page: Page, dashboard):
+    """issue 18: timeline.js split in four, the tooltip reads the pointer through the layout the
+    frame was drawn with (a guard of that wiring: the old file passed it too); pointing along the
+    first lane finds one of its bars, and names it."""
+    wait_for_idle_pool(page)
+    dashboard.wait_run(dashboard.fire("io", CAPACITY, 1000))  # a 1 s bar on every lane
+    canvas = page.locator("#timeline-box canvas")
+    box = canvas.bounding_box()
+    tip = page.locator(".timeline-tip")
+    for x in range(int(box["width"]) - 2, 0, -4):  # from "now" back along the first lane
+        canvas.hover(position={"x": x, "y": 8})
+        if tip.is_visible():
+            break
+    expect(tip).to_contain_text("/io")
+    expect(tip).to_contain_text("service")
+    page.mouse.move(0, 0)
+    expect(tip).to_be_hidden()
+
+
 def test_clicking_a_busy_tile_opens_the_inspector_with_its_stack(page: Page, dashboard):
     """The inspector shows the task's sampled stack (the workload's work.py while it computes),
     polled while open; Esc closes it and gives the focus back to the tile."""
