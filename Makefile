@@ -20,6 +20,7 @@ lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	node_modules/.bin/eslint static/js
 
 format: setup-dev
 	$(VENV)/bin/ruff format .
@@ -61,7 +62,7 @@ mod-wsgi: setup system-packages
 	$(PY) -c "from dashboard.servers.modes.mod_wsgi import prepare; prepare()"
 
 node_modules/.package-lock.json: package.json package-lock.json
-	@echo "== installing browser libraries from npm (lockfile)"
+	@echo "== installing browser libraries and ESLint from npm (lockfile)"
 	npm ci --no-audit --no-fund
 
 bench: setup-dev system-packages mod-wsgi

@@ -43,14 +43,19 @@ def launch_chromium(playwright: Playwright) -> Browser:
 
 
 @contextmanager
-def page_at(browser: Browser, url: str, **context: object) -> Iterator[Page]:
+def page_at(
+    browser: Browser, url: str, before_load: Callable[[Page], None] | None = None, **context: object
+) -> Iterator[Page]:
     """A page opened at `url` in a fresh browser context (`context`: viewport, is_mobile, ...);
-    fails the test on any uncaught script error it saw."""
+    fails the test on any uncaught script error it saw. `before_load` gets the page before it
+    goes to `url`, to listen from its first request on."""
     ARTIFACTS.mkdir(exist_ok=True)
     browser_context = browser.new_context(**context)
     page = browser_context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    if before_load is not None:
+        before_load(page)
     page.goto(url)
     yield page
     browser_context.close()

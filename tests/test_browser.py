@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections.abc import Iterator
 
@@ -95,6 +96,18 @@ def test_preset_button_fills_the_pool_then_shows_the_run_result(page: Page, dash
     expect(page.locator(".tile")).to_have_count(CAPACITY)
     check_io_burst_result(page, dashboard)
     page.screenshot(path=ARTIFACTS / "run-result.png")
+
+
+def test_the_fired_run_is_followed_from_the_frames_without_polling_the_api(page: Page, dashboard):
+    """issue 18: the page polled GET /api/runs/ID every 250 ms until the run was over, though
+    every frame that changes a run carries it; the result now comes from the frames alone."""
+    wait_for_idle_pool(page)
+    asked: list[str] = []
+    page.on("request", lambda r: "/api/runs/" in r.url and asked.append(r.url))
+    page.locator(f"[data-preset='{IO_PRESET['key']}']").click()
+    check_io_burst_result(page, dashboard)
+    expect(page.locator("#message")).to_have_text(re.compile(r"^Run \S+ done\.$"))
+    assert asked == []
 
 
 def test_shortcut_key_fires_its_preset_but_not_while_typing(page: Page, dashboard):
@@ -210,6 +223,25 @@ def test_the_timeline_colours_by_route_and_names_each_route_in_its_legend(page: 
     )
     expect(by_route.locator(".legendtext").filter(has_text="/io")).to_have_count(1)
     page.keyboard.press("t")
+
+
+def test_the_timelines_tooltip_names_the_request_under_the_pointer(page: Page, dashboard):
+    """issue 18: timeline.js split in four, the tooltip reads the pointer through the layout the
+    frame was drawn with (a guard of that wiring: the old file passed it too); pointing along the
+    first lane finds one of its bars, and names it."""
+    wait_for_idle_pool(page)
+    dashboard.wait_run(dashboard.fire("io", CAPACITY, 1000))  # a 1 s bar on every lane
+    canvas = page.locator("#timeline-box canvas")
+    box = canvas.bounding_box()
+    tip = page.locator(".timeline-tip")
+    for x in range(int(box["width"]) - 2, 0, -4):  # from "now" back along the first lane
+        canvas.hover(position={"x": x, "y": 8})
+        if tip.is_visible():
+            break
+    expect(tip).to_contain_text("/io")
+    expect(tip).to_contain_text("service")
+    page.mouse.move(0, 0)
+    expect(tip).to_be_hidden()
 
 
 def test_clicking_a_busy_tile_opens_the_inspector_with_its_stack(page: Page, dashboard):

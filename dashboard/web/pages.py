@@ -41,9 +41,11 @@ STAGE_COOKIE = "threadpulse_stage"
 
 
 def _live_bootstrap() -> dict:
-    """What every page needs to read the live frames."""
+    """What every page needs to read the live frames. `source` (`live` or `replay`, fixed for the
+    dashboard's life) spares a live page asking GET /api/replay, whose 409 the console logs."""
     return {
         "version": __version__,
+        "source": current_services().source,
         "task_key_separator": TASK_KEY_SEPARATOR,
         "history": page_contract(),
     }

@@ -27,7 +27,7 @@ export class CollectorHealthView {
     );
     setText(this.lost, String(c.lost ?? 0));
     setText(this.dropped, String(c.dropped ?? 0));
-    setText(this.kernel, c.kernel_dropped == null ? "?" : String(kernel));
+    setText(this.kernel, (c.kernel_dropped ?? null) === null ? "?" : String(kernel));
     setAttr(this.rejected, "data-hot", rejected > 0 ? "" : null);
     setAttr(this.lost, "data-hot", c.lost > 0 ? "" : null);
     setAttr(this.dropped, "data-hot", c.dropped > 0 ? "" : null);

@@ -1,12 +1,12 @@
 // Load controls: preset buttons, the custom burst form, the stop button and keyboard
 // shortcuts. Each fires POST /api/load; the API is the one validator, so its 400 message is what
-// the user sees. The fired run is then polled until done and shown by the run-result view.
+// the user sees. The fired run is then followed in the store (every frame that changes a run
+// carries it) until it is over, and shown by the run-result view: no request of its own.
 // The stage has the preset buttons and keys only: the form, the stop button and the result
 // view are used where the page has them.
 
 import { byId, element, isShortcut, setText } from "./dom.js";
 
-const POLL_MS = 250;
 const PRESS_FLASH_MS = 200;
 
 function numberOrNull(input) {
@@ -27,6 +27,7 @@ export class Controls {
     this.message = byId("message");
     this.buttons = new Map(); // preset key -> button
     this.runId = null; // the run being followed; a newer one replaces it
+    this.runSeen = false; // whether the store has held it (a resync may later drop it)
     this.buildPresets(bootstrap.presets);
     if (byId("burst-form")) this.buildForm(bootstrap);
     byId("stop-load")?.addEventListener("click", () => this.stop());
@@ -97,13 +98,13 @@ export class Controls {
   async start(route, payload, what = `${payload.method} ${payload.path}`) {
     this.say(`Starting ${what}…`, "info");
     const { ok, body, error } = await this.api.post(route, payload);
-    if (!ok || body?.run == null) {
+    if (!ok || !body?.run) {
       this.say(error ?? "The dashboard refused the load.", "error");
       return;
     }
     this.say(`Run ${body.run} started: ${what}.`, "ok");
     this.runId = body.run;
-    this.poll(body.run);
+    this.runSeen = false;
   }
 
   async stop() {
@@ -116,29 +117,25 @@ export class Controls {
     this.say(stopped.length ? `Stopped ${stopped.join(", ")}.` : "No load was running.", "info");
   }
 
-  /** Follows one run every POLL_MS until it is done, or until a newer run is fired. */
-  async poll(runId) {
-    let run = null;
-    let gone = false;
-    try {
-      const response = await fetch(`/api/runs/${encodeURIComponent(runId)}`);
-      gone = response.status === 404;
-      if (response.ok) run = await response.json();
-    } catch {
-      // The dashboard is unreachable for now; the banner says so. Keep trying.
-    }
-    if (runId !== this.runId) return;
-    if (gone) {
-      this.say(`Run ${runId} is no longer known to the dashboard.`, "error");
+  /** Follows the run fired last, as the frames carry it, until it is over.
+   * @param {import("./store.js").Store} store */
+  render(store) {
+    if (this.runId === null) return;
+    const runId = this.runId;
+    const run = store.runs.get(runId);
+    if (!run) {
+      // Not yet in a frame (the POST answered first), or dropped from the runs kept.
+      if (this.runSeen) {
+        this.say(`Run ${runId} is no longer known to the dashboard.`, "error");
+        this.runId = null;
+      }
       return;
     }
-    if (run) this.resultView?.show(run);
-    if (run?.state === "done") {
-      this.say(`Run ${runId} done.`, "ok");
-    } else if (run?.state === "failed") {
-      this.say(`Run ${runId} ended: ${run.reason}.`, "info");
-    } else {
-      setTimeout(() => this.poll(runId), POLL_MS);
-    }
+    this.runSeen = true;
+    this.resultView?.show(run);
+    if (run.state === "running") return;
+    this.runId = null;
+    if (run.state === "done") this.say(`Run ${runId} done.`, "ok");
+    else this.say(`Run ${runId} ended: ${run.reason}.`, "info");
   }
 }

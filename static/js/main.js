@@ -52,7 +52,7 @@ presenter.onChange((readOnly) => {
   modes.setReadOnly(readOnly);
 });
 presenter.check();
-new ReplayBar(api).start().then((replaying) => {
+new ReplayBar(api).start(bootstrap.source).then((replaying) => {
   if (!replaying) new RecordingControls(api).refresh();
 });
 
@@ -70,6 +70,7 @@ requestPaint = startLive(store, {
     new QueuesView(),
     new CollectorHealthView(),
     loadForms,
+    controls,
     { render: () => modes.render() },
     { render: () => runs.update() },
   ],

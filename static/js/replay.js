@@ -1,4 +1,4 @@
-// Recording and replay on the laptop page. In a replay (GET /api/replay answers), a badge names
+// Recording and replay on the laptop page. In a replay (the bootstrap's source), a badge names
 // the recording's date and host, with pause/play, speed and a seek bar, and every control that
 // needs a live server ([data-live-only]) is hidden. Live, the presenter records and downloads.
 
@@ -44,8 +44,11 @@ export class ReplayBar {
     });
   }
 
-  /** True when this dashboard replays a recording (then the bar shows and polls). */
-  async start() {
+  /** True when this dashboard replays a recording (then the bar shows and polls). A live page
+   * asks nothing: GET /api/replay answers it 409, an error in the console.
+   * @param {string} source the bootstrap's `source`: "live" or "replay" */
+  async start(source) {
+    if (source !== "replay") return false;
     const reply = await this.api.get("/api/replay");
     if (!reply.ok) return false;
     markReplay(reply.body);

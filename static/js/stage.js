@@ -35,13 +35,16 @@ const charts = new Charts(
 charts.setVisible(true);
 const theme = new Theme(() => charts.restyle());
 const say = (text, kind) => controls.say(text, kind);
-// Live, the clicker fires the talk's scenes; in a replay it seeks to the scenes recorded. A press
-// before the dashboard has said which waits for the answer.
-const scenes = api.get("/api/replay").then(({ ok, body }) => {
-  if (!ok) return new ScenePlayer(api, store, say);
-  markReplay(body); // the presets need a live server; the badge says what the room sees
-  return new RecordedScenePlayer(api, say);
-});
+// Live, the clicker fires the talk's scenes; in a replay it seeks to the scenes recorded. The
+// bootstrap says which, so a live stage never asks GET /api/replay (409 live). A press before
+// the replay's status arrives waits for it.
+const scenes =
+  bootstrap.source === "replay"
+    ? api.get("/api/replay").then(({ ok, body }) => {
+        if (ok) markReplay(body); // the presets need a live server; the badge says what the room sees
+        return new RecordedScenePlayer(api, say);
+      })
+    : Promise.resolve(new ScenePlayer(api, store, say));
 
 const presenter = new PresenterView(api, byId("viewer-badge"));
 presenter.onChange((readOnly) => controls.setReadOnly(readOnly));
@@ -74,7 +77,7 @@ document.addEventListener("keydown", (event) => {
 
 startLive(store, {
   version: bootstrap.version,
-  views: [new CountersView(byId("counters")), new CaptionsView(byId("narration"))],
+  views: [new CountersView(byId("counters")), new CaptionsView(byId("narration")), controls],
   pools,
   onPaint: (now) => charts.update(now),
 });
