@@ -19,6 +19,7 @@ test: setup-dev system-packages mod-wsgi lint
 lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy workload/agent/
 
 format: setup-dev
 	$(VENV)/bin/ruff format .
