@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, NamedTuple, Optional, Union, get_type_hints
+from typing import Annotated, NamedTuple, Optional, Union, get_args, get_type_hints
 
 SCHEMA_VERSION = 2  # 2: a request is named by a number of its process, not a "PID-N" string
 MAX_DATAGRAM_BYTES = 60_000
@@ -34,7 +34,8 @@ Frames = Annotated[str, "text"]
 
 # The events, one record each: its fields in wire order. A field added after the schema version was
 # fixed is "late": it has a default of None, so a source may leave it out (an agent of before) and
-# the version stays. Only a trailing "str?" field may be late (tests/test_protocol_doc.py).
+# the version stays. Only a trailing "str?" field may be late (tests/test_protocol_doc.py). What each
+# event means: docs/protocol.md, and its constructor's docstring (encoding.py).
 
 
 class Begin(NamedTuple):
@@ -114,20 +115,19 @@ def _kind(record: type) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", record.__name__).lower()
 
 
-def _wire_fields(record: type) -> tuple[tuple[str, str], ...]:
+def _wire_fields(record: type[Event]) -> tuple[tuple[str, str], ...]:
+    """(name, wire type) of each field, the wire type read from the metadata of its hint."""
     hints = get_type_hints(record, include_extras=True)
-    return tuple((name, hints[name].__metadata__[0]) for name in record._fields)  # type: ignore[attr-defined]
+    return tuple((name, hints[name].__metadata__[0]) for name in record._fields)
 
 
-RECORDS: dict[str, type[tuple]] = {_kind(record): record for record in Event.__args__}  # type: ignore[attr-defined]
+RECORDS: dict[str, type[Event]] = {_kind(record): record for record in get_args(Event)}
 # name -> (field name, wire type) of the fields after the name, in wire order.
 EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     kind: _wire_fields(record) for kind, record in RECORDS.items()
 }
 LATE_FIELDS: dict[str, tuple[str, ...]] = {
-    kind: tuple(record._field_defaults)  # type: ignore[attr-defined]
-    for kind, record in RECORDS.items()
-    if record._field_defaults  # type: ignore[attr-defined]
+    kind: tuple(record._field_defaults) for kind, record in RECORDS.items() if record._field_defaults
 }
 
 DATAGRAM_FIELDS = ("v", "src", "seq", "dropped", "t", "ev", "tasks")
