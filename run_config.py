@@ -110,12 +110,14 @@ def _dashboard_threads(args: argparse.Namespace) -> int:
 
 
 def _check_origins(origins: list[str]) -> None:
+    """Other origins whose pages may connect: a scheme and a host, nothing after."""
     for origin in origins:
         if not re.fullmatch(r"https?://[^/\s]+", origin):
             raise BadFlag(f"--allowed-origin must look like https://host:port, got {origin[:80]!r}")
 
 
 def _public_url(given: str | None) -> str | None:
+    """The audience's address as given, checked; None when not given (run from --host, --port)."""
     if given is None:
         return None
     try:
@@ -173,6 +175,7 @@ def _server(args: argparse.Namespace) -> tuple[str, dict[str, int]]:
 
 
 def _load_scenes(path: Path) -> tuple[Scene, ...]:
+    """The talk --scenes names (the default one when not given), read and checked."""
     try:
         return load_talk(path)
     except TalkError as exc:
