@@ -21,6 +21,7 @@ lint: setup-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	node_modules/.bin/eslint static/js
+	$(VENV)/bin/mypy workload/agent/
 
 format: setup-dev
 	$(VENV)/bin/ruff format .

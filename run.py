@@ -6,8 +6,6 @@ their own (--attach)."""
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
 from pathlib import Path
 
@@ -17,34 +15,34 @@ from dashboard.config import (
     DEFAULT_PORT,
     DEFAULT_THREADS,
     DEFAULT_WORKER,
-    MAX_THREADS,
     Config,
 )
 from dashboard.ports import PortUnavailable, check_ports
 from dashboard.recording.fileformat import DEFAULT_CAP_MB
-from dashboard.recording.reader import DEFAULT_MAX_EVENTS, MAX_EVENTS_CAP, RecordingError, read_recording
+from dashboard.recording.reader import DEFAULT_MAX_EVENTS
 from dashboard.recording.replay import SPEEDS
-from dashboard.scenes.talk import DEFAULT_TALK, TalkError, load_talk
-from dashboard.servers.mode import BadServerRequest, Param
-from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
-from dashboard.web.audience import AUDIENCE_PATH, parse_public_url
-from dashboard.web.auth import ENV_TOKEN, resolve_token
-
-ATTACH_COLLECTOR_PORT = 8051  # a fixed port that servers started elsewhere can be told once
-
-
-def _mode_params() -> dict[str, tuple[Param, list[str]]]:
-    """Every mode parameter a flag can set (--workers, --threads, --pool, ...), with its modes."""
-    params: dict[str, tuple[Param, list[str]]] = {}
-    for mode in REGISTRY.values():
-        for param in mode.params:
-            params.setdefault(param.name, (param, []))[1].append(mode.name)
-    return params
+from dashboard.scenes.talk import DEFAULT_TALK
+from dashboard.servers.modes import DEFAULT_MODE, REGISTRY
+from dashboard.web.audience import AUDIENCE_PATH
+from dashboard.web.auth import ENV_TOKEN
+from run_config import ATTACH_COLLECTOR_PORT, BadFlag, config_from_flags, mode_params
 
 
 def parse_args(argv: list[str]) -> Config:
-    """The dashboard's Config from command-line flags; exits with a message on bad flags."""
-    argv, command = _split_command(argv)
+    """The dashboard's Config from command-line flags, with the files they name read (a replay, the
+    talk) and the presenter token resolved; exits with argparse's message and code 2 on bad flags,
+    before anything starts."""
+    own, command = _split_command(argv)
+    parser = build_parser()
+    args = parser.parse_args(own)
+    try:
+        return config_from_flags(args, command)
+    except BadFlag as exc:
+        parser.error(str(exc))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every flag, its type, default and help: what `--help` shows. Parsing only: no file read."""
     parser = argparse.ArgumentParser(
         prog="run.py",
         usage="%(prog)s [OPTIONS] [-- COMMAND ARGS...]",
@@ -82,7 +80,7 @@ def parse_args(argv: list[str]) -> Config:
         help="listen only, for servers started elsewhere with THREADPULSE_COLLECTOR=udp://127.0.0.1:PORT"
         f" set (PORT: --collector-port, default {ATTACH_COLLECTOR_PORT} with --attach); see README",
     )
-    for name, (param, modes) in _mode_params().items():
+    for name, (param, modes) in mode_params().items():
         parser.add_argument(
             f"--{name}",
             type=int,
@@ -114,7 +112,6 @@ def parse_args(argv: list[str]) -> Config:
     )
     parser.add_argument(
         "--token",
-        default=os.environ.get(ENV_TOKEN),
         help=f"presenter token: only pages holding it may fire load or switch servers (or env {ENV_TOKEN},"
         " which other users cannot read from the process list); on a non-loopback --host one is"
         " generated and its presenter URL printed if none is given",
@@ -177,91 +174,7 @@ def parse_args(argv: list[str]) -> Config:
         help=f"replay speed at start, {SPEEDS[0]:g} to {SPEEDS[1]:g} (default 1)",
     )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    args = parser.parse_args(argv)
-    if args.collector_port is None:
-        args.collector_port = ATTACH_COLLECTOR_PORT if args.attach else 0
-    if args.chdir and not command:
-        parser.error("--chdir is for the COMMAND after --")
-    if args.target and not (command or args.attach):
-        parser.error("--target is for the COMMAND after -- or for --attach")
-    if args.chdir and not os.path.isdir(args.chdir):
-        parser.error(f"--chdir {args.chdir[:80]!r} is not a folder")
-    if args.target and not re.fullmatch(r"http://[^/\s]+/?", args.target):
-        parser.error(f"--target must look like http://127.0.0.1:8000, got {args.target[:80]!r}")
-    if not 0 < args.port < 65536:
-        parser.error(f"--port must be from 1 to 65535, got {args.port}")
-    if not 0 <= args.collector_port < 65536:
-        parser.error(f"--collector-port must be from 0 to 65535, got {args.collector_port}")
-    threads = (
-        DEFAULT_THREADS[args.dashboard_worker] if args.dashboard_threads is None else args.dashboard_threads
-    )
-    if not 1 <= threads <= MAX_THREADS:
-        parser.error(f"--dashboard-threads must be from 1 to {MAX_THREADS}, got {threads}")
-    for origin in args.allowed_origin:
-        if not re.fullmatch(r"https?://[^/\s]+", origin):
-            parser.error(f"--allowed-origin must look like https://host:port, got {origin[:80]!r}")
-    public_url = None
-    if args.public_url is not None:
-        try:
-            public_url = parse_public_url(args.public_url)
-        except ValueError as exc:
-            parser.error(f"--public-url {args.public_url[:80]!r}: {exc}")
-    if not 1 <= args.record_cap_mb <= 100_000:
-        parser.error(f"--record-cap-mb must be from 1 to 100000, got {args.record_cap_mb}")
-    if not 1 <= args.replay_max_events <= MAX_EVENTS_CAP:
-        parser.error(
-            f"--replay-max-events must be from 1 to {MAX_EVENTS_CAP:,}, got {args.replay_max_events}"
-        )
-    if not SPEEDS[0] <= args.speed <= SPEEDS[1]:
-        parser.error(f"--speed must be from {SPEEDS[0]:g} to {SPEEDS[1]:g}, got {args.speed:g}")
-    if args.replay is not None and args.record is not None:
-        parser.error("--record and --replay do not go together: a replay has no live events")
-    replay = None
-    if args.replay is not None:
-        try:
-            replay = read_recording(args.replay, args.record_cap_mb << 20, args.replay_max_events)
-        except RecordingError as exc:
-            parser.error(f"--replay: {exc}")
-        if replay.warning:
-            print(f"warning: {replay.warning}", file=sys.stderr)
-    try:
-        token, generated = resolve_token(args.token, args.host)
-    except ValueError as exc:
-        parser.error(str(exc))
-    mode = get_mode(args.mode or DEFAULT_MODE)
-    given = {name: getattr(args, name) for name in _mode_params() if getattr(args, name) is not None}
-    try:
-        params = mode.startable(given)
-    except BadServerRequest as exc:
-        parser.error(str(exc))
-    try:
-        scenes = load_talk(args.scenes)
-    except TalkError as exc:
-        parser.error(str(exc))
-    return Config(
-        host=args.host,
-        port=args.port,
-        mode=mode.name,
-        server_params=params,
-        collector_port=args.collector_port,
-        dashboard_worker=args.dashboard_worker,
-        dashboard_threads=threads,
-        open_browser=not args.no_browser,
-        token=token,
-        token_generated=generated,
-        allowed_origins=tuple(args.allowed_origin),
-        scenes=scenes,
-        public_url=public_url,
-        record=args.record,
-        record_cap_mb=args.record_cap_mb,
-        replay=replay,
-        speed=args.speed,
-        command=tuple(command),
-        chdir=os.path.abspath(args.chdir) if args.chdir else None,
-        target=args.target.rstrip("/") if args.target else None,
-        attach=args.attach,
-        managed=args.mode is not None or not (command or args.attach),
-    )
+    return parser
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -273,6 +186,7 @@ def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Parse the flags, check the ports are free, then serve until stopped."""
     config = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         check_ports(config)

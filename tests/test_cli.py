@@ -7,7 +7,9 @@ import socket
 
 import pytest
 
-from run import parse_args
+from dashboard.web.auth import ENV_TOKEN
+from run import build_parser, parse_args
+from run_config import BadFlag, config_from_flags
 from tests.support import Dashboard
 
 
@@ -77,6 +79,20 @@ def test_attach_takes_the_url_load_may_go_to():
         (),
         False,
     )
+
+
+def test_parsing_flags_reads_no_file_and_makes_no_secret(tmp_path, monkeypatch):
+    """Issue 18: parse_args parsed flags, read the recording and the talk and made the presenter's
+    secret in one ~200-line function; parsing alone now touches nothing, and what reads the files
+    refuses a missing one naming its flag."""
+    monkeypatch.delenv(ENV_TOKEN, raising=False)
+    missing = tmp_path / "missing.jsonl"
+    args = build_parser().parse_args(
+        ["--host", "0.0.0.0", "--replay", str(missing), "--scenes", str(missing)]
+    )
+    assert (args.replay, args.scenes, args.token) == (missing, missing, None)
+    with pytest.raises(BadFlag, match="^--replay: "):
+        config_from_flags(args, [])
 
 
 def refused_in_one_line(dash: Dashboard) -> str:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT
 from workload.agent import protocol
 from workload.agent.protocol import (
     Begin,
@@ -121,3 +125,37 @@ def test_tags_round_trip_and_junk_tags_are_ignored():
         "r/1/9" + "9" * 19,
     ):
         assert parse_tag(junk) is None
+
+
+PYTHON_39 = next(iter(sorted(Path.home().glob(".pyenv/versions/3.9*/bin/python"))), None) or shutil.which(
+    "python3.9"
+)
+
+
+@pytest.mark.skipif(PYTHON_39 is None, reason="no Python 3.9 here (pyenv's or python3.9 on PATH)")
+def test_the_agent_imports_and_its_protocol_round_trips_on_python_3_9_with_no_package(tmp_path):
+    """issue 18: the agent runs inside users' apps on Python 3.9+, and it failed to import there
+    (the protocol's `str | None` evaluated at module level). Its folder alone, beside an empty
+    `workload` package (the real one imports Flask), on 3.9 without site-packages (standard library
+    only), imports and encodes and decodes a datagram with the same table as here."""
+    (tmp_path / "workload").mkdir()
+    (tmp_path / "workload" / "__init__.py").write_text("")
+    shutil.copytree(
+        ROOT / "workload" / "agent",
+        tmp_path / "workload" / "agent",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    script = (
+        "import json, sys, workload.agent, workload.agent.asgi; from workload.agent import protocol as p\n"
+        "assert sys.version_info[:2] == (3, 9)\n"
+        "d = p.decode(p.encode(p.Source('h', 1, 'm', 'worker'), 0, 0, 0, [p.end_event(1, 2, 3, '200')]))\n"
+        "assert d.events == (p.End(1, 2, 3, '200', None),), d\n"
+        "print(json.dumps(p.EVENT_FIELDS))"
+    )
+    done = subprocess.run(
+        [PYTHON_39, "-E", "-S", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert {kind: tuple(map(tuple, fields)) for kind, fields in json.loads(done.stdout).items()} == (
+        protocol.EVENT_FIELDS
+    )
