@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -144,9 +145,12 @@ def terminate_tree(proc: subprocess.Popen, timeout: float = BACKSTOP_S) -> list[
 
 def release_tree(proc: subprocess.Popen, timeout: float) -> list[int]:
     """Have the guard end its tree, waiting at most `timeout`: the dashboard is exiting, and the
-    guard finishes the job (its grace period included) on its own. Returns the tree's pids."""
+    guard finishes the job (its grace period included) on its own; a thread collects its exit
+    (a guard left unwaited was a zombie, and its Popen warned when collected). Returns the tree's
+    pids."""
     pids = tree_pids(proc)
-    _ask_guard(proc, timeout)
+    if not _ask_guard(proc, timeout):
+        threading.Thread(target=proc.wait, name=f"reap guard {proc.pid}", daemon=True).start()
     return pids
 
 

@@ -10,7 +10,7 @@ import time
 
 import psutil
 
-from dashboard.children import Spawner, guarded_pids, terminate_tree
+from dashboard.children import Spawner, guarded_pids, release_tree, terminate_tree
 from tests.support import ROOT, alive, wait_for
 
 # A server that ignores SIGTERM and starts a grandchild that leaves its session (setsid) and
@@ -95,3 +95,15 @@ def test_terminate_tree_waits_for_the_guard_and_returns_every_pid():
         assert proc.returncode is not None and alive([server]) == []
     finally:
         spawner.close()
+
+
+def test_release_tree_leaves_the_guard_to_finish_and_still_collects_its_exit():
+    """The dashboard, exiting, waits a moment for each guard and leaves the rest of the grace to it.
+    A guard still running then was never waited for: a zombie, and a Popen that warned when it was
+    collected (CI saw the ResourceWarning, an error here, in another test's setup)."""
+    proc = guard(sys.executable, "-c", STUBBORN)
+    wait_for(lambda: len(guarded_pids(proc)) == 2, 20, what="the stubborn tree")
+    release_tree(proc, 0.01)  # less than the grace: the guard is still ending its tree
+    assert proc.returncode is None
+    wait_for(lambda: proc.returncode is not None, 30, what="the guard's exit collected")
+    assert proc.returncode == -signal.SIGKILL
