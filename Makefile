@@ -19,7 +19,7 @@ test: setup-dev system-packages mod-wsgi lint
 lint: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-logo
 	node_modules/.bin/eslint static/js
 	$(VENV)/bin/mypy workload/agent/
 
