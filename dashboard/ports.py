@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import socket
 
+from dashboard.addresses import family
 from dashboard.collector.udp import COLLECTOR_HOST
 from dashboard.config import Config
 
@@ -51,7 +52,7 @@ def check_ports(config: Config) -> None:
 
 
 def _bind(host: str, port: int, kind: socket.SocketKind) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as sock:
+    with socket.socket(family(host), kind) as sock:
         if kind == socket.SOCK_STREAM:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -17,6 +17,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from dashboard import gunicorn_errors
+from dashboard.addresses import host_port
 from dashboard.app import MAX_BODY_BYTES, create_app
 from dashboard.config import GREEN_CONNECTIONS, Config
 from dashboard.ending import Ending
@@ -37,9 +38,8 @@ class DashboardServer(BaseApplication):
 
     def load_config(self) -> None:
         gunicorn_errors.install()  # its own 400/414/431 answers as JSON, like the API's
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         settings = {
-            "bind": f"{host}:{self.config.port}",
+            "bind": host_port(self.config.host, self.config.port),
             "workers": 1,
             **self._worker_settings(),
             "control_socket_disable": True,
@@ -76,8 +76,7 @@ class DashboardServer(BaseApplication):
         return OnThreads(app, self.config.dashboard_threads, MAX_BODY_BYTES)
 
     def _when_ready(self, server) -> None:
-        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        url = f"http://{host}:{self.config.port}/"
+        url = f"http://{host_port(self.config.host, self.config.port)}/"
         print(f"Threadpulse dashboard: {url}  (Ctrl-C stops it and its workload server)", flush=True)
         if self.config.token_generated:
             # Printed, never logged: the one place the generated token is ever shown.

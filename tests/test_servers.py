@@ -4,11 +4,12 @@ own label, capacity, slots and counters, never summed into one (issue 13, item 2
 from __future__ import annotations
 
 import json
+import socket
 from types import SimpleNamespace
 
 import pytest
 
-from dashboard.addresses import base_url, same_address
+from dashboard.addresses import base_url, family, host_port, same_address
 from dashboard.launch import launcher as launcher_module
 from dashboard.launch.address import pick
 from dashboard.launch.launcher import Launcher
@@ -147,6 +148,18 @@ def test_two_base_urls_reach_one_server_on_one_port_and_host(a, b, same):
 def test_a_server_listening_on_any_address_is_reached_on_loopback(host, url):
     """One rule for the agent's listen address and the launcher's sockets alike."""
     assert base_url(host, 8000) == url
+
+
+@pytest.mark.parametrize(
+    ("host", "written", "bound"),
+    [("127.0.0.1", "127.0.0.1:80", "127.0.0.1"), ("::1", "[::1]:80", "::1"), ("[::]", "[::]:80", "::")],
+)
+def test_an_ipv6_host_is_bracketed_when_written_and_bound_as_ipv6(host, written, bound):
+    """One place writes HOST:PORT and picks the socket family (serve, ports, the collector, the
+    server manager, mod_wsgi and the audience URL each had their own copy)."""
+    assert host_port(host, 80) == written
+    with socket.socket(family(bound), socket.SOCK_STREAM) as sock:
+        sock.bind((bound, 0))
 
 
 def test_the_launcher_picks_the_address_named_on_the_command_line():

@@ -9,6 +9,7 @@ import struct
 import threading
 import time
 
+from dashboard.addresses import family
 from dashboard.collector.procfs import accept_backlog, sample_process
 from dashboard.model.events import Datagrams, Sample
 from dashboard.model.live import Model
@@ -49,7 +50,7 @@ class Collector:
 
     def __init__(self, store: Store, host: str = COLLECTOR_HOST, port: int = 0) -> None:
         self.store = store
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = socket.socket(family(host), socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         self.sock.bind((host, port))
         self.sock.setblocking(False)

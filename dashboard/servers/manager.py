@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from dashboard.addresses import family
 from dashboard.children import Spawner, guarded_pids, release_tree, terminate_tree
 from dashboard.servers.mode import Mode
 from dashboard.servers.modes import get_mode
@@ -33,7 +34,7 @@ class StartError(RuntimeError):
 
 def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
     """A port (TCP, or UDP with SOCK_DGRAM) nothing is bound to right now."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as s:
+    with socket.socket(family(host), kind) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import psutil
 import segno
 
+from dashboard.addresses import host_port
 from dashboard.config import Config
 
 AUDIENCE_PATH = "/watch"
@@ -71,9 +72,7 @@ def base_url(config: Config) -> str:
     host = config.host
     if host in WILDCARD_HOSTS:
         host = first_non_loopback_address() or "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{config.port}"
+    return f"http://{host_port(host, config.port)}"
 
 
 def audience_url(config: Config) -> str:

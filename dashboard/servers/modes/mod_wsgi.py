@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psutil
 
+from dashboard.addresses import host_port
 from dashboard.children import PROJECT_ROOT
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
@@ -97,7 +98,7 @@ def config(run: Path, params: dict[str, int], host: str, port: int) -> str:
     as_root = os.geteuid() == 0
     user = f"User {RUN_USER}\nGroup {RUN_USER}\n" if as_root else ""
     daemon_user = f" user={RUN_USER} group={RUN_USER}" if as_root else ""
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    address = host_port(host, port)
     backlog = listen_backlog()
     return f"""\
 ServerRoot {run}
