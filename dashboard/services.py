@@ -211,14 +211,15 @@ def build(
                 targets.add(TargetName.LAUNCHED, url, alive=lambda: launcher.url == url)
             elif pids and launcher.unnamed:  # it serves, on ports the user must choose from
                 targets.hold(TargetName.LAUNCHED, launcher.unnamed)
-            elif (
-                targets.remove(TargetName.LAUNCHED) and launcher.exit_code is not None
-            ):  # it died: its load stops
-                load.target_died(TargetName.LAUNCHED, launcher.alive_ns)
+            else:
+                targets.remove(TargetName.LAUNCHED)
+
+        def died(alive_ns: int) -> None:  # its load stops
+            load.target_died(TargetName.LAUNCHED, alive_ns)
 
         cwd = Path(config.chdir or os.getcwd())
         launcher = Launcher(
-            spawner, collector.url, list(config.command), cwd, config.target, launched, on_end
+            spawner, collector.url, list(config.command), cwd, config.target, launched, on_end, died
         )
     return Services(config, store, collector, spawner, servers, load, broadcaster, targets, launcher=launcher)
 

@@ -55,8 +55,10 @@ class Launcher:
         target: str | None,
         on_change: OnChange,
         on_end: Callable[[int], None] | None = None,
+        on_died: Callable[[int], None] | None = None,
     ) -> None:
-        """`on_end(code)` stops the dashboard, run.py exiting with `code` (dashboard/ending.py)."""
+        """`on_end(code)` stops the dashboard, run.py exiting with `code` (dashboard/ending.py);
+        `on_died(alive_ns)` is told that a command that served exited, last seen alive then."""
         self.spawner = spawner
         self.collector_url = collector_url
         self.argv = argv
@@ -64,13 +66,13 @@ class Launcher:
         self.target = target
         self.on_change = on_change
         self.on_end = on_end
+        self.on_died = on_died
         self._listened = False  # whether the tree was ever seen listening on a TCP port
         self._last_seen: list[tuple[str, int]] = []  # the addresses it listened on at the last look
         self.unnamed: str | None = None  # why it has no address though it listens (several ports)
         self._proc: subprocess.Popen | None = None
         self._shown: tuple[list[int], str | None] = ([], None)
         self._lock = threading.Lock()
-        self.exit_code: int | None = None
         self.alive_ns = 0  # when the command was last seen running (monotonic): it exited after that
 
     def start(self) -> None:
@@ -128,12 +130,14 @@ class Launcher:
         """A command that ended before it ever listened ends the dashboard with its exit code (there
         is nothing to watch, as ddtrace-run ends with its command); one that served and then
         exited leaves the dashboard showing what it saw, until Ctrl-C."""
-        code = self.exit_code = exit_code(returncode)
+        code = exit_code(returncode)
         self._publish([], None)
         if self._listened or self.on_end is None:
             print(
                 f"threadpulse: your server exited (code {code}); the dashboard shows what it saw", flush=True
             )
+            if self.on_died is not None:
+                self.on_died(self.alive_ns)
             return
         print(
             f"threadpulse: your command exited (code {code}) before it listened on any port;"
