@@ -56,10 +56,14 @@ def parallel_cpu_pct(burners: int = 2, window_s: float = 1.0) -> float:
 
 
 def against_control(
-    measure: Callable[[], float], share: float = 0.75, attempts: int = 3
+    measure: Callable[[], float],
+    share: float = 0.75,
+    attempts: int = 3,
+    also: Callable[[float], bool] = lambda control: True,
 ) -> list[tuple[float, float]]:
     """(measured, control) pairs: `measure()` (a server's CPU %) between two control readings, the
-    lower of which counts, tried until it reaches `share` of its control or `attempts` run out.
+    lower of which counts, tried until it reaches `share` of its control and `also(control)` holds
+    (the caller's other law on the same reading), or `attempts` run out.
 
     Load from other processes comes and goes on a shared machine, so one pair of readings can
     straddle a change (a server's 98% against a control of 138% was seen while a benchmark ran
@@ -71,6 +75,6 @@ def against_control(
         before = parallel_cpu_pct()
         value = measure()
         seen.append((value, min(before, parallel_cpu_pct())))
-        if value >= share * seen[-1][1]:
+        if value >= share * seen[-1][1] and also(seen[-1][1]):
             break
     return seen

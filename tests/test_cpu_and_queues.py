@@ -127,7 +127,12 @@ def test_processes_run_cpu_work_in_parallel_where_threads_cannot(dashboard):
         dashboard.wait_run(states[-1]["run"])
         return sum(p["cpu_pct"] for p in states[-1]["processes"])
 
-    readings = against_control(server_cpu)
+    def each_its_share(control: float) -> bool:
+        return all(t["cpu_pct"] >= control / 3 for t in busy_tasks(states[-1]))
+
+    # A reading that straddled a change of background load is taken again for either law (CI saw
+    # 143% of a 185% control pass the first while one worker's window read 53%).
+    readings = against_control(server_cpu, also=each_its_share)
     (measured, control), state = readings[-1], states[-1]
     assert len({p["pid"] for p in state["processes"] for t in p["tasks"] if t["request"]}) == 2
     assert measured >= 0.75 * control, (readings, state["processes"])
