@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
+from dashboard.cli.run import build_parser, parse_args
+from dashboard.cli.run_config import BadFlag, config_from_flags
 from dashboard.web.auth import ENV_TOKEN
-from run import build_parser, parse_args
-from run_config import BadFlag, config_from_flags
 from tests.support import Dashboard
 
 
