@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dashboard import __version__
 from dashboard.cli.run_config import ATTACH_COLLECTOR_PORT, BadFlag, config_from_flags, mode_params
 from dashboard.config import (
     DASHBOARD_WORKERS,
@@ -44,14 +45,14 @@ def parse_args(argv: list[str]) -> Config:
 def build_parser() -> argparse.ArgumentParser:
     """Every flag, its type, default and help: what `--help` shows. Parsing only: no file read."""
     parser = argparse.ArgumentParser(
-        prog="run.py",
         usage="%(prog)s [OPTIONS] [-- COMMAND ARGS...]",
         description="Threadpulse: watch the threads of a Flask server live, and fire load at it.",
-        epilog="Your own app: `run.py -- gunicorn -w 2 --threads 4 myapp:app` runs your server's command"
+        epilog="Your own app: `%(prog)s -- gunicorn -w 2 --threads 4 myapp:app` runs your server's command"
         " unchanged, in the current directory (or --chdir) and your own environment, with the agent"
         " injected (a sitecustomize on PYTHONPATH); the dashboard finds the address it listens on. The"
         " managed demo server is then started too only if --mode is given. Ctrl-C stops both.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address the dashboard listens on (default {DEFAULT_HOST})"
     )
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check_ports(config)
     except PortUnavailable as exc:
-        print(f"run.py: error: {exc}", file=sys.stderr)
+        print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)  # argparse's prog
         sys.exit(2)  # as argparse exits on a bad flag
     from dashboard.serve import DashboardServer
 
