@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dashboard.addresses import base_url
-from dashboard.children import PROJECT_ROOT, Spawner, guarded_pids, release_tree
+from dashboard.children import Spawner, guarded_pids, release_tree
+from dashboard.files import PROJECT_ROOT
 from dashboard.launch.address import listening, pick
 from workload.agent import ENV_COLLECTOR, ENV_MODE
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 
 from dashboard.addresses import host_port
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
 
