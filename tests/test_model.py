@@ -5,7 +5,7 @@ from __future__ import annotations
 from dashboard.model.live import GONE_KEPT_NS, MAX_PROCESSES, UNATTRIBUTED, Model
 from dashboard.model.tasks import ProcessSample
 from dashboard.model.views import state_view
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Datagram,
     Source,
     Task,

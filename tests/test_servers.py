@@ -16,9 +16,9 @@ from dashboard.launch.launcher import Launcher
 from dashboard.model.live import Model
 from dashboard.model.servers import serving
 from dashboard.model.views import state_view
-from workload.agent import protocol
-from workload.agent.protocol import Datagram, Server, Source, Task, begin_event, decode_event, end_event
-from workload.agent.server import server_id
+from threadpulse_agent import protocol
+from threadpulse_agent.protocol import Datagram, Server, Source, Task, begin_event, decode_event, end_event
+from threadpulse_agent.server import server_id
 
 MS = 1_000_000
 MANAGED = Server("h:100", "gunicorn sync", 2, 1, None, 2, ("127.0.0.1:8001",))

@@ -26,8 +26,8 @@ from dashboard.loadspec.http_request import HttpRequest, tag_line
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from dashboard.loadspec.plan import LATE_S, Plan
 from dashboard.model.stats import nearest_rank
-from workload.agent.protocol import make_tag, reply_event, run_end_event, sent_event
-from workload.agent.recorder import Recorder
+from threadpulse_agent.protocol import make_tag, reply_event, run_end_event, sent_event
+from threadpulse_agent.recorder import Recorder
 
 MAX_CONNECTIONS = 1_000  # the command line's caps (the benchmarks); the page's are in loadspec/plan.py
 MAX_SECONDS = 3_600

@@ -18,7 +18,7 @@ from dashboard.model.fields import Between, Checked, Ns
 from dashboard.model.live import Model
 from dashboard.model.tasks import ProcessSample
 from dashboard.model.verdict import Prediction
-from workload.agent.protocol import Datagram
+from threadpulse_agent.protocol import Datagram
 
 log = logging.getLogger(__name__)
 

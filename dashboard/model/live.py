@@ -18,7 +18,7 @@ from dashboard.model.runs import Run
 from dashboard.model.sustained_run import SustainedRun
 from dashboard.model.tasks import Process, ProcessSample, Request, TaskState, task_key
 from dashboard.model.verdict import Prediction
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     MAX_ROSTER,
     Begin,
     Datagram,
