@@ -1,0 +1,155 @@
+"""The installed `threadpulse` (issue 19, pyproject.toml and hatch_build.py): the wheel built from this
+checkout, installed into a fresh venv of each Python the dashboard supports, started from a folder
+of the user's (empty, or holding its own `workload` and `dashboard` packages), serves every asset its
+pages link and counts a burst fired at its managed demo server.
+
+The wheel is built once a session. Each venv is kept between runs outside the repo, keyed by the
+Python's version and the wheel's pinned requirements, so a later run only reinstalls the wheel."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from dashboard import __version__
+from tests.support import ROOT, Dashboard, wait_for
+
+pytestmark = pytest.mark.integration
+
+PYTHONS = ("3.11", "3.12", "3.13")
+PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+VENVS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "threadpulse" / "wheel-venvs"
+PIP = ("-m", "pip", "install", "--quiet", "--disable-pip-version-check")
+# What a user's folder may hold that must not shadow the dashboard's or the demo app's packages.
+USERS_OWN = "raise ImportError('the user\\'s own {name} was imported instead of Threadpulse\\'s')\n"
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The threadpulse wheel, built from this checkout as `pip install .` builds it."""
+    out = tmp_path_factory.mktemp("wheel")
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(ROOT)]
+    subprocess.run(build, check=True, timeout=600)
+    (path,) = out.glob("threadpulse-*.whl")
+    return path
+
+
+def python(version: str) -> Path:
+    """pyenv's newest Python `version`; never skipped: a missing one fails saying how to get it."""
+    found = sorted(
+        PYENV.glob(f"{version}.*/bin/python"), key=lambda p: [int(n) for n in p.parts[-3].split(".")]
+    )
+    assert found, f"no Python {version} under {PYENV}: install one with `pyenv install {version}`"
+    return found[-1]
+
+
+def requirements(wheel: Path) -> list[str]:
+    """The wheel's pinned dependencies, as its metadata says (read from requirements.txt at build)."""
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(name).decode()
+    return re.findall(r"^Requires-Dist: (.+)$", metadata, flags=re.M)
+
+
+@functools.cache
+def venv_with(wheel: Path, version: str) -> Path:
+    """A venv of Python `version` with the wheel's requirements (made once, then kept) and this
+    session's wheel installed over the previous one (once a session)."""
+    interpreter = python(version)
+    pins = requirements(wheel)
+    key = hashlib.sha256("\n".join([str(interpreter.resolve()), *pins]).encode()).hexdigest()[:16]
+    venv = VENVS / f"{version}-{key}"
+    if not venv.exists():
+        VENVS.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f"{version}-", dir=VENVS))
+        try:
+            subprocess.run([interpreter, "-m", "venv", building], check=True, timeout=120)
+            subprocess.run([building / "bin" / "python", *PIP, *pins], check=True, timeout=1200)
+            building.rename(venv)  # whole or not at all: an interrupted run leaves no half venv
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+    subprocess.run(
+        [venv / "bin" / "python", *PIP, "--no-deps", "--force-reinstall", wheel], check=True, timeout=300
+    )
+    return venv
+
+
+class Links(HTMLParser):
+    """The same-site files a page loads: its scripts and images (src) and style sheets (link href)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        wanted = ("src", "href") if tag == "link" else ("src",)
+        self.found |= {v for k, v in attrs if k in wanted and v and v.startswith("/")}
+
+
+def assets_of(dash: Dashboard, pages: tuple[str, ...]) -> dict[str, int]:
+    """Each address the pages link, and what the scripts they load import or load in turn
+    (`from "./x.js"`, "/vendor/..."), with the status it answered."""
+    status: dict[str, int] = {}
+    todo = list(pages)
+    while todo:
+        path = todo.pop()
+        if path in status:
+            continue
+        reply = dash.get(path)
+        status[path] = reply.status_code
+        if path in pages:
+            links = Links()
+            links.feed(reply.text)
+            todo += links.found
+        elif path.endswith(".js") and reply.ok:
+            folder = path.rsplit("/", 1)[0]
+            todo += [f"{folder}/{name}" for name in re.findall(r'from "\./([^"]+)"', reply.text)]
+            todo += re.findall(r'"(/vendor/[^"]+)"', reply.text)
+    return status
+
+
+def done(dash: Dashboard) -> int:
+    """The requests the agents saw done."""
+    return dash.get("/api/state").json()["counters"]["done"]
+
+
+@pytest.mark.parametrize("users_folder", ["empty", "own packages"])
+@pytest.mark.parametrize("version", PYTHONS)
+def test_installed_threadpulse_serves_every_asset_and_counts_a_burst(
+    wheel: Path, version: str, users_folder: str, tmp_path: Path
+) -> None:
+    """Issue 19: `pip install .` gave nothing runnable; the installed command, started away from the
+    checkout, must find its templates, static files, browser libraries and demo app in the wheel,
+    on each Python the dashboard supports, whatever the user's folder holds."""
+    venv = venv_with(wheel, version)
+    command = [str(venv / "bin" / "threadpulse")]
+    version_line = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
+    assert version_line.stdout == f"threadpulse {__version__}\n", version_line
+    if users_folder == "own packages":
+        for name in ("workload", "dashboard"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "__init__.py").write_text(USERS_OWN.format(name=name))
+    dash = Dashboard("--workers", "1", "--threads", "4", command=command, cwd=tmp_path)
+    try:
+        dash.wait_serving(60)
+        dash.wait_processes(1, 30)
+        status = assets_of(dash, ("/", "/stage", "/watch"))
+        assert {"/vendor/socket.io.min.js", "/vendor/plotly.min.js", "/static/js/main.js"} <= set(status)
+        assert {path: code for path, code in status.items() if code != 200} == {}, status
+        probes = wait_for(lambda: done(dash), 15, what="the start's /hello probe counted by the agent")
+        result = dash.wait_run(dash.fire("io", 8, 100))
+        assert (result["state"], result["done"]) == ("done", 8), result
+        wait_for(lambda: done(dash) == probes + 8, 15, what=f"{probes} + 8 requests counted")
+    finally:
+        dash.stop_leaving_nothing()
