@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -70,15 +69,14 @@ def venv_with(wheel: Path, version: str) -> Path:
     pins = requirements(wheel)
     key = hashlib.sha256("\n".join([str(interpreter.resolve()), *pins]).encode()).hexdigest()[:16]
     venv = VENVS / f"{version}-{key}"
-    if not venv.exists():
-        VENVS.mkdir(parents=True, exist_ok=True)
-        building = Path(tempfile.mkdtemp(prefix=f"{version}-", dir=VENVS))
-        try:
-            subprocess.run([interpreter, "-m", "venv", building], check=True, timeout=120)
-            subprocess.run([building / "bin" / "python", *PIP, *pins], check=True, timeout=1200)
-            building.rename(venv)  # whole or not at all: an interrupted run leaves no half venv
-        finally:
-            shutil.rmtree(building, ignore_errors=True)
+    made = venv / "threadpulse-pins-installed"
+    if not made.exists():
+        shutil.rmtree(venv, ignore_errors=True)  # one an interrupted run left half made
+        subprocess.run([interpreter, "-m", "venv", venv], check=True, timeout=120)
+        subprocess.run([venv / "bin" / "python", *PIP, *pins], check=True, timeout=1200)
+        made.touch()  # last, so a venv is used only whole
+        for stale in set(VENVS.glob(f"{version}-*")) - {venv}:  # made for other pins
+            shutil.rmtree(stale)
     subprocess.run(
         [venv / "bin" / "python", *PIP, "--no-deps", "--force-reinstall", wheel], check=True, timeout=300
     )
