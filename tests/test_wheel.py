@@ -9,10 +9,7 @@ Python's version and the wheel's pinned requirements, so a later run only reinst
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -22,13 +19,12 @@ from pathlib import Path
 import pytest
 
 from dashboard import __version__
+from tests.pythons import kept_venv
 from tests.support import ROOT, Dashboard, wait_for
 
 pytestmark = pytest.mark.integration
 
 PYTHONS = ("3.11", "3.12", "3.13")
-PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-VENVS = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "threadpulse" / "wheel-venvs"
 PIP = ("-m", "pip", "install", "--quiet", "--disable-pip-version-check")
 # What a user's folder may hold that must not shadow the dashboard's or the demo app's packages.
 USERS_OWN = "raise ImportError('the user\\'s own {name} was imported instead of Threadpulse\\'s')\n"
@@ -44,15 +40,6 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def python(version: str) -> Path:
-    """pyenv's newest Python `version`; never skipped: a missing one fails saying how to get it."""
-    found = sorted(
-        PYENV.glob(f"{version}.*/bin/python"), key=lambda p: [int(n) for n in p.parts[-3].split(".")]
-    )
-    assert found, f"no Python {version} under {PYENV}: install one with `pyenv install {version}`"
-    return found[-1]
-
-
 def requirements(wheel: Path) -> list[str]:
     """The wheel's pinned dependencies, as its metadata says (read from requirements.txt at build)."""
     with zipfile.ZipFile(wheel) as archive:
@@ -63,23 +50,11 @@ def requirements(wheel: Path) -> list[str]:
 
 @functools.cache
 def venv_with(wheel: Path, version: str) -> Path:
-    """A venv of Python `version` with the wheel's requirements (made once, then kept) and this
-    session's wheel installed over the previous one (once a session)."""
-    interpreter = python(version)
-    pins = requirements(wheel)
-    key = hashlib.sha256("\n".join([str(interpreter.resolve()), *pins]).encode()).hexdigest()[:16]
-    venv = VENVS / f"{version}-{key}"
-    made = venv / "threadpulse-pins-installed"
-    if not made.exists():
-        shutil.rmtree(venv, ignore_errors=True)  # one an interrupted run left half made
-        subprocess.run([interpreter, "-m", "venv", venv], check=True, timeout=120)
-        subprocess.run([venv / "bin" / "python", *PIP, *pins], check=True, timeout=1200)
-        made.touch()  # last, so a venv is used only whole
-        for stale in set(VENVS.glob(f"{version}-*")) - {venv}:  # made for other pins
-            shutil.rmtree(stale)
-    subprocess.run(
-        [venv / "bin" / "python", *PIP, "--no-deps", "--force-reinstall", wheel], check=True, timeout=300
-    )
+    """A venv of Python `version` with the wheel's requirements (made once, then kept: tests/pythons.py)
+    and this session's wheel installed over the previous one (once a session)."""
+    venv = kept_venv(version, requirements(wheel))
+    install = [venv / "bin" / "python", *PIP, "--no-deps", "--force-reinstall", wheel]
+    subprocess.run(install, check=True, timeout=300)
     return venv
 
 
