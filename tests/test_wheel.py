@@ -1,7 +1,8 @@
 """The installed `threadpulse` (issue 19, pyproject.toml and hatch_build.py): the wheel built from this
 checkout, installed into a fresh venv of each Python the dashboard supports, started from a folder
-of the user's (empty, or holding its own `workload` and `dashboard` packages), serves every asset its
-pages link and counts a burst fired at its managed demo server.
+of the user's (empty, or tests/apps/shadow, holding its own `workload` and `dashboard` packages),
+serves every asset its pages link and counts a burst fired at its managed demo server; and it
+watches that user's app launched with `threadpulse -- gunicorn ...` from the user's own venv.
 
 The wheel is built once a session. Each venv is kept between runs outside the repo, keyed by the
 Python's version and the wheel's pinned requirements, so a later run only reinstalls the wheel."""
@@ -17,17 +18,19 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import requests
 
 from dashboard import __version__
-from tests.pythons import kept_venv
+from dashboard.servers.manager import free_port
+from tests.pythons import app_venv, kept_venv, stack
 from tests.support import ROOT, Dashboard, wait_for
+from tests.test_bootstrap import SHADOW
+from tests.test_launch import own_server, settled_done
 
 pytestmark = pytest.mark.integration
 
 PYTHONS = ("3.11", "3.12", "3.13")
 PIP = ("-m", "pip", "install", "--quiet", "--disable-pip-version-check")
-# What a user's folder may hold that must not shadow the dashboard's or the demo app's packages.
-USERS_OWN = "raise ImportError('the user\\'s own {name} was imported instead of Threadpulse\\'s')\n"
 
 
 @pytest.fixture(scope="session")
@@ -109,11 +112,8 @@ def test_installed_threadpulse_serves_every_asset_and_counts_a_burst(
     command = [str(venv / "bin" / "threadpulse")]
     version_line = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
     assert version_line.stdout == f"threadpulse {__version__}\n", version_line
-    if users_folder == "own packages":
-        for name in ("workload", "dashboard"):
-            (tmp_path / name).mkdir()
-            (tmp_path / name / "__init__.py").write_text(USERS_OWN.format(name=name))
-    dash = Dashboard("--workers", "1", "--threads", "4", command=command, cwd=tmp_path)
+    folder = SHADOW if users_folder == "own packages" else tmp_path
+    dash = Dashboard("--workers", "1", "--threads", "4", command=command, cwd=folder)
     try:
         dash.wait_serving(60)
         dash.wait_processes(1, 30)
@@ -124,5 +124,27 @@ def test_installed_threadpulse_serves_every_asset_and_counts_a_burst(
         result = dash.wait_run(dash.fire("io", 8, 100))
         assert (result["state"], result["done"]) == ("done", 8), result
         wait_for(lambda: done(dash) == probes + 8, 15, what=f"{probes} + 8 requests counted")
+    finally:
+        dash.stop_leaving_nothing()
+
+
+def test_installed_threadpulse_watches_a_users_app_whose_package_is_named_workload(wheel: Path) -> None:
+    """Issue 19 ("an app whose package is named `workload` is watched"), by the installed command:
+    `threadpulse -- gunicorn ...` in the user's folder injects the agent the wheel bundled (from
+    site-packages, by its path) into the gunicorn of the user's own venv, whose `workload` and
+    `dashboard` are the user's; the server is shown with its shape and every request counted."""
+    command = [str(venv_with(wheel, "3.13") / "bin" / "threadpulse")]
+    gunicorn = app_venv("3.13") / "bin" / "gunicorn"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    users_command = [str(gunicorn), "-w", "1", "--threads", "2", "-b", f"127.0.0.1:{port}",
+                     *stack("3.13").gunicorn_flags, "workload:create_app()"]  # fmt: skip
+    dash = Dashboard("--", *users_command, command=command, cwd=SHADOW)
+    try:
+        server = own_server(dash, processes=1)
+        assert (server["kind"], server["capacity"], server["url"]) == ("gunicorn gthread", 2, url)
+        for _ in range(5):
+            assert requests.get(url, timeout=10).text == "served by the user's own workload and dashboard"
+        assert settled_done(dash, server["id"], 5) == 5
     finally:
         dash.stop_leaving_nothing()
