@@ -2,8 +2,8 @@
 on 3.9 the launched app never appeared, its agent failed to import). In a venv of each Python
 (tests/pythons.py), the blog app launched by `run.py -- COMMAND` is shown with its server's shape,
 and every request wrk completed is counted: under gunicorn gthread on every Python, and under
-gunicorn's gevent worker and the Flask dev server on the oldest and the newest (about 12 s a
-case; the Pythons between them add what they could break alone, the import and gunicorn)."""
+gunicorn's sync and gevent workers and the Flask dev server on the oldest and the newest (about
+12 s a case; the Pythons between them add what they could break alone, the import and gunicorn)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def gthread(venv: Path, version: str, port: int) -> list[str]:
             *stack(version).gunicorn_flags, "blog:create_app()"]  # fmt: skip
 
 
+def sync(venv: Path, version: str, port: int) -> list[str]:
+    return [str(venv / "bin" / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+            *stack(version).gunicorn_flags, "blog:create_app()"]  # fmt: skip
+
+
 def gevent(venv: Path, version: str, port: int) -> list[str]:
     return [str(venv / "bin" / "gunicorn"), "-k", "gevent", "-w", "2", "--worker-connections", "50",
             "-b", f"127.0.0.1:{port}", *stack(version).gunicorn_flags, "blog:create_app()"]  # fmt: skip
@@ -38,6 +43,7 @@ def dev_server(venv: Path, version: str, port: int) -> list[str]:
 # server: (its command, processes, (kind, capacity) shown)
 SERVERS = {
     "gthread": (gthread, 2, ("gunicorn gthread", 4)),
+    "sync": (sync, 2, ("gunicorn sync", 2)),
     "gevent": (gevent, 2, ("gunicorn gevent", 100)),
     "dev-server": (dev_server, 1, ("werkzeug threaded", None)),
 }
