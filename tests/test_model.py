@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dashboard.model.live import GONE_KEPT_NS, MAX_PROCESSES, UNATTRIBUTED, Model
+from dashboard.model.expiry import GONE_KEPT_NS
+from dashboard.model.live import Model
+from dashboard.model.sources import MAX_PROCESSES
+from dashboard.model.tallies import UNATTRIBUTED
 from dashboard.model.tasks import ProcessSample
 from dashboard.model.views import state_view
 from workload.agent.protocol import (

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from dashboard.app import create_app
 from dashboard.children import Spawner
 from dashboard.config import Config
-from dashboard.model import events
+from dashboard.model import events, headers
 from dashboard.recording.fileformat import Header, header
 from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.schema import BadField, check, checker
@@ -84,8 +84,8 @@ def test_every_field_of_every_event_has_a_check():
 def test_the_slot_bounds_hold_the_largest_pool_a_mode_offers():
     for mode in REGISTRY.values():
         most = {param.name: param.maximum for param in mode.params}
-        assert (mode.capacity(most) or 0) <= events.MAX_CAPACITY
-        assert all(param.maximum <= events.MAX_SLOTS for param in mode.params)
+        assert (mode.capacity(most) or 0) <= headers.MAX_CAPACITY
+        assert all(param.maximum <= headers.MAX_SLOTS for param in mode.params)
 
 
 def test_a_wrong_field_names_its_path_and_what_it_must_be():
