@@ -96,7 +96,8 @@ class SustainedRun:
     reason: str = ""
     state_ms: dict[str, float] = field(default_factory=dict)
     hub_blocked_ms: float = 0.0
-    worker: dict[int, int] = field(default_factory=dict)  # unused: no verdict for sustained load
+    # recent: index -> the pid it began in, by which the model tells the server the run loads
+    worker: OrderedDict[int, int] = field(default_factory=OrderedDict)
     scene: None = None
 
     def record_sent(self, index: int, t_ns: int) -> None:
@@ -119,6 +120,7 @@ class SustainedRun:
         if index in self.begun or index < 0:
             return
         _remember(self.begun, index, t_ns)
+        _remember(self.worker, index, pid)
         self.waiting.pop(index, None)
         self.waits.add((t_ns - sent_ns) / 1e6)
         _remember(self.serving, index, None)
