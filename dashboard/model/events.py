@@ -70,7 +70,8 @@ class RunAdded(NamedTuple):
     t_ns: Ns
     run: str
     endpoint: str
-    count: Annotated[int, Between(1, MAX_COUNT)]
+    # Named as the recording's key, which a bad file's error names; it shadows tuple.count.
+    count: Annotated[int, Between(1, MAX_COUNT)]  # type: ignore[assignment]
     ms: Annotated[int, Between(0, MAX_MS)]
     target: str | None = None
 

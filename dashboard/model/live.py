@@ -140,7 +140,7 @@ class Model:
         """A scene fired `run_id`: the run is judged against `predicted` when it ends."""
         self.scene = {**scene, "run": run_id}
         run = self.runs.get(run_id)
-        if run is not None:
+        if isinstance(run, Run):  # scenes fire bursts; sustained load has no verdict
             run.scene, run.title = scene["id"], scene.get("title")
             run.predicted, run.workers = predicted, workers
 
