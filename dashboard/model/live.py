@@ -107,7 +107,7 @@ class Model:
 
     def run_server(self, run: LoadRun) -> str | None:
         """The server a run's requests went to, as far as one of them was seen taken by a task."""
-        for pid in run.worker.values():
+        for pid in run.pids():
             process = self.processes.get(pid)
             if process is not None:
                 return process.server
