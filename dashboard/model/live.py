@@ -134,6 +134,7 @@ class Model:
         self.runs.keep(SustainedRun(run_id, plan, start_ns, target, self._sizes() if managed else {}))
 
     def _sizes(self) -> dict:
+        """The managed server's mode and sizes, as a run keeps them for the results table."""
         return {key: self.server.get(key) for key in ("mode", "params", "capacity")}
 
     def play_scene(self, scene: SceneHeader, run_id: str, predicted: Prediction, workers: int) -> None:
@@ -253,6 +254,7 @@ class Model:
     # -- figures ------------------------------------------------------------------------------
 
     def counters(self, now_ns: int) -> dict[str, int]:
+        """All servers told: requests queued at the client, in service, done and failed."""
         in_service = sum(
             1 for p in self.processes.values() for t in p.tasks.values() if t.request is not None
         )
