@@ -54,6 +54,7 @@ def groups(model: Model) -> list[ServerGroup]:
         shape = model.shapes.get(server_id)
         pids = {p.pid for p in processes}
         managed = bool(pids & managed_pids)
+        target: str | None
         if managed:
             url, target = model.server.get("url"), TargetName.MANAGED
         else:
