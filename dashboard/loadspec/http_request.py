@@ -1,7 +1,7 @@
 """One request the load generator sends to a user's server: method, path with query, JSON body.
 
 Validated here once, for the API (a 400 saying what is wrong) and for the generator's command line
-alike, and written here as raw HTTP/1.1 bytes: the generator uses no HTTP library (burst.py).
+alike, and written here as raw HTTP/1.1 bytes: the generator uses no HTTP library (connection.py).
 """
 
 from __future__ import annotations
