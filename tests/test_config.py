@@ -3,12 +3,15 @@ a test's too, to the bounds run.py's flags are held to (issue 18)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
 
+from dashboard.app import create_app
 from dashboard.config import BadConfig, Config
+from dashboard.servers.mode import BadServerRequest
 
 
 def test_importing_and_building_a_config_loads_no_other_module_of_the_dashboard():
@@ -40,3 +43,19 @@ def test_a_setting_out_of_bounds_is_refused_naming_its_flag(setting, message):
     with pytest.raises(BadConfig) as refused:
         Config(**setting)
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"mode": "nope"}, "unknown mode 'nope'; modes: flask-dev-serial"),
+        ({"server_params": {"threads": 0}}, "threads must be from 1 to 64, got 0"),
+        ({"mode": "eventlet", "server_params": {"workers": 2}}, "mode eventlet has no parameter 'workers'"),
+    ],
+)
+def test_a_managed_server_its_mode_cannot_start_is_refused_as_the_services_are_built(setting, message):
+    """Issue 18: Config no longer checks the server's parameters as it is built (that needed the mode
+    registry); its mode does, before any service exists, so a test's Config is held to what run.py's
+    flags are, and not only when the server starts in a thread that logs the error."""
+    with pytest.raises(BadServerRequest, match=re.escape(message)):
+        create_app(Config(**setting), start=False)
