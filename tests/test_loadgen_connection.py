@@ -4,10 +4,12 @@ sustained load both send through, against real sockets (issue 18: two hand-writt
 from __future__ import annotations
 
 import asyncio
+import socket
 import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -79,3 +81,45 @@ def test_a_reply_whose_head_is_beyond_the_limit_fails_its_request(kind):
             plan = Plan(HttpRequest("GET", "/"), 2, 0.3)
             result = asyncio.run(asyncio.wait_for(sustain(url, plan), DEADLINE_S))
             assert result["errors"] == result["sent"] > 0 and result["requests"] == 0
+
+
+class Hosts(BaseHTTPRequestHandler):
+    """Keeps connections alive and remembers each request's Host header."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[str] = []
+
+    def do_GET(self) -> None:
+        Hosts.seen.append(self.headers.get("Host", ""))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+@pytest.mark.parametrize("kind", ["burst", "sustained"])
+def test_a_server_on_an_ipv6_address_is_named_bracketed_in_the_host_header(kind):
+    """Issue 18 (IPv6 bracketing written several times): the request wrote `Host: ::1:PORT`, which
+    names no server; the Host header is now the URL's own HOST:PORT."""
+    Hosts.seen = []
+    server = IPv6Server(("::1", 0), Hosts)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://[::1]:{server.server_address[1]}"
+    try:
+        if kind == "burst":
+            assert {e.status for e in burst(url, 2) if isinstance(e, Reply)} == {200}
+        else:
+            result = asyncio.run(
+                asyncio.wait_for(sustain(url, Plan(HttpRequest("GET", "/"), 1, 0.2)), DEADLINE_S)
+            )
+            assert result["errors"] == 0 and result["requests"] > 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert set(Hosts.seen) == {f"[::1]:{server.server_address[1]}"}

@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
-from dashboard.loadgen.connection import Connection, Ticket, connect
+from dashboard.loadgen.connection import Address, Connection, Ticket, connect
 from dashboard.loadspec.http_request import HttpRequest, tag_line
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from workload.agent.protocol import make_tag, reply_event, run_end_event, sent_event
@@ -22,8 +21,7 @@ from workload.agent.recorder import Recorder
 
 
 async def _one(
-    host: str,
-    port: int,
+    address: Address,
     wire: tuple[bytes, bytes],
     head_only: bool,
     run: str,
@@ -39,7 +37,7 @@ async def _one(
     connection: Connection | None = None
     try:
         async with asyncio.timeout(REQUEST_TIMEOUT_S):
-            connection = await connect(host, port, head_only, replied, Connection.close, set())
+            connection = await connect(address, head_only, replied, Connection.close, set())
             connection.send(wire[0] + tag_line(make_tag(run, index, sent)) + wire[1], (index, sent))
             await connection.closed
     except (OSError, TimeoutError):
@@ -55,12 +53,11 @@ async def fire(
     url: str, request: HttpRequest, run: str, count: int, recorder: Recorder, why_cut: Callable[[], str]
 ) -> None:
     """Send `count` requests at once and wait for every reply, or until cancelled."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    wire, head_only = request.wire(host, port, keep_alive=False), request.method == "HEAD"
+    address = Address.of(url)
+    wire, head_only = request.wire(address.authority, keep_alive=False), request.method == "HEAD"
     reason = ""
     try:
-        await asyncio.gather(*(_one(host, port, wire, head_only, run, i, recorder) for i in range(count)))
+        await asyncio.gather(*(_one(address, wire, head_only, run, i, recorder) for i in range(count)))
     except asyncio.CancelledError:
         reason = why_cut()
     recorder.add(run_end_event(run, time.monotonic_ns(), reason))

@@ -11,10 +11,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from dashboard.loadgen.replies import Replies
 
 Ticket = tuple[int, int]  # a request in flight: its index and send time (ns)
+
+
+class Address(NamedTuple):
+    """Where requests go: the host and port to connect to, and the Host header's value."""
+
+    host: str
+    port: int
+    authority: str  # as the URL writes it: an IPv6 host bracketed ("[::1]:8000")
+
+    @classmethod
+    def of(cls, url: str) -> Address:
+        """The target of a base URL (http://HOST[:PORT]; port 80 when none is written)."""
+        parts = urlsplit(url)
+        return cls(parts.hostname or "127.0.0.1", parts.port or 80, parts.netloc or "127.0.0.1")
 
 
 class Connection(asyncio.Protocol):
@@ -89,16 +105,15 @@ class Connection(asyncio.Protocol):
 
 
 async def connect(
-    host: str,
-    port: int,
+    address: Address,
     head_only: bool,
     replied: Callable[[Ticket, int], None],
     free: Callable[[Connection], None],
     open_now: set[Connection],
 ) -> Connection:
-    """A new connection to host:port (OSError when refused)."""
+    """A new connection to `address` (OSError when refused)."""
     loop = asyncio.get_running_loop()
     _, connection = await loop.create_connection(
-        lambda: Connection(head_only, replied, free, open_now), host, port
+        lambda: Connection(head_only, replied, free, open_now), address.host, address.port
     )
     return connection

@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
-from dashboard.loadgen.connection import Connection, Ticket, connect
+from dashboard.loadgen.connection import Address, Connection, Ticket, connect
 from dashboard.loadgen.tally import Tally
 from dashboard.loadspec.http_request import tag_line
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
@@ -28,10 +27,9 @@ class Load:
     def __init__(
         self, url: str, plan: Plan, run: str | None, recorder: Recorder | None, start_ns: int | None
     ) -> None:
-        parts = urlsplit(url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.address = Address.of(url)
         self.plan, self.run, self.recorder = plan, run, recorder
-        self.head, self.tail = plan.request.wire(self.host, self.port, keep_alive=True)
+        self.head, self.tail = plan.request.wire(self.address.authority, keep_alive=True)
         self.head_only = plan.request.method == "HEAD"
         self.tally = Tally()
         self.connections: set[Connection] = set()
@@ -75,7 +73,7 @@ class Load:
         self.replied((index, sent_ns), 0)
 
     async def connect(self, free: Callable[[Connection], None]) -> Connection:
-        return await connect(self.host, self.port, self.head_only, self.replied, free, self.connections)
+        return await connect(self.address, self.head_only, self.replied, free, self.connections)
 
     def cut(self) -> None:
         """End every connection now; a request in flight ends without a reply."""
