@@ -21,14 +21,14 @@ lint: setup-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo
 	node_modules/.bin/eslint static/js
-	$(VENV)/bin/mypy workload/agent/
+	$(VENV)/bin/mypy agent/threadpulse_agent/
 	$(VENV)/bin/mypy dashboard/model/
 
 format: setup-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-setup: $(VENV)/.runtime node_modules/.package-lock.json
+setup: $(VENV)/.runtime $(VENV)/.agent node_modules/.package-lock.json
 
 setup-dev: setup $(VENV)/.dev
 
@@ -40,6 +40,13 @@ $(VENV)/bin/python:
 $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 	@echo "== installing pinned requirements"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# The agent is a distribution of its own (agent/pyproject.toml), installed editable: the checkout's
+# dashboard, demo app, tests and tools import `threadpulse_agent` from agent/ as they change it.
+$(VENV)/.agent: agent/pyproject.toml $(VENV)/.runtime
+	@echo "== installing the agent (agent/, editable)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e agent
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from dashboard.children import PROJECT_ROOT, Spawner, terminate_tree, tree_pids
 from dashboard.model.stats import nearest_rank
 from dashboard.servers.manager import answers, free_port
-from workload.agent import ENV_COLLECTOR, ENV_MODE
+from threadpulse_agent import ENV_COLLECTOR, ENV_MODE
 
 RESULTS = PROJECT_ROOT / "docs" / "benchmarks.md"
 HOST = "127.0.0.1"

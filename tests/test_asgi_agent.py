@@ -12,12 +12,12 @@ import pytest
 
 from dashboard.model.live import Model
 from dashboard.model.views import spans_view, state_view, task_detail
-from workload.agent.asgi import AsgiAgent
-from workload.agent.hubwatch import LoopWatch
-from workload.agent.protocol import TAG_ASGI, Source, decode, encode, make_tag
-from workload.agent.recorder import Recorder
-from workload.agent.stacks import StackSampler
-from workload.agent.tasks import TaskRegistry
+from threadpulse_agent.asgi import AsgiAgent
+from threadpulse_agent.hubwatch import LoopWatch
+from threadpulse_agent.protocol import TAG_ASGI, Source, decode, encode, make_tag
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.stacks import StackSampler
+from threadpulse_agent.tasks import TaskRegistry
 
 SOURCE = Source("h", os.getpid(), "asyncio", "worker")
 

@@ -18,8 +18,8 @@ from dashboard.model.live import Model
 from dashboard.model.store import Store
 from dashboard.model.views import queues_view, state_view, task_detail
 from tests.support import wait_for
-from workload.agent.protocol import Source, Task, begin_event, encode, end_event
-from workload.agent.reporter import parse_collector
+from threadpulse_agent.protocol import Source, Task, begin_event, encode, end_event
+from threadpulse_agent.reporter import parse_collector
 
 ME = Source("h", os.getpid(), "gunicorn-gthread", "worker")
 FLOOD = 30_000  # x ~830 bytes of kernel memory each: well over the 8 MiB receive buffer

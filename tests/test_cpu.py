@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dashboard.model.tasks import ProcessSample
 from tests.test_model import MS, WORKER, serving_model
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Task,
     begin_event,
     end_event,

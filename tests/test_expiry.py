@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dashboard.model.expiry import GONE_KEPT_NS
 from tests.test_model import WORKER, serving_model
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Task,
 )
 

@@ -18,8 +18,8 @@ from dashboard.loadgen.replies import MAX_HEAD
 from dashboard.loadgen.sustained import sustain
 from dashboard.loadspec.http_request import HttpRequest
 from dashboard.loadspec.plan import Plan
-from workload.agent.protocol import Reply, RunEnd, Sent, decode_event
-from workload.agent.recorder import Recorder
+from threadpulse_agent.protocol import Reply, RunEnd, Sent, decode_event
+from threadpulse_agent.recorder import Recorder
 
 DEADLINE_S = 60  # generous: a request that waited for the server's close would wait 300 s
 

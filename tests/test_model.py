@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dashboard.model.live import Model
 from dashboard.model.views import state_view
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Datagram,
     Source,
     Task,

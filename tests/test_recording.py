@@ -34,7 +34,7 @@ from dashboard.recording.fileformat import SCHEMA, header
 from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.writer import Recorder
 from run import parse_args
-from workload.agent.protocol import Source, Task, begin_event, decode, encode
+from threadpulse_agent.protocol import Source, Task, begin_event, decode, encode
 
 RAW = encode(
     Source("h", 7, "m", "worker"),

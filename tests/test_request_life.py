@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dashboard.model.views import state_view
 from tests.test_model import MS, WORKER, serving_model
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Task,
     begin_event,
     end_event,

@@ -18,8 +18,8 @@ from dashboard.loadspec.plan import Plan
 from dashboard.model.live import Model
 from dashboard.model.servers import serving
 from dashboard.model.views import state_view
-from workload.agent import protocol
-from workload.agent.protocol import (
+from threadpulse_agent import protocol
+from threadpulse_agent.protocol import (
     Datagram,
     Server,
     Source,
@@ -30,7 +30,7 @@ from workload.agent.protocol import (
     reply_event,
     sent_event,
 )
-from workload.agent.server import server_id
+from threadpulse_agent.server import server_id
 
 MS = 1_000_000
 MANAGED = Server("h:100", "gunicorn sync", 2, 1, None, 2, ("127.0.0.1:8001",))

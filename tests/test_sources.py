@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dashboard.model.sources import MAX_PROCESSES
 from tests.test_model import MS, WORKER, serving_model
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Source,
     begin_event,
     end_event,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dashboard.model.views import state_view
 from tests.test_model import LOADGEN, MS, serving_model
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Source,
     Task,
     begin_event,

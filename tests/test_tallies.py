@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dashboard.model.tallies import UNATTRIBUTED
 from tests.test_model import LOADGEN, MS, WORKER, serving_model
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Source,
     begin_event,
     end_event,

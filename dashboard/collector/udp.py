@@ -14,7 +14,7 @@ from dashboard.collector.procfs import accept_backlog, sample_process
 from dashboard.model.events import Datagrams, Sample
 from dashboard.model.live import Model
 from dashboard.model.store import Store
-from workload.agent.protocol import Datagram, ProtocolError, decode
+from threadpulse_agent.protocol import Datagram, ProtocolError, decode
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dashboard.loadgen.connection import Address, Connection, Ticket, connect
 from dashboard.loadspec.http_request import HttpRequest, tag_line
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
-from workload.agent.protocol import make_tag, reply_event, run_end_event, sent_event
-from workload.agent.recorder import Recorder
+from threadpulse_agent.protocol import make_tag, reply_event, run_end_event, sent_event
+from threadpulse_agent.recorder import Recorder
 
 
 async def _one(

@@ -15,8 +15,8 @@ from dashboard.loadgen.tally import Tally
 from dashboard.loadspec.http_request import tag_line
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from dashboard.loadspec.plan import LATE_S, Plan
-from workload.agent.protocol import make_tag, reply_event, sent_event
-from workload.agent.recorder import Recorder
+from threadpulse_agent.protocol import make_tag, reply_event, sent_event
+from threadpulse_agent.recorder import Recorder
 
 RETRY_S = 0.01
 

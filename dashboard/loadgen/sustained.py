@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from dashboard.loadgen.schedules import Load
 from dashboard.loadspec.plan import Plan
-from workload.agent.protocol import run_end_event
-from workload.agent.recorder import Recorder
+from threadpulse_agent.protocol import run_end_event
+from threadpulse_agent.recorder import Recorder
 
 
 async def sustain(

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from dashboard.loadspec.errors import BadLoadRequest
-from workload.agent.protocol import TAG_HEADER
+from threadpulse_agent.protocol import TAG_HEADER
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")

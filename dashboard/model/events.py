@@ -19,7 +19,7 @@ from dashboard.model.headers import MAX_SLOTS, SceneHeader, ServerInfo
 from dashboard.model.live import Model
 from dashboard.model.tasks import ProcessSample
 from dashboard.model.verdict import Prediction
-from workload.agent.protocol import Datagram
+from threadpulse_agent.protocol import Datagram
 
 log = logging.getLogger(__name__)
 

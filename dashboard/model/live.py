@@ -29,7 +29,7 @@ from dashboard.model.sustained_run import SustainedRun
 from dashboard.model.tallies import UNATTRIBUTED, Tallies
 from dashboard.model.tasks import Process, ProcessSample
 from dashboard.model.verdict import Prediction
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Begin,
     Datagram,
     End,

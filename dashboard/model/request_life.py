@@ -10,7 +10,7 @@ from dashboard.model.routes import RouteBook
 from dashboard.model.run_book import RunBook
 from dashboard.model.tallies import Tallies
 from dashboard.model.tasks import Process, Request, TaskState, task_key
-from workload.agent.protocol import MAX_ROSTER, Begin, End, Phase, Task, parse_tag, request_name
+from threadpulse_agent.protocol import MAX_ROSTER, Begin, End, Phase, Task, parse_tag, request_name
 
 MAX_TASKS_PER_PROCESS = 1_024
 

@@ -14,8 +14,8 @@ from dashboard.addresses import base_url, same_address
 from dashboard.loadspec.targets import TargetName
 from dashboard.model.live import Model
 from dashboard.model.tasks import Process
-from workload.agent.protocol import Server
-from workload.agent.server import server_id as local_server_id
+from threadpulse_agent.protocol import Server
+from threadpulse_agent.server import server_id as local_server_id
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dashboard.model.expiry import evict_gone
 from dashboard.model.tallies import Tallies
 from dashboard.model.tasks import Process
-from workload.agent.protocol import Datagram, Server
+from threadpulse_agent.protocol import Datagram, Server
 
 MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model
 MAX_IGNORED_PIDS = 1_024  # retired servers remembered; their stragglers arrive within seconds

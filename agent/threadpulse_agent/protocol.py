@@ -14,8 +14,8 @@ twenty modules of the agent, the dashboard and the tests import it by this name:
 
 from __future__ import annotations
 
-from workload.agent.decoding import ProtocolError, decode, decode_event
-from workload.agent.encoding import (
+from threadpulse_agent.decoding import ProtocolError, decode, decode_event
+from threadpulse_agent.encoding import (
     begin_event,
     encode,
     encode_batches,
@@ -31,7 +31,7 @@ from workload.agent.encoding import (
     stall_end_event,
     stall_event,
 )
-from workload.agent.schema import (
+from threadpulse_agent.schema import (
     DATAGRAM_FIELDS,
     EVENT_FIELDS,
     EVENTS_PER_DATAGRAM,
@@ -66,7 +66,7 @@ from workload.agent.schema import (
     StallEnd,
     Task,
 )
-from workload.agent.tag import TAG_ASGI, TAG_ENVIRON, TAG_HEADER, make_tag, parse_tag
+from threadpulse_agent.tag import TAG_ASGI, TAG_ENVIRON, TAG_HEADER, make_tag, parse_tag
 
 __all__ = [
     "DATAGRAM_FIELDS",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workload.agent.protocol import queue_event
+from threadpulse_agent.protocol import queue_event
 
 queue_depth: Callable[[], int] | None = None
 

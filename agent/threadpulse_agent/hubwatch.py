@@ -14,8 +14,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from workload.agent.protocol import stall_end_event, stall_event
-from workload.agent.tasks import TaskRegistry, os_threading
+from threadpulse_agent.protocol import stall_end_event, stall_event
+from threadpulse_agent.tasks import TaskRegistry, os_threading
 
 TICK_S = 0.01
 STALL_NS = 100_000_000  # ten missed ticks: no scheduler jitter stays silent this long

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from workload.agent.protocol import Server, Source, Task, encode_batches
-from workload.agent.recorder import Recorder
-from workload.agent.tasks import TaskRegistry, os_threading
+from threadpulse_agent.protocol import Server, Source, Task, encode_batches
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.tasks import TaskRegistry, os_threading
 
 FLUSH_INTERVAL_S = 0.05
 ROSTER_INTERVAL_S = 1.0

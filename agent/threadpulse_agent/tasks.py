@@ -16,7 +16,7 @@ from collections.abc import Callable
 from types import FrameType, ModuleType
 from typing import Any
 
-from workload.agent.protocol import MAX_NAME, Task
+from threadpulse_agent.protocol import MAX_NAME, Task
 
 
 def os_threading() -> ModuleType:
@@ -33,7 +33,7 @@ def os_threading() -> ModuleType:
         from gevent import monkey
 
         if monkey.is_module_patched("threading"):
-            from workload.agent import native
+            from threadpulse_agent import native
 
             return native
     return threading

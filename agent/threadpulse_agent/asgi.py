@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
-from workload.agent import ENV_COLLECTOR, ENV_MODE, phases
-from workload.agent.hubwatch import LoopWatch
-from workload.agent.protocol import TAG_ASGI, begin_event, end_event, phase_event
-from workload.agent.recorder import Recorder
-from workload.agent.reporter import Reporter, local_source, parse_collector
-from workload.agent.stacks import StackSampler
-from workload.agent.tasks import TaskRegistry
+from threadpulse_agent import ENV_COLLECTOR, ENV_MODE, phases
+from threadpulse_agent.hubwatch import LoopWatch
+from threadpulse_agent.protocol import TAG_ASGI, begin_event, end_event, phase_event
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.reporter import Reporter, local_source, parse_collector
+from threadpulse_agent.stacks import StackSampler
+from threadpulse_agent.tasks import TaskRegistry
 
 AsgiApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 REQUEST_TASK: ContextVar[int] = ContextVar("threadpulse_request_task")

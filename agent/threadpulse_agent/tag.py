@@ -3,7 +3,7 @@ from any client's request: untrusted input."""
 
 from __future__ import annotations
 
-from workload.agent.schema import MAX_INT, MAX_TEXT
+from threadpulse_agent.schema import MAX_INT, MAX_TEXT
 
 # The header a request carries its tag in (`make_tag`), and the names a WSGI server and an ASGI
 # server hand it to the agent under.

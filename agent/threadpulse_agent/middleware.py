@@ -12,10 +12,10 @@ from threading import get_ident
 from time import monotonic_ns
 from typing import Any
 
-from workload.agent import server
-from workload.agent.protocol import TAG_ENVIRON, begin_event, end_event
-from workload.agent.recorder import Recorder
-from workload.agent.tasks import TaskRegistry
+from threadpulse_agent import server
+from threadpulse_agent.protocol import TAG_ENVIRON, begin_event, end_event
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.tasks import TaskRegistry
 
 _new = object.__new__
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from workload.agent.schema import (
+from threadpulse_agent.schema import (
     EVENTS_PER_DATAGRAM,
     MAX_LISTEN,
     MAX_ROSTER,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any, cast
 
-from workload.agent.schema import (
+from threadpulse_agent.schema import (
     EVENT_FIELDS,
     LATE_FIELDS,
     MAX_DATAGRAM_BYTES,

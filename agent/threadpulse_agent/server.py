@@ -19,7 +19,7 @@ import socket
 import sys
 from typing import Any
 
-from workload.agent.protocol import MAX_NAME, Server
+from threadpulse_agent.protocol import MAX_NAME, Server
 
 _gunicorn_worker: Any = None
 _environ_shape: Server | None = None

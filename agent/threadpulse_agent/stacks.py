@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from types import CodeType, FrameType
 
-from workload.agent.protocol import MAX_STACK, sampling_event, stack_event
+from threadpulse_agent.protocol import MAX_STACK, sampling_event, stack_event
 
 BUDGET = 0.01  # of one core
 MIN_INTERVAL_NS = 200_000_000

@@ -10,15 +10,15 @@ import os
 import time
 from collections.abc import Callable
 
-from workload.agent import phases, server
-from workload.agent.hubwatch import green_pollers
-from workload.agent.middleware import AgentMiddleware
-from workload.agent.probes import QueueProbe
-from workload.agent.protocol import phase_event
-from workload.agent.recorder import Recorder
-from workload.agent.reporter import Reporter, local_source, parse_collector
-from workload.agent.stacks import StackSampler
-from workload.agent.tasks import TaskRegistry
+from threadpulse_agent import phases, server
+from threadpulse_agent.hubwatch import green_pollers
+from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.probes import QueueProbe
+from threadpulse_agent.protocol import phase_event
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.reporter import Reporter, local_source, parse_collector
+from threadpulse_agent.stacks import StackSampler
+from threadpulse_agent.tasks import TaskRegistry
 
 ENV_COLLECTOR = "THREADPULSE_COLLECTOR"
 ENV_MODE = "THREADPULSE_MODE"

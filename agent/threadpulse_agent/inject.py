@@ -22,9 +22,9 @@ from functools import partial
 from types import ModuleType
 from typing import Any
 
-from workload.agent import instrument, probes
-from workload.agent.middleware import AgentMiddleware
-from workload.agent.server import note_gunicorn_worker
+from threadpulse_agent import instrument, probes
+from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.server import note_gunicorn_worker
 
 _instrumented_pid = 0  # the process whose WSGI app the agent wraps (0: none yet)
 
