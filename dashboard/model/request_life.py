@@ -68,8 +68,14 @@ class RequestLife:
     def end(self, process: Process, end: End) -> None:
         t_ns, status = end.t_ns, end.status
         ok = status.isdigit() and 200 <= int(status) < 400
-        self.tallies.count(process.server, ok)
         task = process.tasks.get(end.task)
+        if task is not None and task.lost is not None and task.lost.number == end.request:
+            # A thread made for one request (the dev server's) exits as it answers: the roster
+            # that left it out can come before its End, even in the same datagram. The request
+            # was not lost: its failure is taken back and the End counts it, once.
+            self.tallies.retract_failure(process.server)
+            task.request, task.lost = task.lost, None
+        self.tallies.count(process.server, ok)
         if task is None or task.request is None or task.request.number != end.request:
             self.routes.end(process.server, None, end.route, status, None, None)
             return
@@ -126,7 +132,7 @@ class RequestLife:
             run = self.runs.get(task.request.run) if task.request.run is not None else None
             if run is not None:
                 run.record_end(task.request.index, now_ns)
-            task.request = None
+            task.request, task.lost = None, task.request
         task.set_state("gone", None, now_ns)
         task.gone_ns = now_ns
 

@@ -24,6 +24,13 @@ class Tallies(dict[str, Tally]):
         tally = self.setdefault(server, {"done": 0, "failed": 0})
         tally["done" if ok else "failed"] += 1
 
+    def retract_failure(self, server: str) -> None:
+        """A request counted failed (its task went under it) whose End came after all: it is
+        counted again by that End, so its failure is taken back."""
+        tally = self.get(server)
+        if tally is not None and tally["failed"] > 0:
+            tally["failed"] -= 1
+
     def rename(self, old: str, new: str) -> None:
         """A process counted under `old` (HOST:PID, before its agent named its server) is `new`'s:
         what it counted moves along."""
