@@ -1,7 +1,8 @@
 """The agent for ASGI apps: each request is an asyncio task, recorded as `begin` and `end`.
 
 The same recorder, registry and reporter as the WSGI agent; the reporter (a real OS thread) also
-watches the event loop's heartbeat, to name a task that computes without awaiting.
+watches the event loop's heartbeat, to name a task that computes without awaiting. On the first
+request, on the loop, it reads how many threads run the app's sync views (the server's slots).
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 
-from threadpulse_agent import ENV_COLLECTOR, ENV_MODE, phases
+from threadpulse_agent import ENV_COLLECTOR, ENV_MODE, phases, server
 from threadpulse_agent.hubwatch import LoopWatch
 from threadpulse_agent.protocol import TAG_ASGI, begin_event, end_event, phase_event
 from threadpulse_agent.recorder import Recorder
@@ -24,6 +27,23 @@ from threadpulse_agent.tasks import TaskRegistry
 
 AsgiApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 REQUEST_TASK: ContextVar[int] = ContextVar("threadpulse_request_task")
+_instrumented_pid = 0  # the process whose ASGI app an agent wraps (0: none yet)
+
+
+def instrumented_here() -> bool:
+    """Whether an ASGI agent already wraps an app in this process (one the user put in by hand)."""
+    return _instrumented_pid == os.getpid()
+
+
+def sync_pool_size(loop: asyncio.AbstractEventLoop) -> int:
+    """Threads that run the app's sync views: anyio's default limiter under Starlette (FastAPI's
+    `def` views), else the loop's default executor (Quart's), or the size asyncio would make it."""
+    if "starlette" in sys.modules:
+        from anyio import to_thread
+
+        return int(to_thread.current_default_thread_limiter().total_tokens)
+    executor = getattr(loop, "_default_executor", None) or ThreadPoolExecutor()  # starts no thread
+    return int(executor._max_workers)
 
 
 def adopt_child_tasks(loop: asyncio.AbstractEventLoop, registry: TaskRegistry) -> None:
@@ -61,8 +81,10 @@ class AsgiAgent:
             await self.app(scope, receive, send)
             return
         if self.watch.loop is None:
-            adopt_child_tasks(asyncio.get_running_loop(), self.registry)
+            loop = asyncio.get_running_loop()
+            adopt_child_tasks(loop, self.registry)
             self.watch.attach()
+            server.note_pool(sync_pool_size(loop))
         add = self.recorder.add
         task = self.registry.current_asyncio(asyncio.current_task())
         REQUEST_TASK.set(task)
@@ -91,15 +113,18 @@ class AsgiAgent:
 
 def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
     """Wrap an ASGI app with the agent and start its reporter, if a collector is configured."""
+    global _instrumented_pid
     url = os.environ.get(ENV_COLLECTOR)
     if not url:
         return app
+    _instrumented_pid = os.getpid()
     recorder, registry, watch = Recorder(), TaskRegistry(), LoopWatch()
     agent = AsgiAgent(app, recorder, registry, watch)
     source = local_source(mode or os.environ.get(ENV_MODE, "unknown"), "worker")
     pollers = [watch.poll, StackSampler(agent.busy, registry.frame).poll]
     busy = agent.busy
-    Reporter(parse_collector(url), source, recorder, registry, pollers, active=lambda: bool(busy)).start()
+    address = parse_collector(url)
+    Reporter(address, source, recorder, registry, pollers, lambda: bool(busy), shape=server.shape).start()
 
     def mark_phase(phase: str) -> None:
         current = asyncio.current_task()
