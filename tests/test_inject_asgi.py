@@ -107,7 +107,9 @@ def test_fastapi_under_uvicorn_2_workers_counts_async_and_sync_views_exactly_on_
 
 def test_a_blocking_call_in_an_async_view_stalls_the_loop_and_starves_the_others():
     """A view that blocks never awaits: every other request of the loop waits behind it. The page
-    names the blocker and shows the others starved by the hub, as the demo's asyncio mode does."""
+    shows the requests awaiting as waiting (the app declares no phases: the agent reads it off the
+    loop), then names the blocker and shows the others starved by the hub, as the demo's asyncio
+    mode does."""
     port = free_port()
     dash = launched(str(BIN / "uvicorn"), "--port", str(port), "--no-access-log", "shop_fastapi:app")
     try:
@@ -117,10 +119,11 @@ def test_a_blocking_call_in_an_async_view_stalls_the_loop_and_starves_the_others
         before = settled_done(dash, server["id"], 1)
         waiting = _burst(dash, "/upstream?ms=4000", 4)
 
-        def in_service() -> list[dict]:
-            return [t for t in tasks_of(dash, server) if t["request"] is not None]
+        def awaiting() -> bool:
+            tasks = [t for t in tasks_of(dash, server) if t["request"] is not None]
+            return len(tasks) == 4 and all(t["state"] == "waiting" for t in tasks)
 
-        wait_for(lambda: len(in_service()) == 4, 10, interval=0.1, what="4 requests awaiting upstream")
+        wait_for(awaiting, 10, interval=0.1, what="4 requests in service, each waiting on upstream")
         hog = _burst(dash, "/thumbnail?ms=1500", 1)
 
         def stalled():

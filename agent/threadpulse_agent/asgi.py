@@ -63,6 +63,28 @@ def adopt_child_tasks(loop: asyncio.AbstractEventLoop, registry: TaskRegistry) -
     loop.set_task_factory(factory)
 
 
+class TaskPhases:
+    """Says of each request's asyncio task whether it runs on the loop ("cpu") or is suspended in
+    an await ("io"), as /proc says it of a thread: an app the agent was injected into declares no
+    phases, and would show every request running. A reporter poller; a phase goes out when it
+    changes, so a task that awaits all its life costs one event."""
+
+    def __init__(self, busy: dict[int, int], watch: LoopWatch) -> None:
+        self.busy = busy
+        self.watch = watch
+        self._said: dict[int, str] = {}
+
+    def poll(self, now_ns: int) -> list[list]:
+        loop = self.watch.loop
+        if loop is None:
+            return []
+        current = getattr(asyncio.current_task(loop), "_threadpulse_id", None)
+        said = {task: "cpu" if task == current else "io" for task in list(self.busy)}
+        changed = [(task, phase) for task, phase in said.items() if self._said.get(task) != phase]
+        self._said = said
+        return [phase_event(task, now_ns, phase) for task, phase in changed]
+
+
 class AsgiAgent:
     """Wraps any ASGI app; HTTP requests become `begin` and `end` events, others pass through."""
 
@@ -121,7 +143,7 @@ def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
     recorder, registry, watch = Recorder(), TaskRegistry(), LoopWatch()
     agent = AsgiAgent(app, recorder, registry, watch)
     source = local_source(mode or os.environ.get(ENV_MODE, "unknown"), "worker")
-    pollers = [watch.poll, StackSampler(agent.busy, registry.frame).poll]
+    pollers = [watch.poll, TaskPhases(agent.busy, watch).poll, StackSampler(agent.busy, registry.frame).poll]
     busy = agent.busy
     address = parse_collector(url)
     Reporter(address, source, recorder, registry, pollers, lambda: bool(busy), shape=server.shape).start()

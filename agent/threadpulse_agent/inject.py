@@ -90,9 +90,10 @@ def _patch_hypercorn(module: ModuleType) -> None:
     async def worker_serve_instrumented(app: Any, config: Any, **kwargs: Any) -> None:
         # Hypercorn wraps the user's app in an ASGIWrapper (a WSGI app's wrapper is left to the
         # Flask hook); the agent goes inside it, around the app.
-        note_asgi_server("hypercorn", int(config.workers), tuple(config.bind))
-        if type(app).__name__ == "ASGIWrapper" and _claim_asgi():
-            app.app = asgi.instrument_asgi(app.app)
+        if type(app).__name__ == "ASGIWrapper":
+            note_asgi_server("hypercorn", int(config.workers), tuple(config.bind))  # hand-made agent too
+            if _claim_asgi():
+                app.app = asgi.instrument_asgi(app.app)
         await worker_serve(app, config, **kwargs)
 
     vars(module)["worker_serve"] = worker_serve_instrumented  # a function of the module, not a class
