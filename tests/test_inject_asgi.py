@@ -105,6 +105,30 @@ def test_fastapi_under_uvicorn_2_workers_counts_async_and_sync_views_exactly_on_
         dash.stop_leaving_nothing()
 
 
+def test_a_burst_of_sync_views_larger_than_anyio_pool_waits_in_the_worker_for_a_thread():
+    """50 sync views at once on anyio's 40 threads: 40 run, 10 wait inside the process for a
+    thread, which the page shows as the worker's queue, as it shows gthread's (gunicorn #908).
+    Every one of the 50 is in service on its asyncio task, waiting."""
+    port = free_port()
+    dash = launched(str(BIN / "uvicorn"), "--port", str(port), "--no-access-log", "shop_fastapi:app")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(url + "/report"), 30, interval=0.2, what="uvicorn to answer")
+        server = pool_read(dash, 1, ANYIO_POOL)
+        run = _burst(dash, "/report?ms=4000", 50)
+
+        def queued() -> dict | None:
+            (now,) = [s for s in dash.get("/api/state").json()["servers"] if s["id"] == server["id"]]
+            return now if now["queues"]["in_workers"] == 10 and now["counters"]["in_service"] == 50 else None
+
+        wait_for(queued, 15, interval=0.1, what="40 sync views on the pool's threads and 10 waiting for one")
+        assert all(t["state"] == "waiting" for t in tasks_of(dash, server) if t["request"] is not None)
+        assert dash.wait_run(run)["done"] == 50
+        wait_for(lambda: own_server(dash, 1)["queues"]["in_workers"] == 0, 10, what="the queue to empty")
+    finally:
+        dash.stop_leaving_nothing()
+
+
 def test_a_blocking_call_in_an_async_view_stalls_the_loop_and_starves_the_others():
     """A view that blocks never awaits: every other request of the loop waits behind it. The page
     shows the requests awaiting as waiting (the app declares no phases: the agent reads it off the

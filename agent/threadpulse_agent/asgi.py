@@ -2,7 +2,7 @@
 
 The same recorder, registry and reporter as the WSGI agent; the reporter (a real OS thread) also
 watches the event loop's heartbeat, to name a task that computes without awaiting. On the first
-request, on the loop, it reads how many threads run the app's sync views (the server's slots).
+request, on the loop, it reads the pool of threads that runs the app's sync views (syncpool.py).
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from typing import Any
 
-from threadpulse_agent import ENV_COLLECTOR, ENV_MODE, phases, server
+from threadpulse_agent import ENV_COLLECTOR, ENV_MODE, phases, probes, server, syncpool
 from threadpulse_agent.hubwatch import LoopWatch
+from threadpulse_agent.probes import QueueProbe
 from threadpulse_agent.protocol import TAG_ASGI, begin_event, end_event, phase_event
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.reporter import Reporter, local_source, parse_collector
@@ -33,17 +32,6 @@ _instrumented_pid = 0  # the process whose ASGI app an agent wraps (0: none yet)
 def instrumented_here() -> bool:
     """Whether an ASGI agent already wraps an app in this process (one the user put in by hand)."""
     return _instrumented_pid == os.getpid()
-
-
-def sync_pool_size(loop: asyncio.AbstractEventLoop) -> int:
-    """Threads that run the app's sync views: anyio's default limiter under Starlette (FastAPI's
-    `def` views), else the loop's default executor (Quart's), or the size asyncio would make it."""
-    if "starlette" in sys.modules:
-        from anyio import to_thread
-
-        return int(to_thread.current_default_thread_limiter().total_tokens)
-    executor = getattr(loop, "_default_executor", None) or ThreadPoolExecutor()  # starts no thread
-    return int(executor._max_workers)
 
 
 def adopt_child_tasks(loop: asyncio.AbstractEventLoop, registry: TaskRegistry) -> None:
@@ -106,7 +94,8 @@ class AsgiAgent:
             loop = asyncio.get_running_loop()
             adopt_child_tasks(loop, self.registry)
             self.watch.attach()
-            server.note_pool(sync_pool_size(loop))
+            size, probes.queue_depth = syncpool.read(loop)
+            server.note_pool(size)
         add = self.recorder.add
         task = self.registry.current_asyncio(asyncio.current_task())
         REQUEST_TASK.set(task)
@@ -144,6 +133,7 @@ def instrument_asgi(app: AsgiApp, mode: str | None = None) -> AsgiApp:
     agent = AsgiAgent(app, recorder, registry, watch)
     source = local_source(mode or os.environ.get(ENV_MODE, "unknown"), "worker")
     pollers = [watch.poll, TaskPhases(agent.busy, watch).poll, StackSampler(agent.busy, registry.frame).poll]
+    pollers.append(QueueProbe().poll)  # the calls waiting for a thread of the sync views' pool
     busy = agent.busy
     address = parse_collector(url)
     Reporter(address, source, recorder, registry, pollers, lambda: bool(busy), shape=server.shape).start()

@@ -51,7 +51,7 @@ def note_asgi_server(name: str, workers: int, listen: tuple[str, ...]) -> None:
     _asgi_server = (name, workers, tuple(address[:MAX_NAME] for address in listen))
 
 
-def note_pool(size: int) -> None:
+def note_pool(size: int | None) -> None:
     """How many threads run the app's sync views (an ASGI server's slots)."""
     global _pool_size
     _pool_size = size
