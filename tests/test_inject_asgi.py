@@ -115,13 +115,14 @@ def test_a_burst_of_sync_views_larger_than_anyio_pool_waits_in_the_worker_for_a_
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: _answers(url + "/report"), 30, interval=0.2, what="uvicorn to answer")
         server = pool_read(dash, 1, ANYIO_POOL)
-        run = _burst(dash, "/report?ms=4000", 50)
+        # Long enough that the 50 are all in at once even when a busy machine opens them slowly.
+        run = _burst(dash, "/report?ms=10000", 50)
 
         def queued() -> dict | None:
             (now,) = [s for s in dash.get("/api/state").json()["servers"] if s["id"] == server["id"]]
             return now if now["queues"]["in_workers"] == 10 and now["counters"]["in_service"] == 50 else None
 
-        wait_for(queued, 15, interval=0.1, what="40 sync views on the pool's threads and 10 waiting for one")
+        wait_for(queued, 30, interval=0.1, what="40 sync views on the pool's threads and 10 waiting for one")
         assert all(t["state"] == "waiting" for t in tasks_of(dash, server) if t["request"] is not None)
         assert dash.wait_run(run)["done"] == 50
         wait_for(lambda: own_server(dash, 1)["queues"]["in_workers"] == 0, 10, what="the queue to empty")
