@@ -22,6 +22,7 @@ lint: setup-dev
 	$(VENV)/bin/lint-imports --no-logo
 	node_modules/.bin/eslint static/js
 	$(VENV)/bin/mypy agent/threadpulse_agent/
+	$(VENV)/bin/mypy dashboard/model/
 
 format: setup-dev
 	$(VENV)/bin/ruff format .

@@ -286,8 +286,8 @@ def _wrk_pct(out: str, label: str) -> float:
 def run_sustained(
     url: str, seconds: float, connections: int, cpu: int | None = None, collector: str | None = None
 ) -> Throughput:
-    """The project's own generator (dashboard.loadgen.sustained) in a process of its own."""
-    argv = [sys.executable, "-m", "dashboard.loadgen.sustained", "--url", url]
+    """The project's own generator (dashboard.loadgen.sustained) in a process of its own (bench.sustained)."""
+    argv = [sys.executable, "-m", "bench.sustained", "--url", url]
     argv += ["--connections", str(connections), "--seconds", str(seconds)]
     if collector:
         argv += ["--collector", collector]

@@ -47,7 +47,7 @@ def _distributions(venv) -> dict[str, list | None]:
 
 
 def test_pip_install_of_the_agent_folder_on_python_3_9_instruments_a_flask_app(tmp_path):
-    """issue 19: the agent was `workload.agent`, inside the demo app that imports Flask, and
+    """issue 19: the agent was `threadpulse_agent`, inside the demo app that imports Flask, and
     reachable only from Threadpulse's checkout. `pip install ./agent` into a fresh venv of the
     oldest Python supported installs threadpulse-agent alone, requiring nothing; with Flask
     beside it, `instrument` around an app reports each request it served to the collector."""

@@ -13,18 +13,19 @@ from dashboard import __version__
 from dashboard.cli.run_config import ATTACH_COLLECTOR_PORT, BadFlag, config_from_flags, mode_params
 from dashboard.config import (
     DASHBOARD_WORKERS,
+    DEFAULT_CAP_MB,
     DEFAULT_HOST,
+    DEFAULT_MODE,
     DEFAULT_PORT,
     DEFAULT_THREADS,
     DEFAULT_WORKER,
+    SPEEDS,
     Config,
 )
 from dashboard.ports import PortUnavailable, check_ports
-from dashboard.recording.fileformat import DEFAULT_CAP_MB
 from dashboard.recording.reader import DEFAULT_MAX_EVENTS
-from dashboard.recording.replay import SPEEDS
 from dashboard.scenes.talk import DEFAULT_TALK
-from dashboard.servers.modes import DEFAULT_MODE, REGISTRY
+from dashboard.servers.modes import REGISTRY
 from dashboard.web.audience import AUDIENCE_PATH
 from dashboard.web.auth import ENV_TOKEN
 

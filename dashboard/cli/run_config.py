@@ -9,15 +9,15 @@ import argparse
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from dashboard.config import DEFAULT_THREADS, MAX_THREADS, Config
+from dashboard.config import DEFAULT_MODE, DEFAULT_THREADS, BadConfig, Config
 from dashboard.recording.reader import MAX_EVENTS_CAP, Recording, RecordingError, read_recording
-from dashboard.recording.replay import SPEEDS
 from dashboard.scenes.scene import Scene
 from dashboard.scenes.talk import TalkError, load_talk
 from dashboard.servers.mode import BadServerRequest, Param
-from dashboard.servers.modes import DEFAULT_MODE, REGISTRY, get_mode
+from dashboard.servers.modes import REGISTRY, get_mode
 from dashboard.web.audience import parse_public_url
 from dashboard.web.auth import ENV_TOKEN, resolve_token
 
@@ -38,41 +38,40 @@ def mode_params() -> dict[str, tuple[Param, list[str]]]:
 
 
 def config_from_flags(args: argparse.Namespace, command: list[str]) -> Config:
-    """The flags checked, then the files loaded and the token resolved, in that order, so a bad
-    flag is refused before a large recording is read."""
+    """The flags checked (the values by Config itself), then the files loaded and the token
+    resolved, in that order, so a bad flag is refused before a large recording is read."""
     _check_places(args, command)
-    threads = _dashboard_threads(args)
     _check_origins(args.allowed_origin)
     public_url = _public_url(args.public_url)
     _check_recording_flags(args)
+    mode, params = _server(args)
+    try:
+        config = Config(
+            host=args.host,
+            port=args.port,
+            mode=mode,
+            server_params=params,
+            collector_port=_collector_port(args),
+            dashboard_worker=args.dashboard_worker,
+            dashboard_threads=_dashboard_threads(args),
+            open_browser=not args.no_browser,
+            allowed_origins=tuple(args.allowed_origin),
+            public_url=public_url,
+            record=args.record,
+            record_cap_mb=args.record_cap_mb,
+            speed=args.speed,
+            command=tuple(command),
+            chdir=os.path.abspath(args.chdir) if args.chdir else None,
+            target=args.target.rstrip("/") if args.target else None,
+            attach=args.attach,
+            managed=args.mode is not None or not (command or args.attach),
+        )
+    except BadConfig as exc:
+        raise BadFlag(str(exc)) from None
     replay = _load_replay(args)
     token, generated = _resolve_token(args)
-    mode, params = _server(args)
     scenes = _load_scenes(args.scenes)
-    return Config(
-        host=args.host,
-        port=args.port,
-        mode=mode,
-        server_params=params,
-        collector_port=_collector_port(args),
-        dashboard_worker=args.dashboard_worker,
-        dashboard_threads=threads,
-        open_browser=not args.no_browser,
-        token=token,
-        token_generated=generated,
-        allowed_origins=tuple(args.allowed_origin),
-        scenes=scenes,
-        public_url=public_url,
-        record=args.record,
-        record_cap_mb=args.record_cap_mb,
-        replay=replay,
-        speed=args.speed,
-        command=tuple(command),
-        chdir=os.path.abspath(args.chdir) if args.chdir else None,
-        target=args.target.rstrip("/") if args.target else None,
-        attach=args.attach,
-        managed=args.mode is not None or not (command or args.attach),
-    )
+    return replace(config, replay=replay, token=token, token_generated=generated, scenes=scenes)
 
 
 def _collector_port(args: argparse.Namespace) -> int:
@@ -93,20 +92,12 @@ def _check_places(args: argparse.Namespace, command: list[str]) -> None:
         raise BadFlag(f"--chdir {args.chdir[:80]!r} is not a folder")
     if args.target and not re.fullmatch(r"http://[^/\s]+/?", args.target):
         raise BadFlag(f"--target must look like http://127.0.0.1:8000, got {args.target[:80]!r}")
-    if not 0 < args.port < 65536:
-        raise BadFlag(f"--port must be from 1 to 65535, got {args.port}")
-    collector_port = _collector_port(args)
-    if not 0 <= collector_port < 65536:
-        raise BadFlag(f"--collector-port must be from 0 to 65535, got {collector_port}")
 
 
 def _dashboard_threads(args: argparse.Namespace) -> int:
     """The dashboard's OS threads: as given, else its worker's default."""
     given = args.dashboard_threads
-    threads = DEFAULT_THREADS[args.dashboard_worker] if given is None else given
-    if not 1 <= threads <= MAX_THREADS:
-        raise BadFlag(f"--dashboard-threads must be from 1 to {MAX_THREADS}, got {threads}")
-    return threads
+    return DEFAULT_THREADS[args.dashboard_worker] if given is None else given
 
 
 def _check_origins(origins: list[str]) -> None:
@@ -127,15 +118,11 @@ def _public_url(given: str | None) -> str | None:
 
 
 def _check_recording_flags(args: argparse.Namespace) -> None:
-    """The bounds of recording and replay, before any file is opened."""
-    if not 1 <= args.record_cap_mb <= 100_000:
-        raise BadFlag(f"--record-cap-mb must be from 1 to 100000, got {args.record_cap_mb}")
+    """What of recording and replay Config cannot check, before any file is opened."""
     if not 1 <= args.replay_max_events <= MAX_EVENTS_CAP:
         raise BadFlag(
             f"--replay-max-events must be from 1 to {MAX_EVENTS_CAP:,}, got {args.replay_max_events}"
         )
-    if not SPEEDS[0] <= args.speed <= SPEEDS[1]:
-        raise BadFlag(f"--speed must be from {SPEEDS[0]:g} to {SPEEDS[1]:g}, got {args.speed:g}")
     if args.replay is not None and args.record is not None:
         raise BadFlag("--record and --replay do not go together: a replay has no live events")
 
