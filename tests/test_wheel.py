@@ -124,6 +124,8 @@ def test_installed_threadpulse_serves_every_asset_and_counts_a_burst(
         result = dash.wait_run(dash.fire("io", 8, 100))
         assert (result["state"], result["done"]) == ("done", 8), result
         wait_for(lambda: done(dash) == probes + 8, 15, what=f"{probes} + 8 requests counted")
+        report = dash.get("/api/report?from=-120")  # inlines static/'s scripts and styles, read from files
+        assert report.status_code == 200, report.text[:300]
     finally:
         dash.stop_leaving_nothing()
 
