@@ -8,7 +8,7 @@ ARGS ?=
 # with mod_wsgi on Debian's own Python (the mod_wsgi mode).
 DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv
 
-.PHONY: run test lint format setup setup-dev system-packages mod-wsgi bench clean
+.PHONY: run test lint format setup setup-dev system-packages mod-wsgi bench dist clean
 
 run: setup
 	$(PY) run.py $(ARGS)
@@ -74,8 +74,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@echo "== installing browser libraries and ESLint from npm (lockfile)"
 	npm ci --no-audit --no-fund
 
+# Both wheels into dist/: threadpulse (the dashboard, the agent bundled, the browser libraries built
+# from the lockfile by npm ci) and threadpulse-agent (the agent alone, for users' apps).
+dist: setup
+	rm -rf dist
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist . ./agent
+
 bench: setup-dev system-packages mod-wsgi
 	$(PY) -m bench.all
 
 clean:
-	rm -rf $(VENV) node_modules tests/artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules dist tests/artifacts .pytest_cache .ruff_cache

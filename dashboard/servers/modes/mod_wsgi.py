@@ -21,8 +21,9 @@ from pathlib import Path
 
 import psutil
 
+import threadpulse_agent
 from dashboard.addresses import host_port
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
 
@@ -75,7 +76,7 @@ class ModWsgi(WorkersTimesThreads):
         runs = _folder(HOME / "run")
         _prune(runs)
         run = Path(tempfile.mkdtemp(prefix=f"{port}-", dir=runs))
-        for package in (PROJECT_ROOT / "workload", PROJECT_ROOT / "agent" / "threadpulse_agent"):
+        for package in (PROJECT_ROOT / "workload", Path(threadpulse_agent.__file__).parent):
             shutil.copytree(package, run / package.name, ignore=shutil.ignore_patterns("__pycache__"))
         conf = run / "httpd.conf"
         conf.write_text(config(run, params, host, port))
