@@ -120,10 +120,12 @@ def test_a_burst_of_sync_views_larger_than_anyio_pool_waits_in_the_worker_for_a_
 
         def queued() -> dict | None:
             (now,) = [s for s in dash.get("/api/state").json()["servers"] if s["id"] == server["id"]]
-            return now if now["queues"]["in_workers"] == 10 and now["counters"]["in_service"] == 50 else None
+            if now["queues"]["in_workers"] != 10 or now["counters"]["in_service"] != 50:
+                return None
+            # Each is awaiting its thread; one the loop is resuming this instant reads running.
+            return all(t["state"] == "waiting" for t in tasks_of(dash, server) if t["request"] is not None)
 
         wait_for(queued, 30, interval=0.1, what="40 sync views on the pool's threads and 10 waiting for one")
-        assert all(t["state"] == "waiting" for t in tasks_of(dash, server) if t["request"] is not None)
         assert dash.wait_run(run)["done"] == 50
         wait_for(lambda: own_server(dash, 1)["queues"]["in_workers"] == 0, 10, what="the queue to empty")
     finally:
