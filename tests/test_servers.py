@@ -253,6 +253,21 @@ def test_a_managed_server_without_a_process_on_the_page_is_still_listed_with_its
     assert state_view(Model(), 0)["servers"] == []  # no --mode: no managed server
 
 
+def test_a_burst_no_task_has_taken_yet_is_queued_at_the_server_it_was_sent_to():
+    """Issue 18, queues computed once, per server: requests of a run that no task had taken yet
+    were queued on the managed server's entry, whichever server the run was sent to."""
+    model, _ = two_servers()
+    model.set_launched("launched", [200, 201, 202], "http://127.0.0.1:9999")
+    for run_id, target in (("r1", "launched"), ("r2", "managed"), ("r3", None)):  # None: an older build's
+        model.add_run(run_id, "io", 3, 100, target=target)
+        for index in range(3):
+            model.runs[run_id].record_sent(index, 0)
+    by_id = {s["id"]: s for s in state_view(model, 0)["servers"]}
+    assert (by_id["h:200"]["counters"]["queued"], by_id["h:200"]["queues"]["client"]) == (3, 3)
+    assert (by_id["h:100"]["counters"]["queued"], by_id["h:100"]["queues"]["client"]) == (6, 6)
+    assert state_view(model, 0)["counters"]["queued"] == 9
+
+
 def test_the_documented_snapshot_names_a_server_entry_as_coded():
     """docs/live-frames.md is the wire's contract: its snapshot's server entry has the fields
     `servers` carries, and it shows no top-level `server` or `queues` (issue 18)."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from dashboard.addresses import base_url, same_address
 from dashboard.loadspec.targets import TargetName
 from dashboard.model.live import Model
+from dashboard.model.runs import Run
+from dashboard.model.sustained_run import SustainedRun
 from dashboard.model.tasks import Process
 from workload.agent.protocol import Server
 from workload.agent.server import server_id as local_server_id
@@ -68,8 +70,8 @@ def groups(model: Model) -> list[ServerGroup]:
         out.append(ServerGroup(server_id, shape, processes, managed, url, target))
     if model.server.get("mode") is not None and not any(group.managed for group in out):
         serves = model.server.get("status") == "serving"  # load may go to it before it reports
-        target = TargetName.MANAGED if serves else None
-        out.append(ServerGroup(MANAGED_ID, None, [], True, model.server.get("url"), target))
+        name = TargetName.MANAGED if serves else None
+        out.append(ServerGroup(MANAGED_ID, None, [], True, model.server.get("url"), name))
     out.sort(key=lambda group: (not group.managed, group.id))
     return out
 
@@ -135,12 +137,17 @@ def counters(group: ServerGroup, model: Model, now_ns: int) -> dict[str, int]:
     """queued (sent by the dashboard's load, not yet taken), in service, done, failed."""
     tally = model.tallies.get(group.id, {"done": 0, "failed": 0})
     in_service = sum(1 for p in group.processes for t in p.tasks.values() if t.request is not None)
-    queued = 0
-    for run in model.active_runs(now_ns):
-        server = model.run_server(run)
-        if server == group.id or (server is None and group.managed):
-            queued += run.queued()
+    queued = sum(run.queued() for run in model.active_runs(now_ns) if _sent_to(run, group, model))
     return {"queued": queued, "in_service": in_service, "done": tally["done"], "failed": tally["failed"]}
+
+
+def _sent_to(run: Run | SustainedRun, group: ServerGroup, model: Model) -> bool:
+    """Whether `run` went to this server: the one whose task took a request of it, else the one
+    its target names (a run of an older recording names none: it went to the managed server)."""
+    server = model.run_server(run)
+    if server is not None:
+        return server == group.id
+    return group.target is not None and (run.target or TargetName.MANAGED) == group.target
 
 
 def server_view(group: ServerGroup, model: Model, now_ns: int) -> dict:
