@@ -225,8 +225,11 @@ def test_launched_app_beside_the_managed_demo_server_shows_two_servers_apart(blo
 
 def page_shows_two_groups(page: Page, dash: Dashboard, managed: dict, own: dict) -> None:
     """The page draws each server's header above its own panels: 1 slot each under "capacity 2",
-    4 slots each under "capacity 8"."""
+    4 slots each under "capacity 8". The status header tells the managed one (issue 18: read from
+    its `servers` entry, the one with `managed: true`, not from a field of its own)."""
     page.goto(f"{dash.url}/")
+    expect(page.locator("#server-mode")).to_have_text("gunicorn-sync", timeout=15_000)
+    expect(page.locator("#server-size")).to_have_text("2 workers × 1 thread · capacity 2")
     heads = page.locator(".server-head")
     expect(heads).to_have_count(2, timeout=15_000)
     expect(heads.nth(0).locator(".server-title")).to_have_text(managed["label"])
