@@ -8,7 +8,7 @@ ARGS ?=
 # with mod_wsgi on Debian's own Python (the mod_wsgi mode).
 DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv
 
-.PHONY: run test lint format setup setup-dev system-packages mod-wsgi bench clean
+.PHONY: run test lint format setup setup-dev system-packages mod-wsgi bench dist clean
 
 run: setup
 	$(PY) run.py $(ARGS)
@@ -21,13 +21,14 @@ lint: setup-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-logo
 	node_modules/.bin/eslint static/js
-	$(VENV)/bin/mypy workload/agent/
+	$(VENV)/bin/mypy agent/threadpulse_agent/
+	$(VENV)/bin/mypy dashboard/model/
 
 format: setup-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-setup: $(VENV)/.runtime node_modules/.package-lock.json
+setup: $(VENV)/.runtime $(VENV)/.agent node_modules/.package-lock.json
 
 setup-dev: setup $(VENV)/.dev
 
@@ -39,6 +40,13 @@ $(VENV)/bin/python:
 $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 	@echo "== installing pinned requirements"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# The agent is a distribution of its own (agent/pyproject.toml), installed editable: the checkout's
+# dashboard, demo app, tests and tools import `threadpulse_agent` from agent/ as they change it.
+$(VENV)/.agent: agent/pyproject.toml $(VENV)/.runtime
+	@echo "== installing the agent (agent/, editable)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e agent
 	touch $@
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
@@ -66,8 +74,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@echo "== installing browser libraries and ESLint from npm (lockfile)"
 	npm ci --no-audit --no-fund
 
+# Both wheels into dist/: threadpulse (the dashboard, the agent bundled, the browser libraries built
+# from the lockfile by npm ci) and threadpulse-agent (the agent alone, for users' apps).
+dist: setup
+	rm -rf dist
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist . ./agent
+
 bench: setup-dev system-packages mod-wsgi
 	$(PY) -m bench.all
 
 clean:
-	rm -rf $(VENV) node_modules tests/artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules dist tests/artifacts .pytest_cache .ruff_cache

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from bench.common import interleaved, median, on_cpu, parser, report, spawned, table
 from dashboard.collector.udp import Collector
 from dashboard.model.store import Store
-from workload.agent.protocol import EVENTS_PER_DATAGRAM, Source, begin_event, encode, end_event
+from threadpulse_agent.protocol import EVENTS_PER_DATAGRAM, Source, begin_event, encode, end_event
 
 COLLECTOR_CPU, SENDER_CPU = 0, 1
 RATES = (10_000, 50_000, 100_000, 0)  # events/s; 0: as fast as the sender can

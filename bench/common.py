@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from dashboard.children import PROJECT_ROOT, Spawner, terminate_tree, tree_pids
+from dashboard.children import Spawner, terminate_tree, tree_pids
+from dashboard.files import PROJECT_ROOT
 from dashboard.model.stats import nearest_rank
 from dashboard.servers.manager import answers, free_port
-from workload.agent import ENV_COLLECTOR, ENV_MODE
+from threadpulse_agent import ENV_COLLECTOR, ENV_MODE
 
 RESULTS = PROJECT_ROOT / "docs" / "benchmarks.md"
 HOST = "127.0.0.1"
@@ -285,8 +286,8 @@ def _wrk_pct(out: str, label: str) -> float:
 def run_sustained(
     url: str, seconds: float, connections: int, cpu: int | None = None, collector: str | None = None
 ) -> Throughput:
-    """The project's own generator (dashboard.loadgen.sustained) in a process of its own."""
-    argv = [sys.executable, "-m", "dashboard.loadgen.sustained", "--url", url]
+    """The project's own generator (dashboard.loadgen.sustained) in a process of its own (bench.sustained)."""
+    argv = [sys.executable, "-m", "bench.sustained", "--url", url]
     argv += ["--connections", str(connections), "--seconds", str(seconds)]
     if collector:
         argv += ["--collector", collector]

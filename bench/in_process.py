@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from werkzeug.test import EnvironBuilder
 
 from bench.common import HOST, interleaved, median
-from workload.agent.middleware import AgentMiddleware
-from workload.agent.recorder import Recorder
-from workload.agent.reporter import Reporter, local_source
-from workload.agent.tasks import TaskRegistry
+from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.reporter import Reporter, local_source
+from threadpulse_agent.tasks import TaskRegistry
 
 CALLS_PER_FLUSH = 200  # what the reporter drains at a time at ~4,000 req/s, 20 flushes a second
 EVENTS_PER_REQUEST = 2  # begin and end

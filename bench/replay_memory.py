@@ -25,10 +25,10 @@ from pathlib import Path
 import psutil
 import requests
 
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from dashboard.recording.fileformat import header
 from dashboard.servers.manager import free_port
-from workload.agent.protocol import Source, Task, begin_event, encode
+from threadpulse_agent.protocol import Source, Task, begin_event, encode
 
 STEP_NS = {"tiny": 1_000, "busy": 50_000_000}  # tiny: 3 s of dense events; busy: 20 a second
 

@@ -21,8 +21,8 @@ from typing import TypeVar
 import psutil
 
 from dashboard import logfolders
+from dashboard.files import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Between SIGTERM and SIGKILL: gunicorn's own graceful timeout (2 s, gunicorn_args) fits inside.
 GRACE_S = 3.0
 # How long a switch waits for the guard beyond its grace before SIGKILLing the group itself.

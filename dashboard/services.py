@@ -184,7 +184,11 @@ def build(
     on_end: Callable[[int], None] | None = None,
 ) -> Services:
     """Every service, wired; nothing runs until `start()`. `on_end(code)` stops the dashboard
-    (a launched command that exited before it listened)."""
+    (a launched command that exited before it listened). BadServerRequest, before anything is
+    built, when the managed server's mode cannot start with its parameters (a Config holds them as
+    given, unchecked: its mode checks them, here and as it starts)."""
+    if config.managed:
+        get_mode(config.mode).startable(config.server_params)
     store = Store()
     collector = Collector(store, port=config.collector_port)
     spawner = Spawner()

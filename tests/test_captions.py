@@ -13,7 +13,7 @@ MS = 1_000_000
 def model_of(*processes: Process, capacity: int | None = 4, slots: int | None = 4) -> Model:
     model = Model()
     model.set_server({"mode": "m", "status": "serving", "capacity": capacity, "pids": []}, slots)
-    model.processes = {p.pid: p for p in processes}
+    model.processes.update({p.pid: p for p in processes})
     return model
 
 

@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.support import launch_chromium
-from workload.agent.protocol import TAG_HEADER
+from threadpulse_agent.protocol import TAG_HEADER
 
 pytestmark = pytest.mark.browser
 

@@ -19,8 +19,8 @@ from dashboard.model.servers import servers_view
 from dashboard.model.store import Store
 from dashboard.model.views import state_view, task_detail
 from tests.support import wait_for
-from workload.agent.protocol import Source, Task, begin_event, encode, end_event
-from workload.agent.reporter import parse_collector
+from threadpulse_agent.protocol import Source, Task, begin_event, encode, end_event
+from threadpulse_agent.reporter import parse_collector
 
 ME = Source("h", os.getpid(), "gunicorn-gthread", "worker")
 FLOOD = 30_000  # x ~830 bytes of kernel memory each: well over the 8 MiB receive buffer

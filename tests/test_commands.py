@@ -12,7 +12,7 @@ from dashboard.loadgen.commands import Cancel, CommandError, Fire, Sustain, enco
 from dashboard.loadgen.generator import Runs
 from dashboard.loadspec.http_request import MAX_BODY, MAX_PATH
 from dashboard.loadspec.limits import MAX_COUNT
-from workload.agent.recorder import Recorder
+from threadpulse_agent.recorder import Recorder
 
 
 @pytest.mark.parametrize(

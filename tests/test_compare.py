@@ -13,7 +13,8 @@ import pytest
 from markdown_it import MarkdownIt
 from playwright.sync_api import expect
 
-from dashboard.model.live import MAX_RUNS, Model
+from dashboard.model.live import Model
+from dashboard.model.run_book import MAX_RUNS
 from dashboard.model.verdict import Prediction
 from dashboard.reports.table import COLUMNS, rows, to_csv, to_markdown
 from tests.support import ARTIFACTS, wait_for

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from dashboard.model.live import Model
 from dashboard.model.views import frame_parts, state_view
 from tests.support import Viewer, wait_for
-from workload.agent import protocol
-from workload.agent.protocol import EVENT_FIELDS, ProtocolError, Source, Task, decode, encode, make_tag
-from workload.agent.reporter import parse_collector
+from threadpulse_agent import protocol
+from threadpulse_agent.protocol import EVENT_FIELDS, ProtocolError, Source, Task, decode, encode, make_tag
+from threadpulse_agent.reporter import parse_collector
 
 RUNS = ("r1", "r2")
 NOT_A_PID = 2**31 - 7  # above any Linux pid_max: no real process is disturbed

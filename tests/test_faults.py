@@ -21,10 +21,10 @@ from flask import Flask
 from dashboard.model.tasks import task_key
 from dashboard.servers.manager import answers, free_port
 from tests.support import ROOT, Dashboard, Viewer, alive, managed, wait_for
-from workload.agent import ENV_COLLECTOR
-from workload.agent.middleware import AgentMiddleware
-from workload.agent.recorder import Recorder
-from workload.agent.tasks import TaskRegistry
+from threadpulse_agent import ENV_COLLECTOR
+from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.tasks import TaskRegistry
 
 CAPACITY = 4  # conftest's dashboard serves 1 worker × 4 threads
 REPLACED_WITHIN_S = 1.0 + 0.05 + 0.1  # the 1 s, the agent's flush, the /proc sampler's tick

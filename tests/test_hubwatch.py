@@ -14,9 +14,9 @@ import threading
 import time
 
 from tests.support import ROOT
-from workload.agent.hubwatch import STALL_NS, HubWatch, LoopWatch, green_pollers
-from workload.agent.protocol import decode_event
-from workload.agent.tasks import TaskRegistry
+from threadpulse_agent.hubwatch import STALL_NS, HubWatch, LoopWatch, green_pollers
+from threadpulse_agent.protocol import decode_event
+from threadpulse_agent.tasks import TaskRegistry
 
 
 def named(events: list) -> list[tuple[str, dict]]:
@@ -60,8 +60,8 @@ GREEN = textwrap.dedent(
     eventlet.monkey_patch()
     import json, time
     from eventlet import patcher
-    from workload.agent.hubwatch import green_pollers
-    from workload.agent.tasks import TaskRegistry, os_threading
+    from threadpulse_agent.hubwatch import green_pollers
+    from threadpulse_agent.tasks import TaskRegistry, os_threading
 
     real_sleep = patcher.original("time").sleep
     registry = TaskRegistry()

@@ -326,7 +326,7 @@ def test_attach_listens_for_a_server_started_elsewhere_the_manual_way(blog_env):
     env = {
         **os.environ,
         "THREADPULSE_COLLECTOR": f"udp://127.0.0.1:{collector}",
-        "PYTHONPATH": str(ROOT / "workload" / "agent" / "bootstrap"),
+        "PYTHONPATH": str(ROOT / "agent" / "threadpulse_agent" / "bootstrap"),
     }
     argv = [str(BIN / "gunicorn"), "-w", "1", "--threads", "3", "-b", f"127.0.0.1:{port}",
             "--no-control-socket", "blog:create_app()"]  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.loadgen.replies import Replies
+from dashboard.loadgen.replies import MAX_HEAD, Replies
 
 
 def test_content_length_replies_end_where_their_length_says_even_split_anywhere():
@@ -66,4 +66,18 @@ def test_a_body_without_length_runs_until_the_server_closes():
 )
 def test_a_malformed_reply_is_a_value_error(data):
     with pytest.raises(ValueError):
+        Replies().feed(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"HTTP/1.1 200 OK\r\nX: " + b"y" * MAX_HEAD + b"\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + b"x" * MAX_HEAD + b"\r\na\r\n0\r\n\r\n",
+    ],
+)
+def test_a_head_or_chunk_line_beyond_the_limit_is_refused_even_when_it_comes_whole(data):
+    """The bound held only while a head was incomplete: one that came in one read passed whatever
+    its length (issue 18, found moving bursts onto this reader)."""
+    with pytest.raises(ValueError, match="too long"):
         Replies().feed(data)

@@ -20,13 +20,13 @@ def test_a_burst_may_name_a_method_a_path_with_a_query_and_a_json_body():
 
 
 def test_the_request_is_written_as_http_1_1_with_its_tag_and_body():
-    head, tail = HttpRequest("PUT", "/a?b=1", "[1]").wire("127.0.0.1", 80, keep_alive=True)
+    head, tail = HttpRequest("PUT", "/a?b=1", "[1]").wire("127.0.0.1:80", keep_alive=True)
     assert head + tag_line("r1/0/5") + tail == (
         b"PUT /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:80\r\nContent-Type: application/json\r\n"
         b"Content-Length: 3\r\nX-Threadpulse-Tag: r1/0/5\r\n\r\n[1]"
     )
-    head, tail = HttpRequest("GET", "/").wire("h", 1, keep_alive=False)
-    assert head + tail == b"GET / HTTP/1.1\r\nHost: h:1\r\nConnection: close\r\n\r\n"
+    head, tail = HttpRequest("GET", "/").wire("[::1]:1", keep_alive=False)
+    assert head + tail == b"GET / HTTP/1.1\r\nHost: [::1]:1\r\nConnection: close\r\n\r\n"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from dashboard.model.live import Model
 from dashboard.model.store import Store
 from dashboard.web.metrics import ModelCollector, ViewerCollector
 from tests.support import ROOT, managed, wait_for
-from workload.agent.protocol import Source, Task, begin_event, decode, encode, end_event, queue_event
+from threadpulse_agent.protocol import Source, Task, begin_event, decode, encode, end_event, queue_event
 
 MS = 1_000_000
 WORKER = Source("h", 10, "gunicorn-gthread", "worker")

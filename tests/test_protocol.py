@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
-from workload.agent import protocol
-from workload.agent.protocol import (
+from threadpulse_agent import protocol
+from threadpulse_agent.protocol import (
     Begin,
     End,
     ProtocolError,
@@ -135,19 +135,18 @@ PYTHON_39 = next(iter(sorted(Path.home().glob(".pyenv/versions/3.9*/bin/python")
 
 def test_the_agent_imports_and_its_protocol_round_trips_on_python_3_9_with_no_package(tmp_path):
     """issue 18: the agent runs inside users' apps on Python 3.9+, and it failed to import there
-    (the protocol's `str | None` evaluated at module level). Its folder alone, beside an empty
-    `workload` package (the real one imports Flask), on 3.9 without site-packages (standard library
-    only), imports and encodes and decodes a datagram with the same table as here."""
+    (the protocol's `str | None` evaluated at module level). Its folder alone, on 3.9 without
+    site-packages (standard library only), imports and encodes and decodes a datagram with the
+    same table as here."""
     assert PYTHON_39 is not None, "no Python 3.9 here: install it with pyenv (pyenv install 3.9)"
-    (tmp_path / "workload").mkdir()
-    (tmp_path / "workload" / "__init__.py").write_text("")
     shutil.copytree(
-        ROOT / "workload" / "agent",
-        tmp_path / "workload" / "agent",
+        ROOT / "agent" / "threadpulse_agent",
+        tmp_path / "threadpulse_agent",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     script = (
-        "import json, sys, workload.agent, workload.agent.asgi; from workload.agent import protocol as p\n"
+        "import json, sys, threadpulse_agent, threadpulse_agent.asgi\n"
+        "from threadpulse_agent import protocol as p\n"
         "assert sys.version_info[:2] == (3, 9)\n"
         "d = p.decode(p.encode(p.Source('h', 1, 'm', 'worker'), 0, 0, 0, [p.end_event(1, 2, 3, '200')]))\n"
         "assert d.events == (p.End(1, 2, 3, '200', None),), d\n"

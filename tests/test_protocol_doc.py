@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.support import ROOT
-from workload.agent import protocol
+from threadpulse_agent import protocol
 
 DOC = (ROOT / "docs" / "protocol.md").read_text()
 

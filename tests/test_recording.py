@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.app import create_app
+from dashboard.cli.run import parse_args
 from dashboard.config import Config
 from dashboard.loadspec.http_request import HttpRequest
 from dashboard.loadspec.plan import Plan
@@ -33,8 +34,7 @@ from dashboard.recording.codec import from_json, to_json
 from dashboard.recording.fileformat import SCHEMA, header
 from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.writer import Recorder
-from run import parse_args
-from workload.agent.protocol import Source, Task, begin_event, decode, encode
+from threadpulse_agent.protocol import Source, Task, begin_event, decode, encode
 
 RAW = encode(
     Source("h", 7, "m", "worker"),

@@ -23,7 +23,6 @@ from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.schema import BadField, check, checker
 from dashboard.scenes.talk import DEFAULT_TALK, load_talk
 from dashboard.servers.manager import ServerManager
-from dashboard.servers.modes import REGISTRY
 from tests.support import wait_for
 from tests.test_recording import good_lines
 
@@ -79,13 +78,6 @@ def test_every_field_of_every_event_has_a_check():
     so an event added to `Event` later is checked too, or this fails naming its type."""
     for kind in typing.get_args(events.Event):
         checker(kind)
-
-
-def test_the_slot_bounds_hold_the_largest_pool_a_mode_offers():
-    for mode in REGISTRY.values():
-        most = {param.name: param.maximum for param in mode.params}
-        assert (mode.capacity(most) or 0) <= events.MAX_CAPACITY
-        assert all(param.maximum <= events.MAX_SLOTS for param in mode.params)
 
 
 def test_a_wrong_field_names_its_path_and_what_it_must_be():

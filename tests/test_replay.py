@@ -14,6 +14,7 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.broadcaster import Broadcaster
+from dashboard.cli.run import parse_args
 from dashboard.config import Config
 from dashboard.model.events import fold
 from dashboard.model.live import Model
@@ -22,7 +23,6 @@ from dashboard.model.views import history_view, state_view
 from dashboard.recording.reader import read_recording
 from dashboard.recording.replay import ReplayClock, Replayer
 from dashboard.scenes.talk import load_talk
-from run import parse_args
 from tests.support import Dashboard, wait_for
 
 integration = pytest.mark.integration

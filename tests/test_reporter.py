@@ -19,9 +19,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support import ROOT, wait_for
-from workload.agent.protocol import Queue, decode, queue_event
-from workload.agent.recorder import Recorder
-from workload.agent.reporter import ROSTER_INTERVAL_S, Reporter, local_source
+from threadpulse_agent.protocol import Queue, decode, queue_event
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.reporter import ROSTER_INTERVAL_S, Reporter, local_source
 
 LONG = 60.0  # an interval no test waits out: what arrives before it came on the leading edge
 
@@ -130,9 +130,9 @@ if sys.argv[1] == "eventlet":
 else:
     from gevent import monkey
     monkey.patch_all()
-from workload.agent.recorder import Recorder
-from workload.agent.protocol import queue_event
-from workload.agent.reporter import Reporter, local_source
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.protocol import queue_event
+from threadpulse_agent.reporter import Reporter, local_source
 
 recorder = Recorder()
 reporter = Reporter(("127.0.0.1", int(sys.argv[2])), local_source("test", "worker"), recorder, interval=60.0)

@@ -26,7 +26,7 @@ from dashboard.model.routes import (
 from dashboard.model.views import spans_view, state_view
 from dashboard.servers.manager import free_port
 from tests.support import ROOT, wait_for
-from workload.agent.protocol import Begin, End, Source, Task, begin_event, decode, encode, end_event
+from threadpulse_agent.protocol import Begin, End, Source, Task, begin_event, decode, encode, end_event
 
 MS = 1_000_000
 WORKER = Source("h", 10, "gunicorn-gthread", "worker")
@@ -143,7 +143,7 @@ def test_a_retired_server_takes_its_route_figures_with_it_as_its_counters():
 
 WRAPPER = """\
 from blog import create_app
-from workload.agent import instrument
+from threadpulse_agent import instrument
 
 app = create_app()
 app.wsgi_app = instrument(app.wsgi_app)  # the documented manual way: the app's code is not edited

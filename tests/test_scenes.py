@@ -158,7 +158,7 @@ def test_run_py_refuses_a_bad_talk_before_serving_anything(tmp_path):
 
 @pytest.fixture
 def app_services():
-    app, services = create_app(Config(token="secret"), start=False)
+    app, services = create_app(Config(token="secret", scenes=default_talk()), start=False)
     try:
         yield app.test_client(), services
     finally:

@@ -14,13 +14,25 @@ from dashboard.addresses import base_url, family, host_port, same_address
 from dashboard.launch import launcher as launcher_module
 from dashboard.launch.address import pick
 from dashboard.launch.launcher import Launcher
+from dashboard.loadspec.http_request import HttpRequest
+from dashboard.loadspec.plan import Plan
 from dashboard.model.live import Model
 from dashboard.model.servers import serving
 from dashboard.model.views import state_view
 from tests.support import ROOT
-from workload.agent import protocol
-from workload.agent.protocol import Datagram, Server, Source, Task, begin_event, decode_event, end_event
-from workload.agent.server import server_id
+from threadpulse_agent import protocol
+from threadpulse_agent.protocol import (
+    Datagram,
+    Server,
+    Source,
+    Task,
+    begin_event,
+    decode_event,
+    end_event,
+    reply_event,
+    sent_event,
+)
+from threadpulse_agent.server import server_id
 
 MS = 1_000_000
 MANAGED = Server("h:100", "gunicorn sync", 2, 1, None, 2, ("127.0.0.1:8001",))
@@ -313,3 +325,22 @@ def test_a_malformed_server_drops_the_datagram(server):
     body["src"] = {"host": "h", "pid": 1, "mode": "m", "role": "worker", "server": server}
     with pytest.raises(protocol.ProtocolError, match="bad_field"):
         protocol.decode(json.dumps(body).encode())
+
+
+def test_a_sustained_runs_waiting_and_refused_requests_count_at_the_server_it_loads():
+    """Issue 18 (found by mypy): a sustained run never noted the process its requests began in, so
+    the model could not tell its server. Its requests waiting at the client were shown queued at
+    the managed server, and a reply refused before any task took it was charged to no server."""
+    model, feed = two_servers()
+    model.add_sustained("r1", Plan(HttpRequest("GET", "/x"), 2, 10), 0, "launched", managed=False)
+    loadgen = Source("h", 99, "loadgen", "loadgen")
+    sent = [sent_event("r1", index, 0) for index in range(3)]
+    model.apply(Datagram(loadgen, 0, 0, 0, None, tuple(map(decode_event, sent))), 0)
+    task = Task(2010, "t", "thread", 2010)
+    feed.send(201, None, [begin_event(task.id, 1 * MS, 0, "GET", "/x", "r1/0/0")], (task,))
+    managed, own = state_view(model, 0)["servers"]
+    assert (managed["counters"]["queued"], own["counters"]["queued"]) == (0, 2)
+    refused = [reply_event("r1", 2, 2 * MS, 503)]
+    model.apply(Datagram(loadgen, 1, 0, 0, None, tuple(map(decode_event, refused))), 0)
+    managed, own = state_view(model, 0)["servers"]
+    assert (own["counters"]["queued"], own["counters"]["failed"], managed["counters"]["failed"]) == (1, 1, 0)

@@ -7,8 +7,15 @@ import threading
 import time
 
 from tests.support import wait_for
-from workload.agent.protocol import MAX_STACK, decode_event
-from workload.agent.stacks import BUDGET, DEPTH, MIN_INTERVAL_NS, REPORT_EVERY_NS, StackSampler, format_stack
+from threadpulse_agent.protocol import MAX_STACK, decode_event
+from threadpulse_agent.stacks import (
+    BUDGET,
+    DEPTH,
+    MIN_INTERVAL_NS,
+    REPORT_EVERY_NS,
+    StackSampler,
+    format_stack,
+)
 
 MS = 1_000_000
 

@@ -17,8 +17,8 @@ from dashboard.loadspec.plan import Plan
 from dashboard.servers.manager import answers, free_port
 from dashboard.servers.modes import get_mode
 from tests.support import wait_for
-from workload.agent.protocol import Reply, RunEnd, Sent, decode_event
-from workload.agent.recorder import Recorder
+from threadpulse_agent.protocol import Reply, RunEnd, Sent, decode_event
+from threadpulse_agent.recorder import Recorder
 
 
 @pytest.fixture(params=["gunicorn-gthread", "flask-dev-serial"])

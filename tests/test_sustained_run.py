@@ -6,7 +6,7 @@ from __future__ import annotations
 from dashboard.loadspec.http_request import HttpRequest
 from dashboard.loadspec.plan import Plan
 from dashboard.model.live import Model
-from dashboard.model.sustained_run import RECENT, SAMPLES, Sample, SustainedRun
+from dashboard.model.sustained_run import RECENT, SAMPLES, SERVED_BY, Sample, SustainedRun
 
 MS = 1_000_000
 S = 1_000 * MS
@@ -36,10 +36,11 @@ def test_memory_stays_bounded_however_long_the_run():
     run = SustainedRun("r1", closed(), 0)
     for i in range(3 * RECENT):
         run.record_sent(i, i)
-        run.record_begin(i, i + 1, i, 1)
+        run.record_begin(i, i + 1, i, 1000 + i)  # as if each worker served one request and was replaced
         run.record_end(i, i + 2)
         run.record_reply(i, i + 3, 200)
     assert max(len(run.sent), len(run.begun), len(run.replied), len(run.serving)) <= RECENT
+    assert len(run.served_by) == SERVED_BY and next(iter(run.pids())) == 1000 + 3 * RECENT - 1
     assert run.summary(0)["done"] == 3 * RECENT
     sample = Sample(size=100)
     for value in range(10_000):

@@ -6,7 +6,7 @@ import os
 import threading
 
 from tests.support import wait_for
-from workload.agent.tasks import TaskRegistry
+from threadpulse_agent.tasks import TaskRegistry
 
 
 def test_the_thread_that_forked_stays_alive_in_the_childs_roster():

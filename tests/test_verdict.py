@@ -7,7 +7,7 @@ from dashboard.model.live import Model
 from dashboard.model.tasks import ProcessSample
 from dashboard.model.verdict import Prediction, Seen, verdict
 from tests.test_model import LOADGEN, MS, WORKER, Feed
-from workload.agent.protocol import (
+from threadpulse_agent.protocol import (
     Task,
     begin_event,
     end_event,

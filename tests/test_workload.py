@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from threadpulse_agent import ENV_COLLECTOR, instrument
+from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.protocol import TAG_ENVIRON, Begin, End, decode_event, end_event
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.tasks import TaskRegistry
 from workload import create_app
-from workload.agent import ENV_COLLECTOR, instrument
-from workload.agent.middleware import AgentMiddleware
-from workload.agent.protocol import TAG_ENVIRON, Begin, End, decode_event, end_event
-from workload.agent.recorder import Recorder
-from workload.agent.tasks import TaskRegistry
 
 
 @pytest.fixture

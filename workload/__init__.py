@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from threadpulse_agent import instrument
 from workload import offload, work
-from workload.agent import instrument
 from workload.params import BadParam, duration_ms
 
 

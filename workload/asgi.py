@@ -12,9 +12,9 @@ import asyncio
 from quart import Quart, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from threadpulse_agent import phases
+from threadpulse_agent.asgi import instrument_asgi
 from workload import offload, work
-from workload.agent import phases
-from workload.agent.asgi import instrument_asgi
 from workload.params import BadParam, duration_ms
 
 

@@ -4,8 +4,8 @@ of accepted requests waiting for a thread."""
 
 from __future__ import annotations
 
-from workload.agent import probes
-from workload.agent.server import note_gunicorn_worker
+from threadpulse_agent import probes
+from threadpulse_agent.server import note_gunicorn_worker
 
 
 def post_fork(server, worker) -> None:

@@ -19,11 +19,11 @@ import select
 import threading
 from concurrent.futures import ProcessPoolExecutor
 
+from threadpulse_agent import ENV_COLLECTOR, ENV_MODE, phases
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.reporter import Reporter, local_source, parse_collector
+from threadpulse_agent.tasks import TaskRegistry, os_threading
 from workload import work
-from workload.agent import ENV_COLLECTOR, ENV_MODE, phases
-from workload.agent.recorder import Recorder
-from workload.agent.reporter import Reporter, local_source, parse_collector
-from workload.agent.tasks import TaskRegistry, os_threading
 
 POOL_TASK_NAME = "cpu-pool"
 _pool: ProcessPoolExecutor | None = None

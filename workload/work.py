@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 
-from workload.agent import phases
+from threadpulse_agent import phases
 
 _NATIVE_CHUNK = b"\x5a" * (1 << 20)  # hashlib releases the GIL for buffers over 2 KiB
 

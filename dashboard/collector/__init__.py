@@ -1,1 +1,1 @@
-"""The collector: the one writer of the model, fed by UDP datagrams and by /proc samples."""
+"""The collector: UDP datagrams and /proc samples, applied to the model as events (Store.apply)."""

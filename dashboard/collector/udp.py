@@ -14,7 +14,7 @@ from dashboard.collector.procfs import accept_backlog, sample_process
 from dashboard.model.events import Datagrams, Sample
 from dashboard.model.live import Model
 from dashboard.model.store import Store
-from workload.agent.protocol import Datagram, ProtocolError, decode
+from threadpulse_agent.protocol import Datagram, ProtocolError, decode
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ COLLECTOR_HOST = "127.0.0.1"  # agents run on this host: where they send, and wh
 
 
 class Collector:
-    """One thread, the model's one writer: datagrams as they come, /proc every 100 ms."""
+    """One thread: datagrams as they come, /proc every 100 ms, each batch one event for the store."""
 
     def __init__(self, store: Store, host: str = COLLECTOR_HOST, port: int = 0) -> None:
         self.store = store
@@ -81,7 +81,7 @@ class Collector:
                 if time.monotonic() >= next_sample:
                     self._sample()
                     next_sample = time.monotonic() + SAMPLE_INTERVAL_S
-            except Exception:  # the model's one writer must outlive a datagram it did not foresee
+            except Exception:  # the collector must outlive a datagram it did not foresee
                 log.exception("collector: a batch failed")
                 next_sample = time.monotonic() + SAMPLE_INTERVAL_S
 

@@ -16,14 +16,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import threadpulse_agent
 from dashboard.addresses import base_url
-from dashboard.children import PROJECT_ROOT, Spawner, guarded_pids, release_tree
+from dashboard.children import Spawner, guarded_pids, release_tree
 from dashboard.launch.address import listening, pick
-from workload.agent import ENV_COLLECTOR, ENV_MODE
+from threadpulse_agent import ENV_COLLECTOR, ENV_MODE
 
 log = logging.getLogger(__name__)
 
-BOOTSTRAP = PROJECT_ROOT / "workload" / "agent" / "bootstrap"
+# Only its sitecustomize.py, which loads the agent by path: in an installed dashboard the agent's
+# parent folder is site-packages, and on the user's PYTHONPATH it would bring all of it along.
+BOOTSTRAP = Path(threadpulse_agent.__file__).parent / "bootstrap"
 EXIT_WAIT_S = 1.5  # as the server manager's: the guard ends a slower tree alone
 
 # Called with the launched tree's pids (empty once it is gone) and its base URL (None until found).

@@ -21,7 +21,7 @@ from dashboard.loadgen.burst import fire
 from dashboard.loadgen.commands import MAX_LINE, Cancel, CommandError, Fire, Sustain, parse
 from dashboard.loadgen.reporting import reporting_to
 from dashboard.loadgen.sustained import sustain
-from workload.agent.recorder import Recorder
+from threadpulse_agent.recorder import Recorder
 
 HEARTBEAT_S = 0.5
 

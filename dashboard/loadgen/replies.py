@@ -1,9 +1,11 @@
 """Replies read off a keep-alive connection, incrementally: where one ends and the next begins.
 
-Sustained load sends a request's successor as soon as its reply is whole, so it must find the end
-of every reply a real server may send: Content-Length, chunked (a streamed Flask response), no
-body (HEAD, 204, 304), or a body that runs until the server closes. No HTTP library: the
-generator's cost per request must stay far below the server's (sustained.py).
+Sustained load sends a request's successor as soon as its reply is whole, and a burst's request
+ends then, so the generator's client (connection.py) must find the end of every reply a real server
+may send: Content-Length, chunked (a streamed Flask response), no body (HEAD, 204, 304), or a body
+that runs until the server closes. Bodies are skipped, never kept; a head or a chunk's size line
+beyond MAX_HEAD is refused. No HTTP library: the generator's cost per request must stay far below
+the server's.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ class Replies:
         buffer, state = self._buffer, self._state
         if state == HEAD:
             end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD:
-                    raise ValueError("a reply's head is too long")
+            if end < 0 and len(buffer) <= MAX_HEAD:
                 return False
+            if end < 0 or end > MAX_HEAD:  # also one that came whole, in one read
+                raise ValueError("a reply's head is too long")
             status, length, chunked, close = _head(buffer[:end])
             self._buffer, self._status, self._close = buffer[end + 4 :], status, close
             if 100 <= status < 200:
@@ -74,10 +76,10 @@ class Replies:
             return self._done(whole)
         if state in (CHUNK_SIZE, TRAILER):
             end = buffer.find(b"\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD:
-                    raise ValueError("a chunk's size line is too long")
+            if end < 0 and len(buffer) <= MAX_HEAD:
                 return False
+            if end < 0 or end > MAX_HEAD:
+                raise ValueError("a chunk's size line is too long")
             line, self._buffer = buffer[:end], buffer[end + 2 :]
             if state == TRAILER:
                 return self._done(whole) if not line else True

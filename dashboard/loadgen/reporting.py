@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from workload.agent.recorder import Recorder
-from workload.agent.reporter import Reporter, local_source, parse_collector
+from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.reporter import Reporter, local_source, parse_collector
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """One request the load generator sends to a user's server: method, path with query, JSON body.
 
 Validated here once, for the API (a 400 saying what is wrong) and for the generator's command line
-alike, and written here as raw HTTP/1.1 bytes: the generator uses no HTTP library (burst.py).
+alike, and written here as raw HTTP/1.1 bytes: the generator uses no HTTP library (connection.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from dashboard.loadspec.errors import BadLoadRequest
-from workload.agent.protocol import TAG_HEADER
+from threadpulse_agent.protocol import TAG_HEADER
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
@@ -54,9 +54,10 @@ class HttpRequest:
         """How the page names the run's requests."""
         return f"{self.method} {self.path}"
 
-    def wire(self, host: str, port: int, keep_alive: bool) -> tuple[bytes, bytes]:
-        """(head, tail): a request is `head + tail`, or `head + tag_line(tag) + tail` when tagged."""
-        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {host}:{port}"]
+    def wire(self, authority: str, keep_alive: bool) -> tuple[bytes, bytes]:
+        """(head, tail) for the server at `authority` (HOST[:PORT] as its URL writes it, an IPv6 host
+        bracketed): a request is `head + tail`, or `head + tag_line(tag) + tail` when tagged."""
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: {authority}"]
         if not keep_alive:
             lines.append("Connection: close")
         if self.body:

@@ -40,7 +40,7 @@ class Plan:
 
     def checked(self) -> Plan:
         """The plan if it is within the page's caps (whole numbers); else BadLoadRequest. The
-        benchmark's command line (sustained.py) has caps of its own."""
+        benchmark's command line (bench/sustained.py) has caps of its own."""
         whole(self.connections, "connections", 1, MAX_CONNECTIONS)
         whole(self.seconds, "seconds", 1, MAX_SECONDS)
         if self.mode not in MODES:

@@ -48,7 +48,7 @@ def uneven_accept(model: Model, now_ns: int) -> str | None:
     workers = [p for p in _alive(model) if p.queue is not None]  # those that report a queue
     if len(workers) < 2:
         return None
-    fullest = max(workers, key=lambda p: p.queue)
+    fullest = max(workers, key=lambda p: p.queue or 0)
     idle = [p for p in workers if not p.queue and not _serving(p)]
     if not fullest.queue or not idle:
         return None

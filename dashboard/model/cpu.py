@@ -50,7 +50,8 @@ def _judge_window(
         task.set_state(*classify(task.phase, on_cpu, runnable), current[0])
     label = task.state if task.why is None else f"{task.state}:{task.why}"
     task.state_ms[label] = task.state_ms.get(label, 0.0) + span / 1e6
-    run = runs.get(task.request.run) if task.request is not None else None
+    run_id = task.request.run if task.request is not None else None
+    run = runs.get(run_id) if run_id is not None else None
     if run is not None:
         run.record_state(label, span / 1e6)
 

@@ -9,16 +9,17 @@ model's methods. Their JSON form for the recording is recording/codec.py (docs/r
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal, NamedTuple, Required, TypedDict
+from typing import Annotated, NamedTuple
 
 from dashboard.loadspec.limits import MAX_COUNT, MAX_MS
 from dashboard.loadspec.plan import Plan
 from dashboard.model.dead_target import end_runs_at
 from dashboard.model.fields import Between, Checked, Ns
+from dashboard.model.headers import MAX_SLOTS, SceneHeader, ServerInfo
 from dashboard.model.live import Model
 from dashboard.model.tasks import ProcessSample
 from dashboard.model.verdict import Prediction
-from workload.agent.protocol import Datagram
+from threadpulse_agent.protocol import Datagram
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +42,6 @@ class Sample(NamedTuple):
     samples: dict[int, ProcessSample | None]
     backlog: Annotated[int, Between(0, 2**31)] | None
     kernel_drops: Annotated[int, Between(0, 2**63 - 1)] | None
-
-
-# The largest pool a mode offers, per process and in all (eventlet's pool, gevent's connections).
-MAX_SLOTS = 10_000
-MAX_CAPACITY = 16 * MAX_SLOTS
-
-
-class ServerInfo(TypedDict, total=False):
-    """The managed server as `GET /api/server` shows it (dashboard/servers/manager.py: info)."""
-
-    mode: str | None
-    workers: Annotated[int, Between(1, MAX_SLOTS)] | None
-    threads: Annotated[int, Between(1, MAX_SLOTS)] | None
-    params: dict[str, Annotated[int, Between(0, MAX_SLOTS)]]
-    capacity: Annotated[int, Between(0, MAX_CAPACITY)] | None
-    capacity_formula: str | None
-    url: str | None
-    pids: list[Annotated[int, Between(1, 2**31)]]
-    status: Literal["starting", "serving", "stopped", "failed"]
-    error: str | None
 
 
 class ServerChanged(NamedTuple):
@@ -89,7 +70,8 @@ class RunAdded(NamedTuple):
     t_ns: Ns
     run: str
     endpoint: str
-    count: Annotated[int, Between(1, MAX_COUNT)]
+    # Named as the recording's key, which a bad file's error names; it shadows tuple.count.
+    count: Annotated[int, Between(1, MAX_COUNT)]  # type: ignore[assignment]
     ms: Annotated[int, Between(0, MAX_MS)]
     target: str | None = None
 
@@ -122,16 +104,6 @@ class TargetDied(NamedTuple):
     target: str
     since_ns: Ns
     reason: str
-
-
-class SceneHeader(TypedDict, total=False):
-    """A scene as frames show the one fired last (dashboard/scenes/scene.py: Scene.header)."""
-
-    id: Required[str]
-    title: str
-    caption: str
-    index: Annotated[int, Between(0, 10_000)]
-    count: Annotated[int, Between(1, 10_000)]
 
 
 class ScenePlayed(NamedTuple):

@@ -19,4 +19,4 @@ Ns = Annotated[int, Between(0, 2**63 - 1)]  # a time on a host's monotonic clock
 
 
 class Checked(NamedTuple):
-    """Marks a field a decoder made and checked already (a datagram: workload/agent/protocol.py)."""
+    """Marks a field a decoder made and checked already (a datagram: agent/threadpulse_agent/protocol.py)."""

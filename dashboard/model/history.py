@@ -60,7 +60,7 @@ class Spans:
     def since(self, seq: int, now_ns: int, most: int) -> list[Span]:
         """Spans after `seq` that ended within the window, newest `most` of them."""
         horizon = (now_ns - SPAN_WINDOW_NS) / 1e6
-        out = []
+        out: list[Span] = []
         for span in reversed(self.items):
             if span.seq <= seq or span.end_ms < horizon or len(out) >= most:
                 break
@@ -115,7 +115,7 @@ class Series:
         if second == self.second:
             return
         self.seq += 1
-        self.points.append(self._point(capacity, cpu))
+        self.points.append(self._point(self.second, capacity, cpu))
         self.current = Bucket()
         self.second = second
 
@@ -124,13 +124,13 @@ class Series:
         burst would otherwise have no point for its last second."""
         if self.second is None:
             return None
-        return {**self._point(capacity, cpu), "seq": self.seq + 1, "partial": True}
+        return {**self._point(self.second, capacity, cpu), "seq": self.seq + 1, "partial": True}
 
-    def _point(self, capacity: int | None, cpu: dict) -> dict:
+    def _point(self, second: int, capacity: int | None, cpu: dict) -> dict:
         bucket = self.current
         return {
             "seq": self.seq,
-            "t": self.second + 1,
+            "t": second + 1,
             "done": bucket.done,
             "failed": bucket.failed,
             "in_service": bucket.in_service_max,

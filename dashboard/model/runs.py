@@ -6,6 +6,7 @@ from the agent; all are on the one host's monotonic clock, so queue wait = begin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dashboard.model.stats import peak_overlap, percentiles
@@ -61,6 +62,10 @@ class Run:
     def record_end(self, index: int, t_ns: int) -> None:
         if index in self.begun:
             self.ended[index] = t_ns
+
+    def pids(self) -> Iterable[int]:
+        """The processes its requests began in."""
+        return self.worker.values()
 
     def record_reply(self, index: int, t_ns: int, status: int) -> None:
         if 0 <= index < self.count:

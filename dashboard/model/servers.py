@@ -19,8 +19,8 @@ from dashboard.model.live import Model
 from dashboard.model.runs import Run
 from dashboard.model.sustained_run import SustainedRun
 from dashboard.model.tasks import Process
-from workload.agent.protocol import Server
-from workload.agent.server import server_id as local_server_id
+from threadpulse_agent.protocol import Server
+from threadpulse_agent.server import server_id as local_server_id
 
 # The id of the managed server while none of its processes has reported (starting, failed,
 # stopped): agents' ids are "host:pid", so it cannot be taken for one.
@@ -39,10 +39,13 @@ class ServerGroup:
     target: str | None  # the name load is sent to it by (loadgen/targets.py), if any
 
     def slots(self, model: Model) -> int | None:
-        """Slots each worker process draws: the agent's figure, else the managed mode's."""
+        """Slots each worker process draws: the agent's figure, else the managed mode's. An ASGI
+        server's tasks have no bound: its slots are the threads that run its sync views."""
         shape = self.shape
         if shape is not None and shape.capacity is not None:
             return shape.capacity // max(1, shape.workers or 1)
+        if shape is not None and shape.threads is not None:
+            return shape.threads
         return model.slots_per_process if self.managed else None
 
     def capacity(self, model: Model) -> int | None:
@@ -63,6 +66,7 @@ def groups(model: Model) -> list[ServerGroup]:
         shape = model.shapes.get(server_id)
         pids = {p.pid for p in processes}
         managed = bool(pids & managed_pids)
+        target: str | None
         if managed:
             url, target = model.server.get("url"), TargetName.MANAGED
         else:

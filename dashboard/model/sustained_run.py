@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dashboard.loadspec.plan import LATE_S, Plan
@@ -21,6 +22,7 @@ from dashboard.model.runs import SETTLE_NS
 from dashboard.model.stats import percentiles
 
 RECENT = 4_096  # over the most requests in flight at once (plan.MAX_CONNECTIONS)
+SERVED_BY = 64  # pids kept of the processes its requests began in (workers come and go)
 SAMPLES = 20_000  # sorting this many takes ~10 ms here; p95 of a uniform sample is then within
 # about ±0.3 percentile points of the true one (binomial: 1.96·√(.95·.05/20000))
 GRACE_NS = 1_000_000_000  # a due request's `sent` event may take this long to arrive
@@ -96,7 +98,8 @@ class SustainedRun:
     reason: str = ""
     state_ms: dict[str, float] = field(default_factory=dict)
     hub_blocked_ms: float = 0.0
-    worker: dict[int, int] = field(default_factory=dict)  # unused: no verdict for sustained load
+    # The newest pids its requests began in: by them the model tells the server the run loads.
+    served_by: OrderedDict[int, None] = field(default_factory=OrderedDict)
     scene: None = None
 
     def record_sent(self, index: int, t_ns: int) -> None:
@@ -119,6 +122,10 @@ class SustainedRun:
         if index in self.begun or index < 0:
             return
         _remember(self.begun, index, t_ns)
+        self.served_by.pop(pid, None)
+        self.served_by[pid] = None
+        if len(self.served_by) > SERVED_BY:
+            self.served_by.popitem(last=False)
         self.waiting.pop(index, None)
         self.waits.add((t_ns - sent_ns) / 1e6)
         _remember(self.serving, index, None)
@@ -126,6 +133,10 @@ class SustainedRun:
 
     def record_end(self, index: int, t_ns: int) -> None:
         self.serving.pop(index, None)
+
+    def pids(self) -> Iterable[int]:
+        """The processes its requests began in, newest first."""
+        return reversed(self.served_by)
 
     def record_reply(self, index: int, t_ns: int, status: int) -> None:
         if index in self.replied:

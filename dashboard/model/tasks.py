@@ -52,6 +52,7 @@ class TaskState:
     history: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=40))
     stack: str | None = None
     gone_ns: int | None = None
+    lost: Request | None = None  # the request it held when it went: failed, unless its End comes
 
     def set_state(self, state: str, why: str | None, now_ns: int) -> None:
         if (state, why) != (self.state, self.why):

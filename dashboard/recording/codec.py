@@ -25,7 +25,7 @@ from dashboard.model.events import (
 from dashboard.model.tasks import ProcessSample
 from dashboard.model.verdict import Prediction
 from dashboard.recording.schema import BadField, check
-from workload.agent.protocol import ProtocolError, decode
+from threadpulse_agent.protocol import ProtocolError, decode
 
 
 class BadEvent(ValueError):

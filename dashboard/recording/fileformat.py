@@ -14,7 +14,6 @@ from dashboard.model.fields import Between, Ns
 
 SCHEMA = 1  # the recording's schema version: a reader refuses a newer one
 FORMAT = "threadpulse-recording"
-DEFAULT_CAP_MB = 200  # run.py --record-cap-mb: a recording stops here, the dashboard runs on
 
 
 class Header(TypedDict, total=False):

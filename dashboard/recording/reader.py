@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from dashboard.config import DEFAULT_CAP_MB
 from dashboard.model.events import Datagrams, Event
 from dashboard.recording.codec import BadEvent, from_json
-from dashboard.recording.fileformat import DEFAULT_CAP_MB, FORMAT, SCHEMA, Header, open_for_reading
+from dashboard.recording.fileformat import FORMAT, SCHEMA, Header, open_for_reading
 from dashboard.recording.schema import BadField, check
 
 MAX_LINE_BYTES = 1 << 20  # the largest line the writer makes is one batch of 512 datagrams (~300 KB)

@@ -11,12 +11,12 @@ import threading
 import time
 from collections.abc import Callable
 
+from dashboard.config import SPEEDS
 from dashboard.model.events import ScenePlayed, fold
 from dashboard.model.live import Model
 from dashboard.model.store import Store
 from dashboard.recording.reader import Recording
 
-SPEEDS = (0.25, 8.0)  # the slowest and fastest replay
 STEP_S = 0.02  # the replay thread's longest sleep: ages and frames move at least this often
 SLICE = 5_000  # events folded per hold of the lock (~10-50 ms here)
 

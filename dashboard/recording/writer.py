@@ -14,9 +14,10 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from dashboard.config import DEFAULT_CAP_MB
 from dashboard.model.events import Ended, Event
 from dashboard.recording.codec import to_json
-from dashboard.recording.fileformat import DEFAULT_CAP_MB, header, open_for_writing
+from dashboard.recording.fileformat import header, open_for_writing
 
 log = logging.getLogger(__name__)
 

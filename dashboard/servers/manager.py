@@ -15,7 +15,7 @@ from dashboard.addresses import family
 from dashboard.children import Spawner, guarded_pids, release_tree, terminate_tree
 from dashboard.servers.mode import Mode
 from dashboard.servers.modes import get_mode
-from workload.agent import ENV_COLLECTOR, ENV_MODE
+from threadpulse_agent import ENV_COLLECTOR, ENV_MODE
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from dashboard import __version__
 from dashboard.loadgen.targets import UnknownTarget
 from dashboard.loadspec.limits import BadLoadRequest
-from dashboard.model.live import MAX_RUNS, Model
+from dashboard.model.live import Model
+from dashboard.model.run_book import MAX_RUNS
 from dashboard.model.views import history_view, state_view, task_detail
 from dashboard.reports.page import render_report
 from dashboard.reports.report import BadReportQuery, NothingToReport, parse_selection, report_data

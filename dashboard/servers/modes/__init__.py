@@ -13,9 +13,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from dashboard.config import DEFAULT_MODE
 from dashboard.servers.mode import BadServerRequest, Mode
-
-DEFAULT_MODE = "gunicorn-gthread"
 
 
 def discover(package: str) -> dict[str, Mode]:

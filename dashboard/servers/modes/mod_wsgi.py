@@ -4,8 +4,8 @@ Debian's mod_wsgi is built against Debian's Python (/usr/bin/python3), and Apach
 serve as root, so the daemons run as www-data and cannot read the project's own Python or,
 often, its checkout. `make mod-wsgi` (see `prepare`) builds a virtual environment from Debian's
 Python holding the workload's pinned dependencies, in a folder www-data can read; each start
-copies `workload/` beside a generated Apache config and runs Apache in the foreground, so
-stopping its process group stops every process of it.
+copies `workload/` and the agent (`threadpulse_agent/`) beside a generated Apache config and runs
+Apache in the foreground, so stopping its process group stops every process of it.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from pathlib import Path
 
 import psutil
 
+import threadpulse_agent
 from dashboard.addresses import host_port
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
 
@@ -75,9 +76,8 @@ class ModWsgi(WorkersTimesThreads):
         runs = _folder(HOME / "run")
         _prune(runs)
         run = Path(tempfile.mkdtemp(prefix=f"{port}-", dir=runs))
-        shutil.copytree(
-            PROJECT_ROOT / "workload", run / "workload", ignore=shutil.ignore_patterns("__pycache__")
-        )
+        for package in (PROJECT_ROOT / "workload", Path(threadpulse_agent.__file__).parent):
+            shutil.copytree(package, run / package.name, ignore=shutil.ignore_patterns("__pycache__"))
         conf = run / "httpd.conf"
         conf.write_text(config(run, params, host, port))
         _readable(run)
