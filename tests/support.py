@@ -237,6 +237,11 @@ class Viewer:
         self.client.shutdown()
 
 
+def managed(view: dict) -> dict | None:
+    """The managed server's entry in a state, snapshot or viewer's view (its `servers`), or None."""
+    return next((server for server in view["servers"] if server["managed"]), None)
+
+
 def _children(pid: int) -> list[psutil.Process]:
     try:
         return psutil.Process(pid).children(recursive=True)

@@ -3,19 +3,7 @@
 // runs, its shape and address, its capacity and its own counters. Two servers are never summed.
 
 import { element, setAttr, setText } from "./dom.js";
-
-/** The header's figures of one server entry of the state's `servers`, as words. */
-export function serverFigures(server) {
-  const c = server.counters ?? {};
-  const capacity = server.capacity === null ? "capacity unbounded" : `capacity ${server.capacity}`;
-  return [
-    capacity,
-    `queued ${c.queued ?? 0}`,
-    `in service ${c.in_service ?? 0}`,
-    `done ${c.done ?? 0}`,
-    `failed ${c.failed ?? 0}`,
-  ];
-}
+import { serverWords } from "./server-words.js";
 
 export class ServerHead {
   constructor(id) {
@@ -27,9 +15,10 @@ export class ServerHead {
   }
 
   update(server) {
-    setText(this.title, server.label ?? server.id);
-    setText(this.tag, server.managed ? "managed" : server.url ? `at ${server.url}` : "");
-    setText(this.figures, serverFigures(server).join(" · "));
+    const words = serverWords(server);
+    setText(this.title, words.title);
+    setText(this.tag, words.tag);
+    setText(this.figures, words.figures.join(" · "));
     setAttr(this.el, "title", `server ${server.id}: pids ${(server.pids ?? []).join(", ")}`);
   }
 }
