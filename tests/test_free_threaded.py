@@ -1,0 +1,84 @@
+"""The free-threaded build (`make free-threaded`, issue 20) on real servers: its agent reports the
+GIL off, four CPU-bound threads of one gunicorn gthread worker use the machine's cores as two
+processes would (the control, tests/cores.py), and no thread is ever judged to wait on the GIL."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.servers import free_threaded
+from tests.cores import against_control
+from tests.support import Dashboard, page_at, wait_for
+from tests.test_cpu_and_queues import busy_tasks, measured_mid_burst
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def free_dashboard():
+    """gunicorn gthread 1 × 4 on the free-threaded build; fails (never skips) when it is not built."""
+    assert free_threaded.missing() is None, free_threaded.missing()
+    dash = Dashboard("--workers", "1", "--threads", "4", "--python", "free-threaded")
+    try:
+        dash.wait_serving()
+        dash.wait_processes(1)
+        yield dash
+    finally:
+        dash.stop_leaving_nothing(10)
+
+
+def _python(dashboard) -> dict | None:
+    return dashboard.get("/api/server").json()["python"]
+
+
+def test_the_free_threaded_build_reports_its_gil_off_through_the_agent(free_dashboard):
+    info = free_dashboard.get("/api/server").json()
+    assert info["interpreter"] == "free-threaded"
+    python = wait_for(lambda: _python(free_dashboard), 10, what="the agent's interpreter")
+    assert python["gil"] is False and python["version"].startswith("3.13."), python
+    (server,) = free_dashboard.get("/api/state").json()["servers"]
+    assert server["python"] == python
+
+
+def test_four_cpu_bound_threads_use_the_cores_and_none_waits_on_the_gil(free_dashboard):
+    """4 × /cpu on one process of 4 threads: with the GIL they share one core (test_cpu_and_queues);
+    without it the process gets at least 75% of what two plain CPU-burning processes get now, and
+    each thread is running or waiting for a core, never starved by the GIL."""
+    seen: list[dict] = []
+
+    def process_cpu() -> float:
+        state = measured_mid_burst(free_dashboard, "cpu", 4, 3000)
+        seen.append(state)
+        free_dashboard.wait_run(state["run"])
+        (process,) = state["processes"]
+        return process["cpu_pct"]
+
+    readings = against_control(process_cpu)
+    (measured, control) = readings[-1]
+    assert measured >= 0.75 * control, (readings, [busy_tasks(s) for s in seen])
+    for state in seen:
+        assert all(t["why"] != "gil" for t in busy_tasks(state)), busy_tasks(state)
+    assert any("threads computing at once: no GIL" in c for s in seen for c in s["captions"]), seen
+    (process,) = free_dashboard.get("/api/state").json()["processes"]
+    for task in process["tasks"]:
+        detail = free_dashboard.get(f"/api/tasks/{process['pid']}/{task['id']}").json()
+        assert "starved:gil" not in detail["state_ms"], detail
+
+
+@pytest.mark.parametrize(("mode", "params"), [("flask-dev-threaded", {}), ("gunicorn-sync", {"workers": 1})])
+def test_the_dev_server_and_gunicorn_sync_run_free_threaded_too(free_dashboard, mode, params):
+    reply = free_dashboard.post("/api/server", {"mode": mode, **params, "python": "free-threaded"})
+    assert reply.status_code == 200, reply.text
+    free_dashboard.wait_processes(1, 20)
+    python = wait_for(lambda: _python(free_dashboard), 20, what=f"{mode}'s interpreter")
+    assert python["gil"] is False, python
+
+
+def test_the_page_says_the_gil_is_off_in_the_servers_header_and_the_legend(free_dashboard, browser):
+    """Where people look: the header says "Python 3.13.x · GIL off", the starved legend no GIL."""
+    python = wait_for(lambda: _python(free_dashboard), 10, what="the agent's interpreter")
+    with page_at(browser, f"{free_dashboard.url}/") as page:
+        head = page.locator(".server-head .server-python")
+        expect(head).to_have_text(f"Python {python['version']} · GIL off", timeout=15_000)
+        expect(page.locator("#no-gil-note")).to_be_visible()
