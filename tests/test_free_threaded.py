@@ -8,9 +8,11 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard.servers import free_threaded
+from dashboard.servers.manager import free_port
 from tests.cores import against_control
-from tests.support import Dashboard, page_at, wait_for
+from tests.support import ROOT, Dashboard, page_at, wait_for
 from tests.test_cpu_and_queues import busy_tasks, measured_mid_burst
+from tests.test_launch import own_server
 
 pytestmark = pytest.mark.integration
 
@@ -82,3 +84,25 @@ def test_the_page_says_the_gil_is_off_in_the_servers_header_and_the_legend(free_
         head = page.locator(".server-head .server-python")
         expect(head).to_have_text(f"Python {python['version']} · GIL off", timeout=15_000)
         expect(page.locator("#no-gil-note")).to_be_visible()
+
+
+def test_a_launched_app_on_the_free_threaded_python_is_shown_with_its_gil_off(tmp_path, monkeypatch):
+    """run.py -- COMMAND: the user's gunicorn on a free-threaded venv, its interpreter read by the
+    agent in its real workers, not assumed from anything the dashboard started."""
+    monkeypatch.setenv("BLOG_DATABASE", str(tmp_path / "blog.sqlite"))
+    port = free_port()
+    gunicorn = free_threaded.VENV / "bin" / "gunicorn"
+    command = [str(gunicorn), "-w", "1", "--threads", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket"]
+    dash = Dashboard("--chdir", str(ROOT / "tests" / "apps"), "--", *command, "blog:create_app()")
+    try:
+        found = own_server(dash, processes=1)
+        python = wait_for(
+            lambda: next(
+                s["python"] for s in dash.get("/api/state").json()["servers"] if s["id"] == found["id"]
+            ),
+            10,
+            what="the launched server's interpreter",
+        )
+        assert python["gil"] is False and python["version"].startswith("3.13."), python
+    finally:
+        dash.stop_leaving_nothing()
