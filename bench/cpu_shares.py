@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "each task's CPU (% of a core)",
         "server total",
         "time starved",
-        "of it on the GIL",
+        "time on the GIL",
         "makespan",
         "stack sampling, worst process",
     ]
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Requests of {request_ms} ms of CPU each; shares are the medians of {windows} one-second "
         "readings of `cpu_pct` taken while every request was in service; the server total adds up "
         "its processes' `cpu_pct`; time starved is the share of each task's time in its request "
-        "that the page drew it starved (GIL or no free core), median over tasks, and the part of it on "
+        "that the page drew it starved (GIL or no free core), median over tasks, and the part of it drawn on "
         "the GIL; the makespan is the burst's, first sent to last answered; stack sampling is "
         "what the agent's stack sampler cost a worker process (% of a core, capped at 1%), the "
         "highest reading. 2 cores. "
