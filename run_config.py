@@ -90,6 +90,10 @@ def _check_places(args: argparse.Namespace, command: list[str]) -> None:
         raise BadFlag("--chdir is for the COMMAND after --")
     if args.target and not (command or args.attach):
         raise BadFlag("--target is for the COMMAND after -- or for --attach")
+    if args.python and (command or args.attach) and not args.mode:
+        raise BadFlag(
+            "--python is for the managed demo server (give --mode too); run your COMMAND with its own Python"
+        )
     if args.chdir and not os.path.isdir(args.chdir):
         raise BadFlag(f"--chdir {args.chdir[:80]!r} is not a folder")
     if args.target and not re.fullmatch(r"http://[^/\s]+/?", args.target):

@@ -92,6 +92,10 @@ def _venv(python: Path) -> Path:
         return venv_python
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
+    print(
+        f"== making a venv of {python} with {', '.join(free_threaded.PACKAGES)} in {venv} (once)",
+        file=sys.stderr,
+    )
     steps = (
         [str(python), "-m", "venv", "--without-pip", str(venv)],
         [sys.executable, "-m", "pip", "--python", str(venv_python), "install", "--quiet"]
