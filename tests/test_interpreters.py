@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.servers import free_threaded, interpreters
-from dashboard.servers.mode import BadServerRequest
+from dashboard.servers.mode import BadServerRequest, Mode, python_module
 from dashboard.servers.modes import REGISTRY, get_mode
 from run import parse_args
 from tests.pythons import PYENV, interpreter
@@ -69,6 +69,21 @@ def test_the_free_threaded_python_not_built_is_refused_saying_how_to_build_it(mo
     monkeypatch.setattr(free_threaded, "VENV", tmp_path / "venv")
     with pytest.raises(BadServerRequest, match="`make free-threaded` builds it"):
         interpreters.resolve("free-threaded", get_mode("gunicorn-sync"))
+
+
+class NeedsGranian(Mode):
+    """A mode whose server module the free-threaded venv lacks (granian's pin has no 3.13t wheel)."""
+
+    name = "needs-granian"
+    other_python = None
+
+    def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
+        return python_module("granian", "--port", str(port))
+
+
+def test_a_mode_whose_server_the_python_lacks_is_refused_naming_the_package():
+    with pytest.raises(BadServerRequest, match="needs-granian needs the package granian, which .* lacks"):
+        interpreters.resolve("free-threaded", NeedsGranian())
 
 
 def test_the_project_pythons_argv_runs_on_the_one_chosen():

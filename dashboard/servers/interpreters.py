@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dashboard.children import PROJECT_ROOT
 from dashboard.servers import free_threaded
 from dashboard.servers.mode import BadServerRequest, Mode
 
@@ -45,8 +46,11 @@ def resolve(choice: object, mode: Mode) -> Path | None:
         lacking = free_threaded.missing()
         if lacking:
             raise BadServerRequest(lacking)
-        return free_threaded.PYTHON
-    return _user_python(Path(choice).expanduser())
+        python = free_threaded.PYTHON
+    else:
+        python = _user_python(Path(choice).expanduser())
+    _check_runs(mode, python)
+    return python
 
 
 def on_python(argv: list[str], python: Path | None) -> list[str]:
@@ -56,6 +60,22 @@ def on_python(argv: list[str], python: Path | None) -> list[str]:
     if argv[0] != sys.executable:
         raise BadServerRequest(f"{argv[0]} is not Python: this mode cannot run on another one")
     return [str(python), *argv[1:]]
+
+
+def _check_runs(mode: Mode, python: Path) -> None:
+    """`mode`'s command can start on `python`: it is a module run by our Python (`python_module`),
+    and `python` has that module (granian, say, has no wheel for every free-threaded build)."""
+    argv = on_python(mode.command(mode.validate({}), "127.0.0.1", 0), python)
+    if argv[1:2] != ["-m"]:
+        return
+    module = argv[2].split(".")[0]
+    code = f"import importlib.util as u, sys; sys.exit(u.find_spec({module!r}) is None)"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    if subprocess.run([python, "-c", code], env=env, capture_output=True, timeout=PROBE_TIMEOUT_S).returncode:
+        raise BadServerRequest(
+            f"{mode.name} needs the package {module}, which {python} lacks: install it there "
+            f"({python} -m pip install {module}) or pick another mode"
+        )
 
 
 def _user_python(path: Path) -> Path:
