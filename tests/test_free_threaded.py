@@ -14,7 +14,20 @@ from tests.support import ROOT, Dashboard, page_at, wait_for
 from tests.test_cpu_and_queues import busy_tasks, measured_mid_burst
 from tests.test_launch import own_server
 
-pytestmark = pytest.mark.integration
+
+def test_make_free_threaded_finds_its_build_and_says_so():
+    """Built once (keyed by the source version and the pins), found again at once."""
+    said: list[str] = []
+    assert free_threaded.prepare(said.append) == free_threaded.PYTHON
+    assert said == [f"== the free-threaded Python is up to date ({free_threaded.PYTHON})"]
+
+
+def test_a_failed_build_step_says_which_and_where_its_log_is(tmp_path):
+    log = tmp_path / "build.log"
+    with open(log, "w") as out, pytest.raises(free_threaded.BuildFailed) as failed:
+        free_threaded._step("compiling", ["make", "-f", "no-such-makefile"], tmp_path, out, print)
+    assert str(failed.value) == f"compiling failed (exit 2): see the end of {log}"
+    assert "no-such-makefile" in log.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +47,7 @@ def _python(dashboard) -> dict | None:
     return dashboard.get("/api/server").json()["python"]
 
 
+@pytest.mark.integration
 def test_the_free_threaded_build_reports_its_gil_off_through_the_agent(free_dashboard):
     info = free_dashboard.get("/api/server").json()
     assert info["interpreter"] == "free-threaded"
@@ -43,6 +57,7 @@ def test_the_free_threaded_build_reports_its_gil_off_through_the_agent(free_dash
     assert server["python"] == python
 
 
+@pytest.mark.integration
 def test_four_cpu_bound_threads_use_the_cores_and_none_waits_on_the_gil(free_dashboard):
     """4 × /cpu on one process of 4 threads: with the GIL they share one core (test_cpu_and_queues);
     without it the process gets at least 75% of what two plain CPU-burning processes get now, and
@@ -68,6 +83,7 @@ def test_four_cpu_bound_threads_use_the_cores_and_none_waits_on_the_gil(free_das
         assert "starved:gil" not in detail["state_ms"], detail
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("mode", "params"), [("flask-dev-threaded", {}), ("gunicorn-sync", {"workers": 1})])
 def test_the_dev_server_and_gunicorn_sync_run_free_threaded_too(free_dashboard, mode, params):
     reply = free_dashboard.post("/api/server", {"mode": mode, **params, "python": "free-threaded"})
@@ -77,6 +93,7 @@ def test_the_dev_server_and_gunicorn_sync_run_free_threaded_too(free_dashboard, 
     assert python["gil"] is False, python
 
 
+@pytest.mark.integration
 def test_the_page_says_the_gil_is_off_in_the_servers_header_and_the_legend(free_dashboard, browser):
     """Where people look: the header says "Python 3.13.x · GIL off", the starved legend no GIL."""
     python = wait_for(lambda: _python(free_dashboard), 10, what="the agent's interpreter")
@@ -86,6 +103,7 @@ def test_the_page_says_the_gil_is_off_in_the_servers_header_and_the_legend(free_
         expect(page.locator("#no-gil-note")).to_be_visible()
 
 
+@pytest.mark.integration
 def test_a_launched_app_on_the_free_threaded_python_is_shown_with_its_gil_off(tmp_path, monkeypatch):
     """run.py -- COMMAND: the user's gunicorn on a free-threaded venv, its interpreter read by the
     agent in its real workers, not assumed from anything the dashboard started."""
