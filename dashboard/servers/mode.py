@@ -154,6 +154,7 @@ class Mode:
             "capacity_default": self.capacity({p.name: p.default for p in self.params}),
             "task_kind": self.task_kind,
             "task": self.task,
+            "other_python": self.other_python,
         }
 
 
