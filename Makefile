@@ -8,12 +8,12 @@ ARGS ?=
 # with mod_wsgi on Debian's own Python (the mod_wsgi mode).
 DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv
 
-.PHONY: run test lint format setup setup-dev system-packages mod-wsgi bench dist clean
+.PHONY: run test lint format setup setup-dev system-packages mod-wsgi free-threaded bench dist clean
 
 run: setup
 	$(PY) run.py $(ARGS)
 
-test: setup-dev system-packages mod-wsgi lint
+test: setup-dev system-packages mod-wsgi free-threaded lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev
@@ -69,6 +69,11 @@ system-packages:
 # The mod_wsgi mode's daemons run as www-data on Debian's Python: their own environment.
 mod-wsgi: setup system-packages
 	$(PY) -c "from dashboard.servers.modes.mod_wsgi import prepare; prepare()"
+
+# The free-threaded CPython (--disable-gil) from Debian's python3.13 source package, built once
+# into a cache outside the checkout (~4 min on 2 cores), and a venv of it: run.py --python free-threaded.
+free-threaded: setup
+	$(PY) -c "from dashboard.servers.free_threaded import prepare; prepare()"
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@echo "== installing browser libraries and ESLint from npm (lockfile)"

@@ -64,6 +64,7 @@ def test_the_dashboards_own_server_is_green_unless_asked(argv, worker, threads):
         (["--target", "http://127.0.0.1:8000"], "--target is for the COMMAND after -- or for --attach"),
         (["--attach", "--target", "127.0.0.1:8000"], "--target must look like http://127.0.0.1:8000"),
         (["--chdir", "/tmp", "--attach"], "--chdir is for the COMMAND after --"),
+        (["--attach", "--python", "free-threaded"], "--python is for the managed demo server"),
     ],
 )
 def test_bad_flags_exit_with_a_message(argv, message, capsys):

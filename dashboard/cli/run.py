@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         " listens on); with --attach, the attached server load from the page may go to",
     )
     parser.add_argument(
+        "--python",
+        metavar="PYTHON",
+        help="the interpreter the managed server runs on: free-threaded (the build of `make"
+        " free-threaded`) or the path of any Python 3.10+ (its Flask and gunicorn installed into a"
+        " venv of it on first use); default: the project's own",
+    )
+    parser.add_argument(
         "--attach",
         action="store_true",
         help="listen only, for servers started elsewhere with THREADPULSE_COLLECTOR=udp://127.0.0.1:PORT"

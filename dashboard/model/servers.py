@@ -174,6 +174,7 @@ def server_view(group: ServerGroup, model: Model, now_ns: int) -> dict:
         "workers": shape.workers if shape else started.get("workers"),
         "threads": shape.threads if shape else started.get("threads"),
         "connections": shape.connections if shape else None,
+        "python": python_view(group.processes),
         "capacity": group.capacity(model),
         "slots": group.slots(model),
         "url": group.url,
@@ -187,6 +188,18 @@ def server_view(group: ServerGroup, model: Model, now_ns: int) -> dict:
             "in_workers": sum(in_workers) if in_workers else None,
         },
     }
+
+
+def python_view(processes: list[Process]) -> dict | None:
+    """The interpreter of a server's newest process as its agent read it (`src.python`); None
+    until one says. Its processes run one interpreter, so the newest speaks for them all."""
+    known = [p.python for p in processes if p.python is not None]
+    return {"version": known[-1].version, "gil": known[-1].gil} if known else None
+
+
+def managed_python(model: Model) -> dict | None:
+    """The managed server's interpreter as its agent read it (`GET /api/server`'s `python`)."""
+    return next((python_view(g.processes) for g in groups(model) if g.managed), None)
 
 
 def servers_view(model: Model, now_ns: int) -> list[dict]:

@@ -23,10 +23,16 @@ function sizeWords(server) {
   return parts.join(" · ");
 }
 
+/** The interpreter its agent reports: "Python 3.13.5 · GIL off" ("" before the agent says). */
+function pythonWords(python) {
+  if (!python) return "";
+  return `Python ${python.version} · GIL ${python.gil ? "on" : "off"}`;
+}
+
 /**
  * One entry of the state's `servers` as the headers say it: `mode`, `size`, `status` and `error`
- * (the status header; known for the managed server only), `title`, `tag` and `figures` (its
- * header in the pools), `capacity` (both).
+ * (the status header; known for the managed server only), `title`, `tag`, `python` and
+ * `figures` (its header in the pools), `capacity` (both).
  */
 export function serverWords(server) {
   const counters = server.counters ?? {};
@@ -39,6 +45,7 @@ export function serverWords(server) {
     error: status === "failed" ? (server.error ?? "no reason given") : "",
     title: server.label ?? server.id,
     tag: server.managed ? "managed" : server.url ? `at ${server.url}` : "",
+    python: pythonWords(server.python),
     figures: [
       capacityWords(server),
       `queued ${formatCount(counters.queued ?? 0)}`,

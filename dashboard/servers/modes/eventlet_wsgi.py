@@ -21,6 +21,10 @@ class Eventlet(Mode):
         "maintenance and prints a deprecation warning on import (gunicorn 26 dropped -k eventlet)."
     )
     capacity_formula = "pool size"
+    other_python = (
+        "eventlet does not support free-threading (its green threads need the GIL); "
+        "it runs on the project's Python only"
+    )
     task_kind = "greenlet"
     task = "a green thread spawned from the pool for the connection, gone when it closes"
     params = (Param("pool", "green threads in the pool", 1000, 1, 10_000),)

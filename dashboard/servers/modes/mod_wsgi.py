@@ -56,6 +56,9 @@ class ModWsgi(WorkersTimesThreads):
         "once; the rest wait on that socket. Threads of a daemon share its GIL."
     )
     capacity_formula = "processes × threads"
+    other_python = (
+        "Debian's mod_wsgi is built against Debian's own Python, which Apache loads; it cannot take another"
+    )
     task = "a thread of a mod_wsgi daemon process (made by mod_wsgi in C, so Python calls it Dummy-N)"
     law_cases = (
         LawCase({"workers": 1, "threads": 4}, 12, 300, 4),
