@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.cli.run import parse_args
 from dashboard.servers import free_threaded, interpreters
 from dashboard.servers.mode import BadServerRequest, Mode, python_module
 from dashboard.servers.modes import REGISTRY, get_mode
-from run import parse_args
 from tests.pythons import PYENV, interpreter
 from tests.support import wait_for
 

@@ -3,9 +3,10 @@
 Debian 12, which the project runs on, ships no free-threaded Python, and nothing may come from
 outside the package registries, so `make free-threaded` (see `prepare`) fetches Debian's
 `python3.13` source package with apt, builds its upstream tarball (Debian's patches left out)
-at low priority into a cache outside the checkout, and makes a venv of it holding the pinned Flask and gunicorn, as `make mod-wsgi` does
-for Apache's daemons: keyed by the source version and the pins, and never half-installed (a
-marker written last says a step finished; a step without it is redone from scratch).
+at low priority into a cache outside the checkout, and makes a venv of it holding the pinned
+Flask and gunicorn, as `make mod-wsgi` does for Apache's daemons: keyed by the source version
+and the pins, and never half-installed (a marker written last says a step finished; a step
+without it is redone from scratch).
 """
 
 from __future__ import annotations
