@@ -11,19 +11,12 @@ from playwright.sync_api import Browser, sync_playwright
 
 from dashboard.app import create_app
 from dashboard.config import Config
-from tests.support import Dashboard, launch_chromium
+from tests.support import Dashboard, launch_chromium, serving_1x4
 
 
 @pytest.fixture(scope="module")
 def dashboard():
-    """One worker, so the queueing law is exact (with several, gunicorn #908 skews the spread)."""
-    dash = Dashboard("--workers", "1", "--threads", "4")
-    try:
-        dash.wait_serving()
-        dash.wait_processes(1)
-        yield dash
-    finally:
-        dash.stop_leaving_nothing(10)
+    yield from serving_1x4()
 
 
 @pytest.fixture(scope="module")

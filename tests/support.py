@@ -25,6 +25,18 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 T = TypeVar("T")
 
 
+def serving_1x4(*flags: str) -> Iterator[Dashboard]:
+    """A dashboard whose managed gunicorn gthread 1 × 4 serves, for a fixture to yield from; one
+    worker, so the queueing law is exact (with several, gunicorn #908 skews the spread)."""
+    dash = Dashboard("--workers", "1", "--threads", "4", *flags)
+    try:
+        dash.wait_serving()
+        dash.wait_processes(1)
+        yield dash
+    finally:
+        dash.stop_leaving_nothing(10)
+
+
 def launch_chromium(playwright: Playwright) -> Browser:
     """Debian's Chromium, headless. No `playwright install`: it downloads a browser, which fails
     here; without the background-networking flags Chromium keeps dialling out and is refused."""
