@@ -8,12 +8,15 @@ knowing is tried in turn by `shape()`, which the reporter calls when it sends a 
 - gunicorn hands its worker object over (`note_gunicorn_worker`, from a `post_fork` hook or the
   injected bootstrap's patch of `Worker.init_process`);
 - uWSGI's embedded `uwsgi` module holds its options;
+- a Granian worker, forked by its master, holds the master's server object (`_from_granian`);
 - any other server is known from a request's WSGI environ (`note_environ`, called by the
   middleware once, on the first request).
 """
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import os
 import socket
 import sys
@@ -23,6 +26,8 @@ from threadpulse_agent.protocol import MAX_NAME, Server
 
 _gunicorn_worker: Any = None
 _environ_shape: Server | None = None
+_granian_shape: Server | None = None
+_granian_looked = False
 
 # gunicorn worker classes whose unit of work is a thread or green thread per connection slot.
 _CONNECTION_CLASSES = ("gevent", "eventlet", "tornado")
@@ -104,6 +109,26 @@ def _from_uwsgi(uwsgi: Any) -> Server:
     return Server(server_id(master), "uwsgi", workers, threads, None, workers * threads, tuple(listen))
 
 
+def _from_granian() -> Server | None:
+    """Granian's workers and blocking threads, from the server object a forked worker inherits
+    from its master (a WSGI worker is handed no object of its own). Looked for once: a scan of
+    the heap, and the shape does not change while the worker lives."""
+    global _granian_shape, _granian_looked
+    if _granian_looked:
+        return _granian_shape
+    _granian_looked = True
+    common = sys.modules.get("granian.server.common")
+    if common is None or multiprocessing.current_process().name != "granian-worker":
+        return None
+    for found in gc.get_objects():
+        if isinstance(found, common.AbstractServer):
+            workers, threads = int(found.workers), int(found.blocking_threads)
+            listen = (_address((found.bind_addr, found.bind_port))[:MAX_NAME],)
+            master = server_id(os.getppid())
+            _granian_shape = Server(master, "granian", workers, threads, None, workers * threads, listen)
+    return _granian_shape
+
+
 def shape() -> Server | None:
     """This process's server, or None until it is known (a dev server before its first request)."""
     try:
@@ -112,6 +137,8 @@ def shape() -> Server | None:
         uwsgi = sys.modules.get("uwsgi")
         if uwsgi is not None and hasattr(uwsgi, "opt"):
             return _from_uwsgi(uwsgi)
+        if "granian" in sys.modules:
+            return _from_granian() or _environ_shape
     except Exception:  # server internals moved: say nothing rather than something false
         return None
     return _environ_shape

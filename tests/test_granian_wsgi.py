@@ -1,0 +1,117 @@
+"""Granian's WSGI mode on a real server (issue 20): switched to and from live with nothing left,
+2 workers × 2 blocking threads held to the law that Granian's accept allows, its Rust-made threads
+listed as the threads they are, and every request wrk sends counted."""
+
+from __future__ import annotations
+
+import math
+
+import psutil
+import pytest
+
+from dashboard.servers.modes import REGISTRY
+from tests.support import Dashboard, alive
+from tests.test_launch import settled_done, wrk
+from tests.test_modes import switch
+
+pytestmark = pytest.mark.integration
+
+GRANIAN = {"workers": 2, "threads": 2}
+COUNT, MS, CAPACITY = 16, 300, 4
+
+
+def tree(dash: Dashboard) -> list[int]:
+    """The managed server's processes: its master (the first of its pids) and all under it."""
+    server = psutil.Process(dash.get("/api/server").json()["pids"][0])
+    return [server.pid, *(c.pid for c in server.children(recursive=True))]
+
+
+@pytest.fixture(scope="module")
+def dash():
+    """Starts on gunicorn gthread, so that the first test switches from another threaded mode."""
+    dash = Dashboard("--workers", "1", "--threads", "2")
+    try:
+        dash.wait_serving()
+        dash.wait_processes(1)
+        yield dash
+    finally:
+        dash.stop_leaving_nothing(10)
+
+
+def test_switch_from_gthread_to_granian_leaves_no_gunicorn(dash):
+    """The switch answers once Granian's master and both workers run, and gunicorn's tree is gone."""
+    old = tree(dash)
+    info = switch(dash, "granian", GRANIAN)
+    assert alive(old) == []
+    assert len(info["pids"]) == 3 and not set(old) & set(info["pids"])  # master and 2 workers
+    assert info["capacity"] == CAPACITY
+
+
+def test_granian_workers_report_one_server_of_their_true_shape(dash):
+    """Read by the agent from Granian itself (its master's server object in each forked worker):
+    one server of 2 workers × 2 threads, where the WSGI environ alone made each worker a server."""
+    url = dash.get("/api/server").json()["url"]
+    (server,) = [s for s in dash.get("/api/state").json()["servers"] if s["url"] == url]
+    assert (server["kind"], server["workers"], server["threads"]) == ("granian", 2, 2), server
+    assert (server["capacity"], server["slots"], server["label"]) == (
+        CAPACITY,
+        2,
+        f"granian 2 × 2 :{url.rsplit(':', 1)[1]}",
+    )
+    assert len(server["pids"]) == GRANIAN["workers"]
+
+
+def test_burst_fills_every_thread_and_ends_within_what_hashed_accept_allows(dash):
+    """peak_busy = workers × threads. Each worker listens on its own SO_REUSEPORT socket and the
+    kernel spreads connections by hash, so the makespan lies between the law's ceil(n / c) · s
+    and one worker serving all of them, ceil(n / threads) · s, plus the law tests' slack."""
+    run = dash.wait_run(dash.fire("io", COUNT, MS))
+    assert (run["sent"], run["done"], run["failed"]) == (COUNT, COUNT, 0)
+    assert run["peak_busy"] == CAPACITY, run
+    law = math.ceil(COUNT / CAPACITY) * MS
+    one_worker = math.ceil(COUNT / GRANIAN["threads"]) * MS
+    assert law <= run["makespan_ms"] < one_worker + 400, run
+
+
+def test_roster_is_each_workers_own_blocking_threads(dash):
+    """Granian's blocking threads are started by Rust: Python knows them only as Dummy-N. Each
+    worker lists at most its 2 threads, every one a live thread of that process, idle after the
+    burst, and drawn in 2 slots."""
+    state = dash.get("/api/state").json()
+    workers = [p for p in state["processes"] if p["status"] == "alive"]
+    assert len(workers) == GRANIAN["workers"]
+    for worker in workers:
+        threads = {t.id for t in psutil.Process(worker["pid"]).threads()}
+        tasks = worker["tasks"]
+        assert worker["slots"] == GRANIAN["threads"]
+        assert 1 <= len(tasks) <= GRANIAN["threads"], tasks
+        assert {t["id"] for t in tasks} <= threads, (tasks, threads)
+        assert all(t["kind"] == "thread" and t["name"].startswith("Dummy-") for t in tasks), tasks
+        assert {t["state"] for t in tasks} == {"idle"}, tasks
+
+
+def test_every_request_wrk_wrote_is_counted(dash, tmp_path):
+    """wrk's keep-alive connections: every request it wrote is served and counted once, and its
+    completed count is short of that by at most its 8 connections (in flight at its stop)."""
+    url = dash.get("/api/server").json()["url"]
+    (server,) = [s for s in dash.get("/api/state").json()["servers"] if s["url"] == url]
+    before = server["counters"]["done"] + server["counters"]["failed"]
+    sent, completed = wrk(f"{url}/hello", tmp_path)
+    done = settled_done(dash, server["id"], before + sent) - before
+    print(f"Granian 2 x 2: wrk wrote {sent}, completed {completed}; counted {done}")
+    assert done == sent and sent - 8 <= completed <= sent, (done, sent, completed)
+
+
+def test_switch_from_granian_leaves_nothing_of_it(dash):
+    """Granian's master, its workers and their Rust threads all end with the switch."""
+    old = tree(dash)
+    assert len(old) == 3  # Granian's master and its 2 workers
+    info = switch(dash, "flask-dev-serial", {})
+    assert alive(old) == []
+    assert not set(old) & set(info["pids"])
+
+
+def test_granian_is_registered_with_workers_and_threads():
+    mode = REGISTRY["granian"]
+    assert [p.name for p in mode.params] == ["workers", "threads"]
+    assert mode.capacity(GRANIAN) == CAPACITY
