@@ -8,10 +8,12 @@ import math
 
 import psutil
 import pytest
+import requests
 
+from dashboard.servers.manager import free_port
 from dashboard.servers.modes import REGISTRY
-from tests.support import Dashboard, alive
-from tests.test_launch import settled_done, wrk
+from tests.support import Dashboard, alive, wait_for
+from tests.test_launch import BIN, blog_env, launched, servers, settled_done, wrk  # noqa: F401
 from tests.test_modes import switch
 
 pytestmark = pytest.mark.integration
@@ -111,6 +113,35 @@ def test_switch_from_granian_leaves_nothing_of_it(dash):
     info = switch(dash, "flask-dev-serial", {})
     assert alive(old) == []
     assert not set(old) & set(info["pids"])
+
+
+def test_a_users_own_granian_is_shown_with_its_shape_and_counts_what_wrk_sent(blog_env):  # noqa: F811
+    """`run.py -- granian ...` on the blog app: the agent reads the shape from Granian itself, so
+    the page draws one server "granian 2 × 2" of capacity 4 (not a server per worker), and every
+    request wrk wrote is counted. A worker reports once it has served a request, and the kernel
+    picks the worker by a hash of each connection, so requests go until both have."""
+    port = free_port()
+    dash = launched(str(BIN / "granian"), "--interface", "wsgi", "--workers", "2", "--blocking-threads", "2",
+                    "--port", str(port), "--factory", "blog:create_app")  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def both_workers() -> dict | None:
+        try:
+            requests.get(f"{url}/post/1", timeout=5)
+        except requests.ConnectionError:
+            return None  # not listening yet
+        own = [s for s in servers(dash) if not s["managed"]]
+        return own[0] if len(own) == 1 and len(own[0]["pids"]) == 2 and own[0]["url"] else None
+
+    try:
+        server = wait_for(both_workers, 30, interval=0.1, what="both of Granian's workers to report")
+        assert (server["label"], server["capacity"], server["slots"]) == (f"granian 2 × 2 :{port}", 4, 2)
+        before = settled_done(dash, server["id"], 0)  # the probes' last replies reported too
+        sent, completed = wrk(f"{url}/post/3", blog_env)
+        done = settled_done(dash, server["id"], before + sent) - before
+        assert done == sent and sent - 8 <= completed <= sent, (done, sent, completed)
+    finally:
+        dash.stop_leaving_nothing()
 
 
 def test_granian_is_registered_with_workers_and_threads():
