@@ -12,7 +12,7 @@ import requests
 
 from dashboard.servers.manager import free_port
 from dashboard.servers.modes import REGISTRY
-from tests.support import Dashboard, alive, wait_for
+from tests.support import ROOT, Dashboard, alive, wait_for
 from tests.test_launch import BIN, blog_env, launched, servers, settled_done, wrk  # noqa: F401
 from tests.test_modes import switch
 
@@ -140,6 +140,39 @@ def test_a_users_own_granian_is_shown_with_its_shape_and_counts_what_wrk_sent(bl
         sent, completed = wrk(f"{url}/post/3", blog_env)
         done = settled_done(dash, server["id"], before + sent) - before
         assert done == sent and sent - 8 <= completed <= sent, (done, sent, completed)
+    finally:
+        dash.stop_leaving_nothing()
+
+
+def test_threads_granian_ends_leave_the_roster_and_the_first_stays():
+    """Granian starts blocking threads as load needs them and ends those idle longer than its
+    timeout (30 s by default, 5 s here), all outside Python: the roster follows the OS, so the two
+    it ended are shown gone and then dropped, and only threads the worker has are listed."""
+    dash = Dashboard("--chdir", str(ROOT), "--", str(BIN / "granian"), "--interface", "wsgi",
+                     "--workers", "1", "--blocking-threads", "3", "--blocking-threads-idle-timeout", "5",
+                     "--port", str(free_port()), "workload.wsgi:application")  # fmt: skip
+
+    states: set[str] = set()
+
+    def tasks() -> list[dict] | None:
+        state = dash.get("/api/state").json()
+        own = [p for p in state["processes"] if p["status"] == "alive"]
+        states.update(t["state"] for p in own for t in p["tasks"])
+        return own[0]["tasks"] if len(own) == 1 else None
+
+    try:
+        wait_for(lambda: [s for s in servers(dash) if s["url"]], 30, what="Granian to listen")
+        run = dash.post("/api/load", {"path": "/io?ms=500", "count": 6}).json()["run"]
+        assert dash.wait_run(run)["peak_busy"] == 3
+        three = wait_for(lambda: (t := tasks()) and len(t) == 3 and t, 10, what="3 threads listed")
+        assert all(t["name"].startswith("Dummy-") for t in three), three
+        one = wait_for(
+            lambda: (t := tasks()) and len(t) == 1 and t, 30, what="2 idle threads ended and dropped"
+        )
+        (pid,) = [p["pid"] for p in dash.get("/api/state").json()["processes"] if p["status"] == "alive"]
+        assert {t.id for t in psutil.Process(pid).threads()} >= {one[0]["id"]}
+        assert one[0]["id"] in {t["id"] for t in three} and one[0]["state"] == "idle"
+        assert "gone" in states
     finally:
         dash.stop_leaving_nothing()
 
