@@ -125,7 +125,7 @@ def test_a_users_own_granian_is_shown_with_its_shape_and_counts_what_wrk_sent(bl
         server = wait_for(lambda: own(1), 30, interval=0.1, what="Granian serving")
         before = settled_done(dash, server["id"], 0)  # the probes' last replies reported too
         sent, completed = wrk(f"{url}/post/3", blog_env)
-        server = wait_for(lambda: own(2), 10, what="both of Granian's workers to report")
+        server = wait_for(lambda: own(2), 30, what="both of Granian's workers to report")
         assert (server["label"], server["capacity"], server["slots"]) == (f"granian 2 × 2 :{port}", 4, 2)
         done = settled_done(dash, server["id"], before + sent) - before
         assert done == sent and sent - 8 <= completed <= sent, (done, sent, completed)
