@@ -8,12 +8,12 @@ ARGS ?=
 # with mod_wsgi on Debian's own Python (the mod_wsgi mode).
 DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv
 
-.PHONY: run test lint format setup setup-dev system-packages mod-wsgi bench clean
+.PHONY: run test lint format setup setup-dev system-packages mod-wsgi free-threaded bench dist clean
 
 run: setup
 	$(PY) run.py $(ARGS)
 
-test: setup-dev system-packages mod-wsgi lint
+test: setup-dev system-packages mod-wsgi free-threaded lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev
@@ -70,12 +70,23 @@ system-packages:
 mod-wsgi: setup system-packages
 	$(PY) -c "from dashboard.servers.modes.mod_wsgi import prepare; prepare()"
 
+# The free-threaded CPython (--disable-gil) from Debian's python3.13 source package, built once
+# into a cache outside the checkout (~4 min on 2 cores), and a venv of it: run.py --python free-threaded.
+free-threaded: setup
+	$(PY) -c "from dashboard.servers.free_threaded import prepare; prepare()"
+
 node_modules/.package-lock.json: package.json package-lock.json
 	@echo "== installing browser libraries and ESLint from npm (lockfile)"
 	npm ci --no-audit --no-fund
+
+# Both wheels into dist/: threadpulse (the dashboard, the agent bundled, the browser libraries built
+# from the lockfile by npm ci) and threadpulse-agent (the agent alone, for users' apps).
+dist: setup
+	rm -rf dist
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist . ./agent
 
 bench: setup-dev system-packages mod-wsgi
 	$(PY) -m bench.all
 
 clean:
-	rm -rf $(VENV) node_modules tests/artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules dist tests/artifacts .pytest_cache .ruff_cache

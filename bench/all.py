@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 
 BENCHMARKS = (
     "agent_overhead",

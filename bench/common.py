@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from dashboard.children import PROJECT_ROOT, Spawner, terminate_tree, tree_pids
+from dashboard.children import Spawner, terminate_tree, tree_pids
+from dashboard.files import PROJECT_ROOT
 from dashboard.model.stats import nearest_rank
 from dashboard.servers.manager import answers, free_port
 from threadpulse_agent import ENV_COLLECTOR, ENV_MODE

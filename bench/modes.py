@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.common import command_line, machine, median, parser, table
-from dashboard.children import PROJECT_ROOT
 from dashboard.config import DEFAULT_MODE
+from dashboard.files import PROJECT_ROOT
 from dashboard.servers.mode import LawCase
 from dashboard.servers.modes import REGISTRY
 from tests.support import Dashboard

@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from dashboard.recording.fileformat import header
 from dashboard.servers.manager import free_port
 from threadpulse_agent.protocol import Source, Task, begin_event, encode

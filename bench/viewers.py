@@ -26,7 +26,7 @@ import requests
 
 from bench.common import interleaved, median, parser, percentile, report, table
 from bench.viewer import Viewer
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from tests.support import Dashboard
 
 OPTIONS = {  # the dashboard's server models: before (gthread, 100 threads), more threads, green (chosen)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from flask import Flask
 from flask_socketio import SocketIO
 
-from dashboard.children import PROJECT_ROOT
 from dashboard.config import Config
+from dashboard.files import PROJECT_ROOT
 from dashboard.green import hub_emit
 from dashboard.loadspec.http_request import MAX_BODY
 from dashboard.services import EXTENSION, Services, build, build_replay

@@ -31,7 +31,7 @@ FRAME_BURST = 2
 # at 5,000 (5 frames a second to 1,000 viewers) /api/health's p99 was 75-96 ms, at 10,000 it was
 # 164-251 ms (docs/benchmarks.md).
 SENDS_PER_S = 5_000
-WHOLE_PARTS = ("server", "servers", "processes", "counters", "runs", "collector", "queues")
+WHOLE_PARTS = ("servers", "processes", "counters", "runs", "collector")
 # Sent in every frame, changed or not (the page's caption and scene need no bookkeeping); cut
 # once per frame, for all viewers.
 EVERY_FRAME = ("captions", "scene")

@@ -21,8 +21,8 @@ from typing import TypeVar
 import psutil
 
 from dashboard import logfolders
+from dashboard.files import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Between SIGTERM and SIGKILL: gunicorn's own graceful timeout (2 s, gunicorn_args) fits inside.
 GRACE_S = 3.0
 # How long a switch waits for the guard beyond its grace before SIGKILLing the group itself.
@@ -70,7 +70,10 @@ class Spawner:
 def _spawn(
     argv: list[str], env: dict[str, str], log_path: Path | None, stdin_pipe: bool, cwd: Path
 ) -> subprocess.Popen:
-    full_env = {**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}
+    # The checkout's packages, the agent's too: a server on another Python (run.py --python) has no
+    # editable install of it.
+    pythonpath = os.pathsep.join((str(PROJECT_ROOT), str(PROJECT_ROOT / "agent")))
+    full_env = {**os.environ, **env, "PYTHONPATH": pythonpath}
     # -P: a user's folder (cwd) never shadows the guard's own modules
     guard = [sys.executable, "-P", "-m", "dashboard.orphan_guard", "--parent", str(os.getpid())]
     with open(log_path or os.devnull, "wb") as log:

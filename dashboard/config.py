@@ -42,6 +42,8 @@ class Config:
     mode: str = DEFAULT_MODE
     # The managed server's parameters given; its mode's defaults fill the rest as it starts.
     server_params: dict[str, int] = field(default_factory=dict)
+    # The managed server's interpreter (run.py --python): "free-threaded", a path, None: ours.
+    python: str | None = None
     collector_port: int = 0
     dashboard_worker: str = DEFAULT_WORKER
     dashboard_threads: int = DEFAULT_THREADS[DEFAULT_WORKER]

@@ -28,6 +28,7 @@ from dashboard.recording.reader import Recording
 from dashboard.recording.replay import ReplayClock, Replayer
 from dashboard.recording.writer import Recorder
 from dashboard.scenes.play import play
+from dashboard.servers.interpreters import resolve
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
@@ -102,17 +103,19 @@ class Services:
         self.live_only("A scene")
         return play(self, self.config.scenes, index)
 
-    def switch_server(self, mode: object, params: object) -> dict:
-        """Cut running bursts short, then replace the server (see ServerManager.switch)."""
+    def switch_server(self, mode: object, params: object, python: object = None) -> dict:
+        """Cut running bursts short, then replace the server (see ServerManager.switch), on the
+        Python named by `python` (interpreters.resolve) if given."""
         if not isinstance(params, dict):
             raise BadServerRequest("server parameters must be a JSON object")
         get_mode(mode).startable(params)  # refused before anything changes: bursts run on
+        interpreter = resolve(python, get_mode(mode))
         self.load.stop_all("cut short: the server was switched")
-        return self.servers.switch(mode, params)
+        return self.servers.switch(mode, params, interpreter, str(python) if interpreter else None)
 
     def _first_server(self) -> None:
         try:
-            self.switch_server(self.config.mode, self.config.server_params)
+            self.switch_server(self.config.mode, self.config.server_params, self.config.python)
         except (StartError, BadServerRequest) as exc:
             log.error("the workload server did not start: %s", exc)
 

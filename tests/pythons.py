@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,10 +72,14 @@ def stack(version: str) -> Stack:
 
 
 def app_venv(version: str) -> Path:
-    """The venv of Python `version` with its stack installed, made on first use (under a lock, so
+    """The venv of Python `version` with its stack installed, wheels only."""
+    return kept_venv(version, stack(version).pins, "--only-binary", ":all:")
+
+
+def kept_venv(version: str, pins: Sequence[str], *pip_flags: str) -> Path:
+    """A venv of Python `version` with `pins` installed, made on first use (under a lock, so
     parallel runs share it) and found again by the Python's path and the pins."""
     python = interpreter(version)
-    pins = stack(version).pins
     key = hashlib.sha256("\n".join([str(python), *pins]).encode()).hexdigest()[:12]
     home = CACHE / f"{version}-{key}"
     ready = home / ".ready"
@@ -92,7 +97,7 @@ def app_venv(version: str) -> Path:
                 "--quiet",
                 "--disable-pip-version-check",
             ]
-            _run([*pip, "--only-binary", ":all:", *pins])
+            _run([*pip, *pip_flags, *pins])
             ready.write_text("\n".join(pins) + "\n")
     return home
 

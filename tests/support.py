@@ -79,16 +79,25 @@ def wait_for(
 class Dashboard:
     """A real dashboard (`run.py`, gunicorn) managing a real workload server, on free ports."""
 
-    def __init__(self, *args: str, port: int | None = None, session: bool = False) -> None:
-        """`session`: run.py leads a process group of its own, so a test can Ctrl-C the group."""
+    def __init__(
+        self,
+        *args: str,
+        port: int | None = None,
+        session: bool = False,
+        command: list[str] | None = None,
+        cwd: Path = ROOT,
+    ) -> None:
+        """`session`: run.py leads a process group of its own, so a test can Ctrl-C the group.
+        `command`: another way to start it than this checkout's run.py (an installed `threadpulse`)."""
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.log_path = ARTIFACTS / f"dashboard-{self.port}.log"
-        cmd = [sys.executable, str(ROOT / "run.py"), "--no-browser", "--port", str(self.port), *args]
+        start = command or [sys.executable, str(ROOT / "run.py")]
+        cmd = [*start, "--no-browser", "--port", str(self.port), *args]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=session
+                cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=session
             )
         self.http = requests.Session()
 
@@ -226,6 +235,11 @@ class Viewer:
     def close(self) -> None:
         """Disconnect, or stop reconnecting (whose random back-off would disturb hypothesis)."""
         self.client.shutdown()
+
+
+def managed(view: dict) -> dict | None:
+    """The managed server's entry in a state, snapshot or viewer's view (its `servers`), or None."""
+    return next((server for server in view["servers"] if server["managed"]), None)
 
 
 def _children(pid: int) -> list[psutil.Process]:

@@ -12,7 +12,7 @@ import pytest
 
 from dashboard.model.live import Model
 from dashboard.model.views import spans_view, state_view, task_detail
-from threadpulse_agent.asgi import AsgiAgent
+from threadpulse_agent.asgi import AsgiAgent, TaskPhases
 from threadpulse_agent.hubwatch import LoopWatch
 from threadpulse_agent.protocol import TAG_ASGI, Source, decode, encode, make_tag
 from threadpulse_agent.recorder import Recorder
@@ -165,6 +165,39 @@ def test_a_request_in_flight_is_running_busy_and_sampled_in_the_view_task_it_spa
     assert detail["stack"].startswith("view (test_asgi_agent.py:")
     assert pipeline.agent.busy == {}
     assert pipeline.fold()["counters"]["done"] == 1
+
+
+def test_a_request_awaiting_is_waiting_and_the_one_the_loop_runs_is_running():
+    """An app the agent was injected into declares no phases (issue 19): the agent tells the task
+    suspended in an await (waiting) from the one on the loop (running), as /proc does for a thread,
+    and says each only when it changes."""
+    entered, release = asyncio.Event(), asyncio.Event()
+    said: list[list] = []
+
+    async def app(scope, receive, send) -> None:
+        said.extend(phases.poll(time.monotonic_ns()))  # on the loop: this task is the one it runs
+        entered.set()
+        await release.wait()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    pipeline = Pipeline(app)
+    phases = TaskPhases(pipeline.agent.busy, pipeline.agent.watch)
+
+    async def scenario() -> list[tuple[list[str], str]]:
+        request = asyncio.create_task(call(pipeline.agent, http_scope("/slow")))
+        await entered.wait()
+        seen = []
+        for events in (list(said), phases.poll(time.monotonic_ns()), phases.poll(time.monotonic_ns())):
+            for event in events:
+                pipeline.recorder.add(event)
+            (task,) = pipeline.fold()["processes"][0]["tasks"]
+            seen.append(([event[3] for event in events], task["state"]))
+        release.set()
+        await request
+        return seen
+
+    assert asyncio.run(scenario()) == [(["cpu"], "running"), (["io"], "waiting"), ([], "waiting")]
 
 
 def test_an_app_that_raises_still_ends_its_request_and_frees_the_task():

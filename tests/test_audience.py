@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from dashboard.cli.run import parse_args
 from dashboard.config import Config
 from dashboard.web import audience
 from dashboard.web.audience import audience_url, parse_public_url, qr_svg
-from run import parse_args
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from dashboard.model import captions as rules
 from dashboard.model.captions import captions
 from dashboard.model.live import Model
 from dashboard.model.tasks import Process, Request, TaskState
+from threadpulse_agent.protocol import Python
 
 MS = 1_000_000
 
@@ -72,6 +75,23 @@ def test_gil_counts_the_threads_that_want_a_cpu():
     for t in starved:
         t.state, t.why = "running", None  # C code that releases the GIL: no one starves for it
     assert rules.gil(model, 0) is None
+
+
+def test_no_gil_says_threads_compute_at_once_and_how_many_wait_for_a_core():
+    """Issue 20: "4 threads computing at once: no GIL; 2 cores, so 2 wait for a core"."""
+    running = [task(n, "running", path="/cpu", phase="cpu") for n in (1, 2)]
+    on_core = [task(n, "starved", "core", path="/cpu", phase="cpu") for n in (3, 4)]
+    free = process(1, *running, *on_core)
+    model = model_of(free)
+    assert rules.no_gil(model, 0) is None  # nothing said its GIL is off: it has one
+    free.python = Python("3.13.5", False)
+    cores = os.cpu_count()
+    assert (
+        rules.no_gil(model, 0) == f"4 threads computing at once: no GIL; {cores} cores, so 2 wait for a core"
+    )
+    for t in on_core:
+        t.state, t.why = "running", None
+    assert rules.no_gil(model, 0) == "4 threads computing at once: no GIL"
 
 
 def test_cores_counts_requests_ready_to_run_without_a_core():

@@ -56,3 +56,11 @@ def test_every_verdict_is_a_known_state_and_starved_always_says_why(phase, share
     assert state in ("running", "waiting", "starved")
     assert (why is not None) == (state == "starved")
     assert why is None or why in EXPLANATIONS
+
+
+def test_a_process_without_a_gil_never_has_a_thread_waiting_on_it():
+    """Issue 20: on a free-threaded build a computing thread that is runnable waits for a core, and
+    one blocked waits on something that is not the GIL (there is none); with a GIL, the GIL."""
+    assert classify("cpu", 0.1, 0.6, gil=False) == ("starved", "core")
+    assert classify("cpu", 0.1, 0.1, gil=False) == ("waiting", None)
+    assert classify("cpu", 0.1, 0.1, gil=True) == ("starved", "gil")

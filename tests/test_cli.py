@@ -4,13 +4,16 @@ message before anything starts, busy ports among them."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 
+from dashboard import __version__
+from dashboard.cli.run import build_parser, parse_args
+from dashboard.cli.run_config import BadFlag, config_from_flags
 from dashboard.web.auth import ENV_TOKEN
-from run import build_parser, parse_args
-from run_config import BadFlag, config_from_flags
-from tests.support import Dashboard
+from tests.support import ROOT, Dashboard
 
 
 @pytest.mark.parametrize(
@@ -61,6 +64,7 @@ def test_the_dashboards_own_server_is_green_unless_asked(argv, worker, threads):
         (["--target", "http://127.0.0.1:8000"], "--target is for the COMMAND after -- or for --attach"),
         (["--attach", "--target", "127.0.0.1:8000"], "--target must look like http://127.0.0.1:8000"),
         (["--chdir", "/tmp", "--attach"], "--chdir is for the COMMAND after --"),
+        (["--attach", "--python", "free-threaded"], "--python is for the managed demo server"),
     ],
 )
 def test_bad_flags_exit_with_a_message(argv, message, capsys):
@@ -123,3 +127,12 @@ def test_a_busy_collector_port_is_refused_in_one_line_naming_collector_port():
         line = refused_in_one_line(Dashboard("--attach", "--collector-port", str(port)))
     assert line.startswith(f"run.py: error: --collector-port {port}: UDP 127.0.0.1:{port} is already in use")
     assert "give a free port with --collector-port" in line
+
+
+def test_version_prints_the_commands_name_and_the_dashboards_version():
+    """Issue 19: `threadpulse --version` (the installed command; run.py is the same parser) says which
+    Threadpulse it is and exits 0, starting nothing."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"run.py {__version__}\n", "")

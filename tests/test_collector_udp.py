@@ -15,8 +15,9 @@ import pytest
 from dashboard.collector.udp import Collector
 from dashboard.model.events import ServerChanged
 from dashboard.model.live import Model
+from dashboard.model.servers import servers_view
 from dashboard.model.store import Store
-from dashboard.model.views import queues_view, state_view, task_detail
+from dashboard.model.views import state_view, task_detail
 from tests.support import wait_for
 from threadpulse_agent.protocol import Source, Task, begin_event, encode, end_event
 from threadpulse_agent.reporter import parse_collector
@@ -160,7 +161,11 @@ def test_the_servers_accept_queue_is_read_from_its_port(collector):
         store.apply(ServerChanged(0, server, 1))
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
         try:
-            poll(store, lambda m: queues_view(m, 0)["accept_backlog"] == 2, "two queued connections")
+            poll(
+                store,
+                lambda m: servers_view(m, 0)[0]["queues"]["accept_backlog"] == 2,
+                "two queued connections",
+            )
         finally:
             for client in clients:
                 client.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cores import against_control
-from tests.support import wait_for
+from tests.support import managed, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -153,11 +153,11 @@ def test_requests_queue_inside_gthread_workers_when_their_threads_are_busy(dashb
         return state if sum(depths) > 0 else None
 
     state = wait_for(queued_inside, 5, interval=0.02, what="a non-empty in-worker queue")
-    assert state["queues"]["in_workers"] > 0
+    assert managed(state)["queues"]["in_workers"] > 0
     dashboard.wait_run(run)
-    state = wait_for(
-        lambda: (s := dashboard.get("/api/state").json())["queues"]["in_workers"] == 0 and s,
+    queues = wait_for(
+        lambda: (q := managed(dashboard.get("/api/state").json())["queues"])["in_workers"] == 0 and q,
         5,
         what="queues drained",
     )
-    assert state["queues"]["client"] == 0
+    assert queues["client"] == 0

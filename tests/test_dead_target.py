@@ -17,7 +17,7 @@ from dashboard.loadspec.targets import TargetName
 from dashboard.model.dead_target import end_runs_at
 from dashboard.model.events import RunAdded, TargetDied, fold
 from dashboard.model.live import Model
-from dashboard.model.runs import Run
+from dashboard.model.runs import SETTLE_NS, Run
 from dashboard.model.sustained_run import SustainedRun
 from dashboard.recording.codec import from_json, to_json
 from dashboard.servers.manager import free_port
@@ -51,6 +51,22 @@ def test_a_death_ends_the_runs_at_that_server_still_going_or_reset_by_it():
         ("done", ""),
         ("running", ""),
     ]
+
+
+def test_a_run_whose_connections_were_cut_does_not_read_done_before_the_death_is_noticed():
+    """issue 17, fault 1, seen again in CI under load: the generator ended a burst its dying server
+    reset, and `wait_run` read "done" in the moment before the death was noticed and named the
+    reason. A cut connection keeps the run settling, as late agent events do."""
+    reset = Run("r1", "GET /io", 2, 0, target=TargetName.MANAGED)
+    reset.record_reply(0, 50 * MS, 0)
+    reset.finish(60 * MS)
+    assert reset.state(60 * MS + 1) == "running"
+    end_runs_at([reset], TargetName.MANAGED, 10 * MS, 70 * MS, REASON)
+    assert reset.state(80 * MS) == "failed"
+    refused_alone = Run("r2", "GET /io", 1, 0, target=TargetName.MANAGED)
+    refused_alone.record_reply(0, 5 * MS, 0)
+    refused_alone.finish(8 * MS)
+    assert refused_alone.state(8 * MS + SETTLE_NS) == "done"  # no death came: it settles as it ended
 
 
 def test_a_recorded_death_replays_into_the_same_failed_runs():

@@ -20,7 +20,7 @@ from flask import Flask
 
 from dashboard.model.tasks import task_key
 from dashboard.servers.manager import answers, free_port
-from tests.support import ROOT, Dashboard, Viewer, alive, wait_for
+from tests.support import ROOT, Dashboard, Viewer, alive, managed, wait_for
 from threadpulse_agent import ENV_COLLECTOR
 from threadpulse_agent.middleware import AgentMiddleware
 from threadpulse_agent.recorder import Recorder
@@ -144,7 +144,7 @@ def test_a_dead_server_is_shown_failed_and_restarts_in_the_same_mode(dashboard):
         master, *workers = dashboard.get("/api/server").json()["pids"]
         os.kill(master, signal.SIGKILL)  # the gunicorn master: the whole server is gone
         failed = wait_for(
-            lambda: viewer.view and viewer.view["server"]["status"] == "failed" and viewer.view["server"],
+            lambda: viewer.view and (server := managed(viewer.view))["status"] == "failed" and server,
             5,
             what="the page to be told the server failed",
         )
@@ -189,7 +189,7 @@ def test_open_pages_reconnect_to_a_restarted_dashboard_and_get_its_full_state(da
             wait_for(
                 lambda: _page_shows(viewer.view, again.get("/api/state").json()),
                 5,
-                what=f"the page to show what /api/state says: {state['server']}",
+                what=f"the page to show what /api/state says: {state['servers']}",
             )
         finally:
             again.stop_leaving_nothing(10)
@@ -204,5 +204,5 @@ def _page_shows(view: dict | None, state: dict) -> bool:
     tasks = {task_key(p["pid"], t["id"]) for p in state["processes"] for t in p["tasks"]}
     processes = [{k: v for k, v in p.items() if k != "tasks"} for p in state["processes"]]
     return (
-        view["server"] == state["server"] and view["processes"] == processes and set(view["tasks"]) == tasks
+        view["servers"] == state["servers"] and view["processes"] == processes and set(view["tasks"]) == tasks
     )

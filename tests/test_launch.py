@@ -20,7 +20,7 @@ import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
 from dashboard.servers.manager import free_port
-from tests.support import ARTIFACTS, ROOT, Dashboard, alive, launch_chromium, wait_for
+from tests.support import ARTIFACTS, ROOT, Dashboard, alive, launch_chromium, managed, wait_for
 
 APPS = ROOT / "tests" / "apps"
 BIN = Path(sys.executable).parent
@@ -120,7 +120,7 @@ def test_gunicorn_gthread_2x4_shows_capacity_8_and_counts_exactly_what_wrk_sent(
         assert server["label"] == f"gunicorn gthread 2 × 4 :{port}"
         state = dash.get("/api/state").json()
         assert [(p["server"], p["slots"]) for p in state["processes"]] == [(server["id"], 4)] * 2
-        assert state["server"]["status"] == "stopped"  # no --mode: no managed demo server
+        assert managed(state) is None  # no --mode: no managed demo server
         sent, completed = wrk(f"{server['url']}/post/3", blog_env)
         done = settled_done(dash, server["id"], sent)
         print(f"gunicorn gthread 2 x 4: wrk wrote {sent}, completed {completed}; counted {done}")
@@ -225,8 +225,11 @@ def test_launched_app_beside_the_managed_demo_server_shows_two_servers_apart(blo
 
 def page_shows_two_groups(page: Page, dash: Dashboard, managed: dict, own: dict) -> None:
     """The page draws each server's header above its own panels: 1 slot each under "capacity 2",
-    4 slots each under "capacity 8"."""
+    4 slots each under "capacity 8". The status header tells the managed one (issue 18: read from
+    its `servers` entry, the one with `managed: true`, not from a field of its own)."""
     page.goto(f"{dash.url}/")
+    expect(page.locator("#server-mode")).to_have_text("gunicorn-sync", timeout=15_000)
+    expect(page.locator("#server-size")).to_have_text("2 workers × 1 thread · capacity 2")
     heads = page.locator(".server-head")
     expect(heads).to_have_count(2, timeout=15_000)
     expect(heads.nth(0).locator(".server-title")).to_have_text(managed["label"])
@@ -336,7 +339,7 @@ def test_attach_listens_for_a_server_started_elsewhere_the_manual_way(blog_env):
             f"http://127.0.0.1:{port}",
             "attached",
         )
-        assert dash.get("/api/state").json()["server"]["status"] == "stopped"
+        assert managed(dash.get("/api/state").json()) is None
         result = dash.wait_run(dash.post("/api/load", burst).json()["run"])
         assert (result["state"], result["done"]) == ("done", 6)
         assert settled_done(dash, server["id"], 6) == 6

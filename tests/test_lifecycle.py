@@ -19,7 +19,7 @@ import psutil
 import pytest
 import requests
 
-from tests.support import Dashboard, alive, wait_for
+from tests.support import Dashboard, alive, managed, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -232,10 +232,15 @@ def test_a_killed_worker_takes_its_pool_with_it_and_its_pid_leaves_the_state(sha
 
     def pids_agree():
         server = dash.get("/api/server").json()["pids"]
-        state = dash.get("/api/state").json()["server"]["pids"]
-        return len(server) == 2 and worker not in server and state == server
+        state = dash.get("/api/state").json()
+        shown = {
+            p["pid"]
+            for p in state["processes"]
+            if p["server"] == managed(state)["id"] and p["status"] == "alive"
+        }
+        return len(server) == 2 and worker not in server and shown == set(server[1:])
 
-    wait_for(pids_agree, 5, what="/api/state's pids to be the server's")
+    wait_for(pids_agree, 15, what="/api/state's managed workers to be the server's")
 
 
 def test_a_stopped_load_generator_fails_its_run_after_the_deadline(shared):

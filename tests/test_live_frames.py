@@ -11,7 +11,7 @@ import pytest
 from dashboard.broadcaster import FRAME_BURST, FRAME_INTERVAL_S
 from dashboard.model.history import SERIES_KEPT, SPAN_WINDOW_NS, Span, page_contract
 from dashboard.model.tasks import task_key
-from tests.support import ROOT, Viewer, wait_for
+from tests.support import ROOT, Viewer, managed, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,8 +30,7 @@ def tasks_of(snapshot: dict) -> dict:
 def test_a_newcomer_gets_the_full_state_first(viewer, dashboard):
     kind, _, snapshot = viewer.next()
     assert kind == "snapshot"
-    assert snapshot["server"]["status"] == "serving"
-    assert snapshot["server"]["capacity"] == 4
+    assert (managed(snapshot)["status"], managed(snapshot)["capacity"]) == ("serving", 4)
     assert [p["slots"] for p in snapshot["processes"]] == [4]
     assert set(snapshot["counters"]) == {"queued", "in_service", "done", "failed"}
 
@@ -79,7 +78,7 @@ def test_junk_from_a_viewer_changes_nothing_and_resync_answers_a_snapshot(viewer
     for event, payload in [("load", {"endpoint": "io"}), ("server", "x" * 10_000), ("frame", [])]:
         viewer.client.emit(event, payload)
     wait_for(lambda: viewer.resynced({"evil": 1}), 5, what="a snapshot for a resync with junk")
-    assert viewer.view["server"]["status"] == "serving"
+    assert managed(viewer.view)["status"] == "serving"
     assert dashboard.get("/api/server").json() == before
     assert dashboard.get("/api/health").json()["ok"] is True
 

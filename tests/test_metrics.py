@@ -11,7 +11,7 @@ from dashboard.broadcaster import Broadcaster
 from dashboard.model.live import Model
 from dashboard.model.store import Store
 from dashboard.web.metrics import ModelCollector, ViewerCollector
-from tests.support import ROOT, wait_for
+from tests.support import ROOT, managed, wait_for
 from threadpulse_agent.protocol import Source, Task, begin_event, decode, encode, end_event, queue_event
 
 MS = 1_000_000
@@ -117,7 +117,7 @@ def test_metrics_agree_with_the_state_during_and_after_a_real_burst(dashboard):
     state = dashboard.get("/api/state").json()
     assert sum_of(metrics["threadpulse_tasks_busy"], "threadpulse_tasks_busy") == 4
     assert state["counters"]["in_service"] == 4  # still full: the first 4 take 3 s
-    assert value(metrics["threadpulse_capacity"], "threadpulse_capacity") == state["server"]["capacity"] == 4
+    assert value(metrics["threadpulse_capacity"], "threadpulse_capacity") == managed(state)["capacity"] == 4
     workers = {str(p["pid"]) for p in state["processes"] if p["status"] == "alive"}
     assert {s.labels["worker"] for s in metrics["threadpulse_tasks_busy"]} == workers
 

@@ -79,6 +79,14 @@ def test_task_fields_are_documented_as_coded():
     assert tuple((row[0].strip("`"), row[1]) for row in rows) == protocol.TASK_FIELDS
 
 
+def test_python_fields_are_documented_as_coded():
+    """`src.python` (issue 20): the doc's table is the code's, and a roster's interpreter travels."""
+    rows = table_rows("Python")
+    assert tuple((row[0].strip("`"), row[1]) for row in rows) == protocol.PYTHON_FIELDS
+    source = protocol.Source("h", 1, "m", "worker", python=protocol.Python("3.13.5", False))
+    assert protocol.decode(protocol.encode(source, 0, 0, 0, [], [])).source.python == source.python
+
+
 def test_documented_limits_match_the_code():
     assert f"at most {protocol.MAX_DATAGRAM_BYTES:,} bytes" in DOC
     assert f"at most {protocol.EVENTS_PER_DATAGRAM}" in DOC

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.app import create_app
+from dashboard.cli.run import parse_args
 from dashboard.config import Config
 from dashboard.loadspec.http_request import HttpRequest
 from dashboard.loadspec.plan import Plan
@@ -33,7 +34,6 @@ from dashboard.recording.codec import from_json, to_json
 from dashboard.recording.fileformat import SCHEMA, header
 from dashboard.recording.reader import RecordingError, read_recording
 from dashboard.recording.writer import Recorder
-from run import parse_args
 from threadpulse_agent.protocol import Source, Task, begin_event, decode, encode
 
 RAW = encode(

@@ -14,6 +14,7 @@ import pytest
 
 from dashboard.app import create_app
 from dashboard.broadcaster import Broadcaster
+from dashboard.cli.run import parse_args
 from dashboard.config import Config
 from dashboard.model.events import fold
 from dashboard.model.live import Model
@@ -22,7 +23,6 @@ from dashboard.model.views import history_view, state_view
 from dashboard.recording.reader import read_recording
 from dashboard.recording.replay import ReplayClock, Replayer
 from dashboard.scenes.talk import load_talk
-from run import parse_args
 from tests.support import Dashboard, wait_for
 
 integration = pytest.mark.integration
@@ -171,6 +171,47 @@ def test_two_replays_of_one_file_give_identical_frames_at_the_same_replay_times(
     first, second = replay_frames(path, times), replay_frames(path, times)
     assert first == second
     assert len(first) > len(times)  # the seek back restarted the viewers with a snapshot
+
+
+# A recording as the build before issue 18 wrote it: the server line as its server manager gave
+# it, a datagram from one gthread worker with a request in service, then the end.
+OLDER_BUILD = [
+    {"format": "threadpulse-recording", "schema": 1, "version": "0.17.0", "host": "h", "cores": 2,
+     "started_wall": 1.8e9, "started_ns": 0},
+    {"k": "server", "t": 10, "slots": 2, "retired": [],
+     "info": {"mode": "gunicorn-gthread", "workers": 1, "threads": 2, "params": {"workers": 1, "threads": 2},
+              "capacity": 2, "capacity_formula": "workers × threads", "url": "http://127.0.0.1:8001",
+              "pids": [7, 8], "status": "serving", "error": None}},
+    {"k": "datagrams", "t": 20, "bad": [], "raw": [
+        '{"v":2,"src":{"host":"h","pid":8,"mode":"gunicorn-gthread","role":"worker","server":{"id":"h:7",'
+        '"kind":"gunicorn gthread","workers":1,"threads":2,"connections":null,"capacity":2,'
+        '"listen":["127.0.0.1:8001"]}},"seq":0,"dropped":0,"t":5,"ev":[["begin",1,15,5,"GET","/io",null]],'
+        '"tasks":[[1,"T","thread",9]]}']},
+    {"k": "end", "t": 30},
+]  # fmt: skip
+
+
+def test_a_recording_of_an_older_build_replays_into_frames_that_carry_servers_only(tmp_path):
+    """Issue 18: frames lost the single-server `server` and `queues` beside `servers`. A recording
+    holds events, not frames, so one an older build wrote replays into the new shape: the managed
+    server's entry carries what the header shows, its counters and its queues."""
+    path = tmp_path / "older.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in OLDER_BUILD))
+    snapshot = replay_frames(path, [30])[0]
+    assert "server" not in snapshot and "queues" not in snapshot
+    (server,) = snapshot["servers"]
+    assert (server["id"], server["managed"], server["mode"], server["status"], server["error"]) == (
+        "h:7",
+        True,
+        "gunicorn-gthread",
+        "serving",
+        None,
+    )
+    assert (server["workers"], server["threads"], server["capacity"], server["pids"]) == (1, 2, 2, [8])
+    assert (
+        server["counters"] == snapshot["counters"] == {"queued": 0, "in_service": 1, "done": 0, "failed": 0}
+    )
+    assert server["queues"] == {"client": 0, "accept_backlog": None, "in_workers": None}
 
 
 @integration

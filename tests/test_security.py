@@ -13,9 +13,9 @@ import re
 import pytest
 import websocket
 
+from dashboard.cli.run import parse_args
 from dashboard.loadspec.limits import MAX_ACTIVE_RUNS, MAX_COUNT, MAX_MS, BadLoadRequest, RunRate
 from dashboard.web import auth
-from run import parse_args
 from tests.support import Dashboard, Viewer, wait_for
 
 TOKEN = "s3cret-Token_0123"

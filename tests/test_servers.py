@@ -4,6 +4,7 @@ own label, capacity, slots and counters, never summed into one (issue 13, item 2
 from __future__ import annotations
 
 import json
+import re
 import socket
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from dashboard.loadspec.plan import Plan
 from dashboard.model.live import Model
 from dashboard.model.servers import serving
 from dashboard.model.views import state_view
+from tests.support import ROOT
 from threadpulse_agent import protocol
 from threadpulse_agent.protocol import (
     Datagram,
@@ -219,8 +221,73 @@ def test_switching_the_managed_server_keeps_the_other_servers_counts_in_the_sum(
         {"mode": "gunicorn-sync", "status": "starting", "capacity": 2, "pids": []}, 1, [101, 102]
     )
     state = state_view(model, 0)
-    assert [s["id"] for s in state["servers"]] == ["h:200"]
+    assert [(s["id"], s["status"]) for s in state["servers"]] == [("managed", "starting"), ("h:200", None)]
     assert state["counters"]["done"] == 1
+
+
+def test_the_managed_server_entry_carries_what_the_status_header_shows():
+    """Issue 18: the state carried the managed server twice (a top-level `server` beside its
+    `servers` entry) and the queues twice; the header is now drawn from the entry alone."""
+    model, feed = two_servers()
+    model.server.update(params={"workers": 2}, workers=2, threads=1, error=None)
+    feed.request(101, 0)
+    state = state_view(model, 0)
+    assert "server" not in state and "queues" not in state
+    managed, own = state["servers"]
+    assert {key: managed[key] for key in ("mode", "params", "status", "error", "capacity")} == {
+        "mode": "gunicorn-sync",
+        "params": {"workers": 2},
+        "status": "serving",
+        "error": None,
+        "capacity": 2,
+    }
+    assert managed["queues"] == {"client": 0, "accept_backlog": None, "in_workers": None}
+    assert (own["mode"], own["status"], own["error"]) == (None, None, None)  # not the dashboard's to tell
+
+
+def test_a_managed_server_without_a_process_on_the_page_is_still_listed_with_its_status():
+    """A server that failed to start (or is starting) has no process to show, yet the header must
+    say so with the reason: its entry stands alone, with the mode's size, and is no load target."""
+    model = Model()
+    failed = {"mode": "gunicorn-gthread", "workers": 2, "threads": 4, "capacity": 8, "pids": []}
+    model.set_server({**failed, "status": "failed", "error": "exited with 3"}, 4)
+    (server,) = state_view(model, 0)["servers"]
+    assert (server["id"], server["managed"], server["status"], server["error"]) == (
+        "managed",
+        True,
+        "failed",
+        "exited with 3",
+    )
+    assert (server["workers"], server["threads"], server["capacity"], server["pids"]) == (2, 4, 8, [])
+    assert server["target"] is None and server["label"] == "gunicorn-gthread"
+    model.set_server({**failed, "status": "serving", "url": "http://127.0.0.1:8001"}, 4)
+    assert state_view(model, 0)["servers"][0]["target"] == "managed"  # load may go before it reports
+    assert state_view(Model(), 0)["servers"] == []  # no --mode: no managed server
+
+
+def test_a_burst_no_task_has_taken_yet_is_queued_at_the_server_it_was_sent_to():
+    """Issue 18, queues computed once, per server: requests of a run that no task had taken yet
+    were queued on the managed server's entry, whichever server the run was sent to."""
+    model, _ = two_servers()
+    model.set_launched("launched", [200, 201, 202], "http://127.0.0.1:9999")
+    for run_id, target in (("r1", "launched"), ("r2", "managed"), ("r3", None)):  # None: an older build's
+        model.add_run(run_id, "io", 3, 100, target=target)
+        for index in range(3):
+            model.runs[run_id].record_sent(index, 0)
+    by_id = {s["id"]: s for s in state_view(model, 0)["servers"]}
+    assert (by_id["h:200"]["counters"]["queued"], by_id["h:200"]["queues"]["client"]) == (3, 3)
+    assert (by_id["h:100"]["counters"]["queued"], by_id["h:100"]["queues"]["client"]) == (6, 6)
+    assert state_view(model, 0)["counters"]["queued"] == 9
+
+
+def test_the_documented_snapshot_names_a_server_entry_as_coded():
+    """docs/live-frames.md is the wire's contract: its snapshot's server entry has the fields
+    `servers` carries, and it shows no top-level `server` or `queues` (issue 18)."""
+    doc = (ROOT / "docs" / "live-frames.md").read_text()
+    example = json.loads(re.search(r"```json\n(.*?)```", doc, re.DOTALL)[1])
+    model, _ = two_servers()
+    assert set(example["servers"][0]) == set(state_view(model, 0)["servers"][0])
+    assert "server" not in example and "queues" not in example
 
 
 def test_requests_counted_before_the_server_was_known_move_with_the_process():

@@ -1,25 +1,16 @@
 """The workload on eventlet's own WSGI server (gunicorn 26 removed `-k eventlet`).
 
 eventlet must monkey-patch before anything imports `threading` or `socket`, and importing this
-module imports the `workload` package (Flask) first; so the process starts with `BOOT`, which
-patches and then calls `main`. `import eventlet` prints eventlet's own deprecation warning (it
-is in bug-fix-only maintenance); it stays in the server's log, where it is true.
+module imports the `workload` package (Flask) first; so the process starts with a line that
+patches and then calls `main` (BOOT in the dashboard's dashboard/servers/modes/eventlet_wsgi.py).
+`import eventlet` prints eventlet's own deprecation warning (it is in bug-fix-only maintenance);
+it stays in the server's log, where it is true.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-
-BOOT = "import eventlet; eventlet.monkey_patch(); from workload.eventlet_server import main; main()"
-
-
-def command(host: str, port: int, pool: int, backlog: int) -> list[str]:
-    """argv serving the workload with a green pool of `pool` threads at host:port."""
-    return [
-        sys.executable, "-c", BOOT,
-        "--host", host, "--port", str(port), "--pool", str(pool), "--backlog", str(backlog),
-    ]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     from workload import create_app
 
     if not eventlet.patcher.is_monkey_patched("socket"):
-        sys.exit(f"monkey-patch first: python -c {BOOT!r}")
+        sys.exit("monkey-patch first: python -c 'import eventlet; eventlet.monkey_patch(); ...; main()'")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)

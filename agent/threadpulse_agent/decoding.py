@@ -18,6 +18,7 @@ from threadpulse_agent.schema import (
     MAX_NAME,
     MAX_STACK,
     MAX_TEXT,
+    PYTHON_FIELDS,
     RECORDS,
     ROLES,
     SCHEMA_VERSION,
@@ -26,6 +27,7 @@ from threadpulse_agent.schema import (
     TASK_KINDS,
     Datagram,
     Event,
+    Python,
     Server,
     Source,
     Task,
@@ -43,6 +45,8 @@ class ProtocolError(ValueError):
 def _check(value: Any, kind: str) -> bool:
     if kind == "int":
         return type(value) is int and 0 <= value <= MAX_INT
+    if kind == "bool":
+        return type(value) is bool
     if kind in ("str?", "int?") and value is None:
         return True
     if kind == "int?":
@@ -111,7 +115,8 @@ def decode(data: bytes) -> Datagram:
     role = src.get("role")
     if not (_check(host, "str") and _check(mode, "str") and role in ROLES):
         raise ProtocolError("bad_field", "src")
-    source = Source(host, _int(src.get("pid"), "pid"), mode, role, _server(src.get("server")))
+    server, python = _server(src.get("server")), _python(src.get("python"))
+    source = Source(host, _int(src.get("pid"), "pid"), mode, role, server, python)
     seq = _int(body.get("seq"), "seq")
     dropped = _int(body.get("dropped"), "dropped")
     sent_ns = _int(body.get("t"), "t")
@@ -141,6 +146,15 @@ def _server(raw: Any) -> Server | None:
         raise ProtocolError("bad_field", "src.server")
     fields = {name: raw[name] for name, _ in SERVER_FIELDS}
     return Server(**{**fields, "listen": tuple(fields["listen"])})
+
+
+def _python(raw: Any) -> Python | None:
+    """`src.python` decoded; absent is None, anything malformed is a ProtocolError."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not all(_check(raw.get(name), wire) for name, wire in PYTHON_FIELDS):
+        raise ProtocolError("bad_field", "src.python")
+    return Python(**{name: raw[name] for name, _ in PYTHON_FIELDS})
 
 
 def _valid_events(events: list) -> Iterator[Event]:

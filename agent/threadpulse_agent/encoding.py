@@ -19,6 +19,7 @@ from threadpulse_agent.schema import (
     MAX_LISTEN,
     MAX_ROSTER,
     MAX_TEXT,
+    PYTHON_FIELDS,
     SCHEMA_VERSION,
     SERVER_FIELDS,
     Source,
@@ -106,6 +107,8 @@ def encode(
         server = source.server
         src["server"] = {name: getattr(server, name) for name, _ in SERVER_FIELDS[:-1]}
         src["server"]["listen"] = list(server.listen[:MAX_LISTEN])
+    if source.python is not None:
+        src["python"] = {name: getattr(source.python, name) for name, _ in PYTHON_FIELDS}
     body: dict[str, Any] = {
         "v": SCHEMA_VERSION,
         "src": src,
@@ -131,12 +134,12 @@ def encode_batches(
 
     The bounds make the size certain without measuring: at most MAX_ROSTER tasks with names of
     at most MAX_NAME characters, and EVENTS_PER_DATAGRAM events of at most ~3 texts each. The
-    server's shape rides with the roster only: it changes never, the roster comes every second.
+    server's shape and the interpreter ride with the roster only: the roster comes every second.
     """
     out = []
     if tasks is not None:
         out.append(encode(source, next(seqs), dropped, sent_ns, [], tasks[:MAX_ROSTER]))
-    bare = replace(source, server=None) if source.server is not None else source
+    bare = replace(source, server=None, python=None) if source.server or source.python else source
     for i in range(0, len(events), EVENTS_PER_DATAGRAM):
         part = events[i : i + EVENTS_PER_DATAGRAM]
         out.append(encode(bare, next(seqs), dropped, sent_ns, part))

@@ -2,8 +2,12 @@
 `ddtrace-run` and `opentelemetry-instrument` do it: hooks installed by the bootstrap folder's
 `sitecustomize`, which act when the server's own modules are imported.
 
-- gunicorn: each worker's WSGI callable is wrapped when the worker loads it (any app, any worker
+- gunicorn: each worker's WSGI callable is wrapped when the worker loads it (any WSGI worker
   class), and the worker itself tells the agent the server's shape (and gthread's queue);
+- ASGI servers: the app is wrapped with the ASGI agent as uvicorn loads it (`Config.load`, also
+  under gunicorn's uvicorn worker class, whose WSGI hook then leaves the app alone) or as
+  Hypercorn's asyncio worker starts serving it (`worker_serve`), and each server's config tells
+  its shape;
 - anything else that serves a Flask app (`flask run`, uWSGI, `python app.py`, waitress...): the app
   is wrapped on its first request in each process, whose environ also tells the server's shape.
 
@@ -14,17 +18,18 @@ app the user instrumented by hand is left as it is. Standard library only.
 from __future__ import annotations
 
 import importlib.abc
+import inspect
 import os
 import sys
 import threading
 from collections.abc import Callable
-from functools import partial
+from functools import partial, wraps
 from types import ModuleType
 from typing import Any
 
-from threadpulse_agent import instrument, probes
+from threadpulse_agent import asgi, instrument, probes
 from threadpulse_agent.middleware import AgentMiddleware
-from threadpulse_agent.server import note_gunicorn_worker
+from threadpulse_agent.server import address, note_asgi_server, note_gunicorn_worker
 
 _instrumented_pid = 0  # the process whose WSGI app the agent wraps (0: none yet)
 
@@ -48,10 +53,50 @@ def _patch_gunicorn(module: ModuleType) -> None:
         pool = getattr(self, "tpool", None)  # gthread's executor, made before the app is loaded
         if pool is not None:
             probes.queue_depth = pool._work_queue.qsize
-        if _claim():
+        if not _is_asgi(self.wsgi) and _claim():  # an ASGI app is wrapped as uvicorn loads it
             self.wsgi = instrument(self.wsgi)
 
     worker_class.load_wsgi = load_wsgi_instrumented
+
+
+def _is_asgi(app: Any) -> bool:
+    """An ASGI app is a coroutine function, or an object whose `__call__` is one (Quart, Starlette)."""
+    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(type(app).__call__)
+
+
+def _claim_asgi() -> bool:
+    """True once per process, unless the user's app already wrapped itself with the ASGI agent."""
+    return not asgi.instrumented_here() and _claim()
+
+
+def _patch_uvicorn(module: ModuleType) -> None:
+    config_class = module.Config
+    load = config_class.load
+
+    def load_instrumented(self: Any) -> None:
+        load(self)
+        where = address((self.host, self.port)) if self.fd is None else f"fd://{self.fd}"
+        note_asgi_server("uvicorn", int(self.workers), (self.uds or where,))  # for a hand-made agent too
+        if _claim_asgi():
+            self.loaded_app = asgi.instrument_asgi(self.loaded_app)
+
+    config_class.load = load_instrumented
+
+
+def _patch_hypercorn(module: ModuleType) -> None:
+    worker_serve = module.worker_serve
+
+    @wraps(worker_serve)
+    async def worker_serve_instrumented(app: Any, config: Any, **kwargs: Any) -> None:
+        # Hypercorn wraps the user's app in an ASGIWrapper (a WSGI app's wrapper is left to the
+        # Flask hook); the agent goes inside it, around the app.
+        if type(app).__name__ == "ASGIWrapper":
+            note_asgi_server("hypercorn", int(config.workers), tuple(config.bind))  # hand-made agent too
+            if _claim_asgi():
+                app.app = asgi.instrument_asgi(app.app)
+        await worker_serve(app, config, **kwargs)
+
+    vars(module)["worker_serve"] = worker_serve_instrumented  # a function of the module, not a class
 
 
 def _patch_flask(module: ModuleType) -> None:
@@ -81,6 +126,8 @@ def _patch_flask(module: ModuleType) -> None:
 PATCHES: dict[str, Callable[[ModuleType], None]] = {
     "gunicorn.workers.base": _patch_gunicorn,
     "flask.app": _patch_flask,
+    "uvicorn.config": _patch_uvicorn,
+    "hypercorn.asyncio.run": _patch_hypercorn,
 }
 
 

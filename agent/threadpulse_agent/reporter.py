@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from threadpulse_agent.interpreter import this_python
 from threadpulse_agent.protocol import Server, Source, Task, encode_batches
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.tasks import TaskRegistry, os_threading
@@ -58,7 +59,8 @@ class Reporter:
         self.pollers = list(pollers)
         self.active = active or (lambda: bool(self.pollers))
         self.interval = interval
-        self.shape = shape  # the server's shape, sent with each roster (see agent/server.py)
+        # the server's shape, sent with each roster (see agent/server.py), as is the interpreter
+        self.shape = shape
         self.flushes = 0
         self._seqs = itertools.count()
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
@@ -144,7 +146,10 @@ class Reporter:
         if not events and tasks is None:
             return False
         now_ns = time.monotonic_ns()
-        source = self.source if tasks is None else replace(self.source, server=self.shape())
+        if tasks is None:
+            source = self.source
+        else:
+            source = replace(self.source, server=self.shape(), python=this_python())
         for data in encode_batches(source, self._seqs, self.recorder.dropped, now_ns, events, tasks):
             try:
                 self._sock.sendto(data, self.address)

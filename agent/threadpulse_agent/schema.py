@@ -143,6 +143,8 @@ SERVER_FIELDS = (
     ("capacity", "int?"),
     ("listen", "list"),
 )
+# `src.python`: the interpreter the process runs on ("bool" is true or false), read by the agent.
+PYTHON_FIELDS = (("version", "str"), ("gil", "bool"))
 TASK_KINDS = ("thread", "greenlet", "asyncio")
 ROLES = ("worker", "loadgen")
 
@@ -163,6 +165,15 @@ class Server:
 
 
 @dataclass(frozen=True)
+class Python:
+    """The interpreter a process runs on: its version ("3.13.5") and whether its GIL is on (False
+    only on a free-threaded build that has not turned it back on)."""
+
+    version: str
+    gil: bool
+
+
+@dataclass(frozen=True)
 class Source:
     """Who sent a datagram: one process, in one role, on one host, and its server when known."""
 
@@ -171,6 +182,7 @@ class Source:
     mode: str
     role: str
     server: Server | None = None
+    python: Python | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ knowing is tried in turn by `shape()`, which the reporter calls when it sends a 
   injected bootstrap's patch of `Worker.init_process`);
 - uWSGI's embedded `uwsgi` module holds its options;
 - a Granian worker, forked by its master, holds the master's server object (`_from_granian`);
+- an ASGI server (uvicorn, Hypercorn) hands its config over as it loads the app
+  (`note_asgi_server`, from the injected bootstrap's patches), and the ASGI agent reads on the event
+  loop how many threads run the app's sync views (`note_pool`);
 - any other server is known from a request's WSGI environ (`note_environ`, called by the
   middleware once, on the first request).
 """
@@ -28,6 +31,8 @@ _gunicorn_worker: Any = None
 _environ_shape: Server | None = None
 _granian_shape: Server | None = None
 _granian_looked = False
+_asgi_server: tuple[str, int, tuple[str, ...]] | None = None  # (name, workers, listen)
+_pool_size: int | None = None  # threads that run the app's sync views, read on the event loop
 
 # gunicorn worker classes whose unit of work is a thread or green thread per connection slot.
 _CONNECTION_CLASSES = ("gevent", "eventlet", "tornado")
@@ -42,6 +47,18 @@ def note_gunicorn_worker(worker: Any) -> None:
     """gunicorn's worker object of this process (called in the worker, after the fork)."""
     global _gunicorn_worker
     _gunicorn_worker = worker
+
+
+def note_asgi_server(name: str, workers: int, listen: tuple[str, ...]) -> None:
+    """An ASGI server's own figures, noted as it loads the app (in the process that serves it)."""
+    global _asgi_server
+    _asgi_server = (name, workers, tuple(address[:MAX_NAME] for address in listen))
+
+
+def note_pool(size: int | None) -> None:
+    """How many threads run the app's sync views (an ASGI server's slots)."""
+    global _pool_size
+    _pool_size = size
 
 
 def note_environ(environ: dict[str, Any]) -> None:
@@ -60,27 +77,30 @@ def note_environ(environ: dict[str, Any]) -> None:
     _environ_shape = Server(server_id(master), kind, 1, None if threaded else 1, None, capacity, (listen,))
 
 
-def _address(address: Any) -> str:
-    """gunicorn's bind address as HOST:PORT (a unix socket's path as it is)."""
-    if isinstance(address, tuple):
-        host = f"[{address[0]}]" if ":" in str(address[0]) else str(address[0])
-        return f"{host}:{address[1]}"
-    return str(address)
+def address(bound: Any) -> str:
+    """A bind address (gunicorn's, uvicorn's host and port) as HOST:PORT (a unix socket's path as
+    it is)."""
+    if isinstance(bound, tuple):
+        host = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
+        return f"{host}:{bound[1]}"
+    return str(bound)
 
 
 def _from_gunicorn(worker: Any) -> Server:
     cfg = worker.cfg
     worker_class = str(cfg.worker_class_str).rsplit(".", 1)[-1].lower()
     kind = "sync"
-    for name in ("gthread", "gevent", "eventlet", "tornado", "asgi"):
+    for name in ("gthread", "gevent", "eventlet", "tornado", "asgi", "uvicorn"):
         if name in worker_class:
             kind = name
     workers, threads = int(cfg.workers), int(cfg.threads)
+    listen = tuple(address(bound)[:MAX_NAME] for bound in cfg.address)
+    if kind == "uvicorn":  # an event loop a worker: its tasks unbounded, its sync views on a pool
+        return Server(server_id(worker.ppid), "gunicorn uvicorn", workers, _pool_size, None, None, listen)
     if kind == "sync" and threads > 1:  # gunicorn runs -w N --threads M (M > 1) as gthread
         kind = "gthread"
     connections = int(cfg.worker_connections) if kind in _CONNECTION_CLASSES else None
     per_worker = connections if connections is not None else (threads if kind == "gthread" else 1)
-    listen = tuple(_address(address)[:MAX_NAME] for address in cfg.address)
     capacity = workers * per_worker
     return Server(server_id(worker.ppid), f"gunicorn {kind}", workers, threads, connections, capacity, listen)
 
@@ -131,6 +151,14 @@ def _from_granian() -> Server | None:
     return _granian_shape
 
 
+def _from_asgi(name: str, workers: int, listen: tuple[str, ...]) -> Server:
+    """An ASGI server: each worker an event loop whose tasks have no bound (capacity None), its
+    sync views run on a pool of `_pool_size` threads, drawn as its slots. A worker the server
+    spawned (uvicorn --workers, Hypercorn's CLI always) has the server's master as its parent."""
+    master = os.getppid() if multiprocessing.parent_process() is not None else os.getpid()
+    return Server(server_id(master), f"{name} asyncio", workers, _pool_size, None, None, listen)
+
+
 def shape() -> Server | None:
     """This process's server, or None until it is known (a dev server before its first request)."""
     try:
@@ -139,6 +167,8 @@ def shape() -> Server | None:
         uwsgi = sys.modules.get("uwsgi")
         if uwsgi is not None and hasattr(uwsgi, "opt"):
             return _from_uwsgi(uwsgi)
+        if _asgi_server is not None:
+            return _from_asgi(*_asgi_server)
         if "granian" in sys.modules:
             return _from_granian() or _environ_shape
     except Exception:  # server internals moved: say nothing rather than something false

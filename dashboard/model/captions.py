@@ -7,6 +7,7 @@ first few that apply, most important first. The broadcaster computes them once p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from dashboard.model.live import Model
@@ -71,6 +72,18 @@ def gil(model: Model, now_ns: int) -> str | None:
     return f"{wanting} threads{where} want a CPU; one holds the GIL"
 
 
+def no_gil(model: Model, now_ns: int) -> str | None:
+    """Threads of a free-threaded process computing at once: no GIL, only the cores to share."""
+    for process in _alive(model):
+        computing = [t for t in _serving(process) if t.kind == "thread" and t.phase == "cpu"]
+        if process.gil or len(computing) < 2:
+            continue
+        waiting = sum(1 for t in computing if (t.state, t.why) == ("starved", "core"))
+        cores = f"; {os.cpu_count()} cores, so {waiting} wait for a core" if waiting else ""
+        return f"{len(computing)} threads computing at once: no GIL{cores}"
+    return None
+
+
 def cores(model: Model, now_ns: int) -> str | None:
     """Tasks ready to run that wait for a core: the machine, not the server, is the limit."""
     waiting = sum(1 for p in _alive(model) for t in _serving(p) if (t.state, t.why) == ("starved", "core"))
@@ -120,6 +133,7 @@ RULES: tuple[Callable[[Model, int], str | None], ...] = (
     hub_blocked,
     uneven_accept,
     gil,
+    no_gil,
     cores,
     thread_per_request,
     green_crowd,

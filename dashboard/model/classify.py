@@ -3,7 +3,8 @@
 Over one sampling window the OS says how the thread split its time: on a CPU (`share`),
 runnable but waiting for a core (`runnable`), and the rest blocked. Blocked means I/O, a
 sleep, a lock — or the GIL. The workload declares a phase: a thread in a CPU phase that is
-blocked is waiting for the GIL, since nothing else blocks pure computation.
+blocked is waiting for the GIL, since nothing else blocks pure computation; in a process whose
+GIL is off (a free-threaded build) there is none to wait for, and no thread is ever said to.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ EXPLANATIONS = {
 }
 
 
-def classify(phase: str | None, share: float, runnable: float) -> tuple[str, str | None]:
-    """(state, why) for a task in a request; why is "gil" or "core" when starved, else None."""
+def classify(phase: str | None, share: float, runnable: float, gil: bool = True) -> tuple[str, str | None]:
+    """(state, why) for a task in a request; why is "gil" or "core" when starved, else None.
+    `gil` False: the process has no GIL, so a computing thread blocked waits on something else."""
     if share >= RUNNING_SHARE:
         return "running", None
     blocked = max(0.0, 1.0 - share - runnable)
-    if phase == "cpu":
+    if phase == "cpu" and gil:
         return "starved", ("core" if runnable >= blocked else "gil")
     if runnable >= max(blocked, share):
         return "starved", "core"

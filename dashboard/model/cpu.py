@@ -30,11 +30,15 @@ def judge_cpu(
         task.cpu.append((now_ns, *times))
         task.cpu_pct = share(task.cpu, now_ns - CPU_WINDOW_NS) * 100
         if previous is not None:
-            _judge_window(task, previous, task.cpu[-1], runs)
+            _judge_window(task, previous, task.cpu[-1], runs, process.gil)
 
 
 def _judge_window(
-    task: TaskState, previous: tuple, current: tuple, runs: Mapping[str, Run | SustainedRun]
+    task: TaskState,
+    previous: tuple,
+    current: tuple,
+    runs: Mapping[str, Run | SustainedRun],
+    gil: bool = True,
 ) -> None:
     """Judge the window between two samples, and add it to the time spent in that state.
 
@@ -47,7 +51,7 @@ def _judge_window(
     if task.request is not None and judged >= MIN_JUDGED_NS:
         on_cpu = min(1.0, (current[1] - previous[1]) / judged)
         runnable = min(1.0, (current[2] - previous[2]) / judged)
-        task.set_state(*classify(task.phase, on_cpu, runnable), current[0])
+        task.set_state(*classify(task.phase, on_cpu, runnable, gil), current[0])
     label = task.state if task.why is None else f"{task.state}:{task.why}"
     task.state_ms[label] = task.state_ms.get(label, 0.0) + span / 1e6
     run_id = task.request.run if task.request is not None else None

@@ -21,6 +21,7 @@ class ServerInfo(TypedDict, total=False):
     params: dict[str, Annotated[int, Between(0, MAX_SLOTS)]]
     capacity: Annotated[int, Between(0, MAX_CAPACITY)] | None
     capacity_formula: str | None
+    interpreter: str | None  # the Python asked for (run.py --python); None: the project's own
     url: str | None
     pids: list[Annotated[int, Between(1, 2**31)]]
     status: Literal["starting", "serving", "stopped", "failed"]

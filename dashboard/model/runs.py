@@ -86,7 +86,10 @@ class Run:
         if self.ended_ns is None:
             return "running"
         settled = all(i in self.ended for i, (_, status) in self.replies.items() if _ok(status))
-        if not settled and now_ns - self.ended_ns < SETTLE_NS:
+        # A connection cut (status 0) may be its server dying: the death, noticed apart, names the
+        # reason (dead_target.py), so the run does not read "done" in between.
+        cut = not self.reason and any(status == 0 for _, status in self.replies.values())
+        if (cut or not settled) and now_ns - self.ended_ns < SETTLE_NS:
             return "running"
         return "failed" if self.reason else "done"
 

@@ -4,6 +4,9 @@ Processes are grouped by the server id their agent reports (`src.server`). A ser
 and per-worker slots come from that report, read from the real server; only where the agent could
 not tell (an ASGI or eventlet server, a process before its first request) does the managed server
 fall back on the mode the dashboard started it in. Two servers are never summed into one.
+
+The managed server is listed whenever the dashboard has one, with its mode, status and error, even
+before (or after) it has a process to show: the page's status header is drawn from its entry.
 """
 
 from __future__ import annotations
@@ -13,9 +16,15 @@ from dataclasses import dataclass
 from dashboard.addresses import base_url, same_address
 from dashboard.loadspec.targets import TargetName
 from dashboard.model.live import Model
+from dashboard.model.runs import Run
+from dashboard.model.sustained_run import SustainedRun
 from dashboard.model.tasks import Process
 from threadpulse_agent.protocol import Server
 from threadpulse_agent.server import server_id as local_server_id
+
+# The id of the managed server while none of its processes has reported (starting, failed,
+# stopped): agents' ids are "host:pid", so it cannot be taken for one.
+MANAGED_ID = "managed"
 
 
 @dataclass
@@ -30,10 +39,13 @@ class ServerGroup:
     target: str | None  # the name load is sent to it by (loadgen/targets.py), if any
 
     def slots(self, model: Model) -> int | None:
-        """Slots each worker process draws: the agent's figure, else the managed mode's."""
+        """Slots each worker process draws: the agent's figure, else the managed mode's. An ASGI
+        server's tasks have no bound: its slots are the threads that run its sync views."""
         shape = self.shape
         if shape is not None and shape.capacity is not None:
             return shape.capacity // max(1, shape.workers or 1)
+        if shape is not None and shape.threads is not None:
+            return shape.threads
         return model.slots_per_process if self.managed else None
 
     def capacity(self, model: Model) -> int | None:
@@ -60,6 +72,10 @@ def groups(model: Model) -> list[ServerGroup]:
         else:
             url, target = _launched(model, pids | _master(server_id), shape)
         out.append(ServerGroup(server_id, shape, processes, managed, url, target))
+    if model.server.get("mode") is not None and not any(group.managed for group in out):
+        serves = model.server.get("status") == "serving"  # load may go to it before it reports
+        name = TargetName.MANAGED if serves else None
+        out.append(ServerGroup(MANAGED_ID, None, [], True, model.server.get("url"), name))
     out.sort(key=lambda group: (not group.managed, group.id))
     return out
 
@@ -125,27 +141,40 @@ def counters(group: ServerGroup, model: Model, now_ns: int) -> dict[str, int]:
     """queued (sent by the dashboard's load, not yet taken), in service, done, failed."""
     tally = model.tallies.get(group.id, {"done": 0, "failed": 0})
     in_service = sum(1 for p in group.processes for t in p.tasks.values() if t.request is not None)
-    queued = 0
-    for run in model.active_runs(now_ns):
-        server = model.run_server(run)
-        if server == group.id or (server is None and group.managed):
-            queued += run.queued()
+    queued = sum(run.queued() for run in model.active_runs(now_ns) if _sent_to(run, group, model))
     return {"queued": queued, "in_service": in_service, "done": tally["done"], "failed": tally["failed"]}
 
 
+def _sent_to(run: Run | SustainedRun, group: ServerGroup, model: Model) -> bool:
+    """Whether `run` went to this server: the one whose task took a request of it, else the one
+    its target names (a run of an older recording names none: it went to the managed server)."""
+    server = model.run_server(run)
+    if server is not None:
+        return server == group.id
+    return group.target is not None and (run.target or TargetName.MANAGED) == group.target
+
+
 def server_view(group: ServerGroup, model: Model, now_ns: int) -> dict:
-    """One entry of `/api/state`'s `servers`."""
+    """One entry of `/api/state`'s `servers`: all a header shows of the server, figures and
+    queues computed here only. Mode, params, status and error are the managed server's (null for
+    a server the dashboard did not start); its size is the mode's until its agent tells."""
     shape = group.shape
+    started = model.server if group.managed else {}
     alive = [p for p in group.processes if p.gone_ns is None]
     in_workers = [p.queue for p in alive if p.queue is not None]
     figures = counters(group, model, now_ns)
     return {
         "id": group.id,
         "label": label(group, model),
+        "mode": started.get("mode"),
+        "params": dict(started["params"]) if started.get("params") is not None else None,
+        "status": started.get("status"),
+        "error": started.get("error"),
         "kind": shape.kind if shape else None,
-        "workers": shape.workers if shape else None,
-        "threads": shape.threads if shape else None,
+        "workers": shape.workers if shape else started.get("workers"),
+        "threads": shape.threads if shape else started.get("threads"),
         "connections": shape.connections if shape else None,
+        "python": python_view(group.processes),
         "capacity": group.capacity(model),
         "slots": group.slots(model),
         "url": group.url,
@@ -161,5 +190,18 @@ def server_view(group: ServerGroup, model: Model, now_ns: int) -> dict:
     }
 
 
+def python_view(processes: list[Process]) -> dict | None:
+    """The interpreter of a server's newest process as its agent read it (`src.python`); None
+    until one says. Its processes run one interpreter, so the newest speaks for them all."""
+    known = [p.python for p in processes if p.python is not None]
+    return {"version": known[-1].version, "gil": known[-1].gil} if known else None
+
+
+def managed_python(model: Model) -> dict | None:
+    """The managed server's interpreter as its agent read it (`GET /api/server`'s `python`)."""
+    return next((python_view(g.processes) for g in groups(model) if g.managed), None)
+
+
 def servers_view(model: Model, now_ns: int) -> list[dict]:
+    """Every server, the managed one first: the only place frames and the state carry servers."""
     return [server_view(group, model, now_ns) for group in groups(model)]

@@ -62,6 +62,8 @@ class Sources:
             process.lost += datagram.seq - process.last_seq - 1
         process.last_seq = datagram.seq
         process.dropped = datagram.dropped
+        if datagram.source.python is not None:
+            process.python = datagram.source.python
         shape = datagram.source.server
         if shape is not None and (shape.id in self.shapes or len(self.shapes) < MAX_PROCESSES):
             self.shapes[shape.id] = shape

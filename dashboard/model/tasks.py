@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from threadpulse_agent.protocol import Python
+
 TASK_KEY_SEPARATOR = ":"  # the page gets it in its bootstrap data to build and split keys
 
 
@@ -68,6 +70,7 @@ class Process:
     host: str
     mode: str
     server: str = ""  # the id of its server (`src.server`); until the agent says, HOST:PID
+    python: Python | None = None  # its interpreter (`src.python`), once the agent says
     tasks: dict[int, TaskState] = field(default_factory=dict)
     last_seq: int = -1
     lost: int = 0
@@ -80,6 +83,11 @@ class Process:
     stalled_ns: int | None = None  # since when
     stalled_runs: set[str] = field(default_factory=set)  # runs with a request held up by it
     gone_ns: int | None = None
+
+    @property
+    def gil(self) -> bool:
+        """Whether the process has a GIL: every Python but a free-threaded one that says so."""
+        return self.python is None or self.python.gil
 
     @property
     def status(self) -> str:

@@ -70,17 +70,6 @@ def placed(model: Model) -> list[tuple[Process, ServerGroup]]:
     return [(process, group) for group in groups(model) for process in group.processes]
 
 
-def queues_view(model: Model, now_ns: int) -> dict:
-    """Where waiting requests sit: at the client, in the kernel's accept queue, inside workers."""
-    alive = [p for p in model.processes.values() if p.gone_ns is None]
-    in_workers = [p.queue for p in alive if p.queue is not None]
-    return {
-        "client": model.counters(now_ns)["queued"],
-        "accept_backlog": model.backlog,
-        "in_workers": sum(in_workers) if in_workers else None,
-    }
-
-
 def spans_view(model: Model, now_ns: int, after: int = 0, most: int = SPANS_IN_SNAPSHOT) -> list[Span]:
     """Finished requests of the span window after span number `after` (the timeline's bars)."""
     return model.spans.since(after, now_ns, most)
@@ -102,18 +91,11 @@ def scene_view(model: Model, now_ns: int) -> dict | None:
 def state_view(model: Model, now_ns: int) -> dict:
     """Everything the page draws: `GET /api/state` and the Socket.IO snapshot."""
     return {
-        "server": dict(model.server),
-        "servers": servers_view(model, now_ns),
+        **_shared(model, now_ns),
         "processes": [
             {**process_view(model, p, g), "tasks": [task_view(t, now_ns) for t in p.tasks.values()]}
             for p, g in placed(model)
         ],
-        "counters": model.counters(now_ns),
-        "runs": runs_view(model, now_ns),
-        "collector": collector_view(model),
-        "queues": queues_view(model, now_ns),
-        "captions": captions(model, now_ns),
-        "scene": scene_view(model, now_ns),
     }
 
 
@@ -136,20 +118,28 @@ def collector_view(model: Model) -> dict:
 def frame_parts(model: Model, now_ns: int) -> dict:
     """The comparable pieces a frame is a difference of (no ageing values inside)."""
     return {
-        "server": dict(model.server),
-        "servers": servers_view(model, now_ns),
+        **_shared(model, now_ns),
         "processes": [process_view(model, p, g) for p, g in placed(model)],
         "tasks": {
             task_key(p.pid, t.id): task_view(t, now_ns, with_age=False)
             for p in model.processes.values()
             for t in p.tasks.values()
         },
+        "span_seq": model.spans.seq,
+        "series_seq": model.series.seq,
+    }
+
+
+def _shared(model: Model, now_ns: int) -> dict:
+    """What the state and a frame's parts both carry. Servers only in `servers`, each with its own
+    header, counters and queues; `counters` is all servers together: done and failed the sum of
+    the per-server tallies, in service and queued counted over every process and run, as the
+    per-second series records them (the stage's and the audience's counters)."""
+    return {
+        "servers": servers_view(model, now_ns),
         "counters": model.counters(now_ns),
         "runs": runs_view(model, now_ns),
         "collector": collector_view(model),
-        "queues": queues_view(model, now_ns),
-        "span_seq": model.spans.seq,
-        "series_seq": model.series.seq,
         "captions": captions(model, now_ns),
         "scene": scene_view(model, now_ns),
     }

@@ -13,7 +13,7 @@ from functools import cache
 
 from flask import render_template
 
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 
 JS = PROJECT_ROOT / "static" / "js"
 CSS = (PROJECT_ROOT / "static" / "css" / "dashboard.css", PROJECT_ROOT / "static" / "css" / "report.css")

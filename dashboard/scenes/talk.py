@@ -12,7 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from dashboard.loadspec.limits import BadLoadRequest, parse_burst
 from dashboard.model.verdict import Prediction
 from dashboard.scenes.law import cores, predict

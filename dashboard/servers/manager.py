@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dashboard.addresses import family
 from dashboard.children import Spawner, guarded_pids, release_tree, terminate_tree
+from dashboard.servers.interpreters import on_python
 from dashboard.servers.mode import Mode
 from dashboard.servers.modes import get_mode
 from threadpulse_agent import ENV_COLLECTOR, ENV_MODE
@@ -53,6 +54,8 @@ class ServerManager:
         self._proc: subprocess.Popen | None = None
         self._mode: Mode | None = None
         self._params: dict[str, int] = {}
+        self._python: Path | None = None  # the interpreter it runs on; None: the project's own
+        self._interpreter: str | None = None  # as the user named it (run.py --python)
         self._url: str | None = None
         self._status = "stopped"
         self._error: str | None = None
@@ -79,14 +82,18 @@ class ServerManager:
             "params": dict(params),
             "capacity": mode.capacity(params) if mode else 0,
             "capacity_formula": mode.capacity_formula if mode else None,
+            "interpreter": self._interpreter,
             "url": self._url,
             "pids": pids,
             "status": self._status,
             "error": self._error,
         }
 
-    def switch(self, mode_name: object, params: dict) -> dict:
-        """Stop the current server, start the one asked for, and return its info once it serves.
+    def switch(
+        self, mode_name: object, params: dict, python: Path | None = None, interpreter: str | None = None
+    ) -> dict:
+        """Stop the current server, start the one asked for, and return its info once it serves;
+        on `python` (interpreters.resolve), named by the user as `interpreter`, when given.
 
         Bad input raises BadServerRequest before anything changes; a server that fails to start
         raises StartError and leaves status "failed" with the reason.
@@ -96,6 +103,7 @@ class ServerManager:
         with self._lock:
             retired = self._stop_locked()
             self._mode, self._params, self._status, self._error = mode, values, "starting", None
+            self._python, self._interpreter = python, interpreter
             self._url = None
             self._publish(retired)
             try:
@@ -155,7 +163,8 @@ class ServerManager:
         log_path = self.spawner.logdir / f"{mode.name}-{port}.log"
         env = {ENV_COLLECTOR: self.collector_url, ENV_MODE: mode.name}
         log.info("starting %s %s on %s:%d", mode.name, params, self.host, port)
-        self._proc = self.spawner.spawn(mode.command(params, self.host, port), env, log_path)
+        argv = on_python(mode.command(params, self.host, port), self._python)
+        self._proc = self.spawner.spawn(argv, env, log_path)
         url = f"http://{self.host}:{port}"
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -91,6 +91,9 @@ class Mode:
     # The bursts tests/test_modes.py and bench.modes fire at it: at least one `tested`, larger
     # than its capacity, so that some requests must queue.
     law_cases: tuple[LawCase, ...] = ()
+    # Why the mode cannot run on a Python other than the project's (run.py --python, issue 20);
+    # None: it can (its command starts with `python_module`).
+    other_python: str | None = None
 
     def validate(self, given: dict) -> dict[str, int]:
         """Every parameter as a whole number within bounds (defaults for the missing ones)."""
@@ -151,6 +154,7 @@ class Mode:
             "capacity_default": self.capacity({p.name: p.default for p in self.params}),
             "task_kind": self.task_kind,
             "task": self.task,
+            "other_python": self.other_python,
         }
 
 

@@ -13,6 +13,7 @@ from dashboard.loadgen.targets import UnknownTarget
 from dashboard.loadspec.limits import BadLoadRequest
 from dashboard.model.live import Model
 from dashboard.model.run_book import MAX_RUNS
+from dashboard.model.servers import managed_python
 from dashboard.model.views import history_view, state_view, task_detail
 from dashboard.reports.page import render_report
 from dashboard.reports.report import BadReportQuery, NothingToReport, parse_selection, report_data
@@ -107,7 +108,7 @@ def get_server() -> ResponseReturnValue:
     services = current_services()
     if services.servers is None:  # a replay: the server as recorded
         return jsonify(services.store.use(lambda model: dict(model.server)))
-    return jsonify(services.servers.info())
+    return jsonify({**services.servers.info(), "python": services.store.use(managed_python)})
 
 
 @api.post("/server")
@@ -117,8 +118,8 @@ def switch_server() -> ResponseReturnValue:
     body = json_body()
     if not isinstance(body, dict):
         raise BadServerRequest('body must be a JSON object like {"mode": "gunicorn-gthread", "workers": 1}')
-    params = {key: value for key, value in body.items() if key != "mode"}
-    return jsonify(current_services().switch_server(body.get("mode"), params))
+    params = {key: value for key, value in body.items() if key not in ("mode", "python")}
+    return jsonify(current_services().switch_server(body.get("mode"), params, body.get("python")))
 
 
 @api.post("/load")

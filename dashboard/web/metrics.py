@@ -74,11 +74,11 @@ def read(model: Model, now_ns: int) -> Scrape:
 def families(scrape: Scrape) -> Iterator[Metric]:
     """Every metric family of one scrape (pure: tested without a server)."""
     state = scrape.state
-    servers = state["servers"]
+    servers = [s for s in state["servers"] if s["pids"]]  # the managed one before it reports: none
     workers = [p for p in state["processes"] if p["status"] == "alive"]
     yield from _servers(servers, workers)
     yield from _workers(workers, scrape.losses)
-    yield from _queues(state, servers)
+    yield from _queues(servers)
     yield from _routes(scrape.routes)
     yield from _collector(scrape)
 
@@ -152,9 +152,9 @@ def _workers(workers: list[dict], losses: dict[int, tuple[int, int]]) -> Iterato
     yield from (busy, idle, slots, utilisation, in_worker, dropped, lost)
 
 
-def _queues(state: dict, servers: list[dict]) -> Iterator[Metric]:
-    """Waiting at the client (per server) and in the kernel (the managed server's socket, the one
-    the dashboard reads; in-worker queues are per worker, above)."""
+def _queues(servers: list[dict]) -> Iterator[Metric]:
+    """Waiting at the client and in the kernel, as each server's entry has them (the kernel's
+    backlog is read for the managed server's socket only; in-worker queues are per worker, above)."""
     client = GaugeMetricFamily(
         "threadpulse_queued_client",
         "Requests the dashboard's load generator sent that no task has picked up yet",
@@ -166,11 +166,10 @@ def _queues(state: dict, servers: list[dict]) -> Iterator[Metric]:
         labels=["server"],
     )
     for server in servers:
-        counters = server.get("counters") or state["counters"]
-        client.add_metric([server["id"]], counters["queued"])
-    managed = next((s["id"] for s in servers if s.get("managed")), None)
-    if managed is not None and state["queues"].get("accept_backlog") is not None:
-        backlog.add_metric([managed], state["queues"]["accept_backlog"])
+        queues = server["queues"]
+        client.add_metric([server["id"]], queues["client"])
+        if queues["accept_backlog"] is not None:
+            backlog.add_metric([server["id"]], queues["accept_backlog"])
     yield client
     yield backlog
 

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from dashboard import __version__
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from dashboard.loadspec.http_request import METHODS
 from dashboard.loadspec.limits import ENDPOINTS, MAX_COUNT, MAX_MS
 from dashboard.loadspec.plan import MAX_CONNECTIONS, MAX_RATE, MAX_SECONDS

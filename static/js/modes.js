@@ -7,6 +7,7 @@
 
 import { byId, element, setText } from "./dom.js";
 import { formatCount } from "./format.js";
+import { serverWords } from "./server-words.js";
 
 const RETRY_MS = 2000;
 
@@ -48,7 +49,7 @@ export class ModeSwitcher {
       this.switchTo(this.select.value, this.values());
     });
     this.restartButton.addEventListener("click", () => {
-      const server = this.store.server;
+      const server = this.store.managedServer();
       if (server?.mode) this.switchTo(server.mode, server.params ?? {}, "Restarting");
     });
     this.load();
@@ -84,7 +85,7 @@ export class ModeSwitcher {
 
   /** Fills the form from the running server unless the user is editing it; live figures. */
   render() {
-    const server = this.store.server;
+    const server = this.store.managedServer();
     this.restartButton.hidden = server?.status !== "failed";
     if (server && this.modes.has(server.mode)) {
       const stamp = `${server.mode} ${JSON.stringify(server.params ?? {})}`;
@@ -100,13 +101,13 @@ export class ModeSwitcher {
   }
 
   renderLive() {
-    const server = this.store.server;
+    const server = this.store.managedServer();
     if (!server) return;
-    const counters = this.store.counters ?? {};
-    const cap = typeof server.capacity === "number" ? server.capacity : "unbounded";
+    const counters = server.counters ?? {};
+    const words = serverWords(server);
     setText(
       this.live,
-      `now: ${server.mode} · capacity ${cap} · in service ${formatCount(counters.in_service)}` +
+      `now: ${words.mode} · ${words.capacity} · in service ${formatCount(counters.in_service)}` +
         ` · queued ${formatCount(counters.queued)}`,
     );
   }

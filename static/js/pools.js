@@ -11,7 +11,7 @@
 import { element, setAttr, setText } from "./dom.js";
 import { fitTiles } from "./fit.js";
 import { formatAge, formatPct, plural } from "./format.js";
-import { ServerHead } from "./server-heads.js";
+import { ServerHead, showNoGil } from "./server-heads.js";
 
 const MAX_FREE_TILES = 32;
 const DENSE_TILES = 16; // past this many tiles a panel draws them small
@@ -214,7 +214,10 @@ export class PoolsView {
   /** Each server's header, then its panels; the DOM is touched only when that order changes. */
   placeByServer(store) {
     const servers = new Map(store.servers.map((server) => [server.id, server]));
-    const headed = servers.size > 1 || this.fit === null;
+    // A managed server with no process yet (starting, failed) has an entry but nothing to head.
+    const shown = store.servers.filter((server) => server.pids?.length > 0).length;
+    const headed = shown > 1 || this.fit === null;
+    showNoGil(store.servers);
     for (const [id, head] of this.heads) {
       if (!headed || !servers.has(id)) {
         head.el.remove();

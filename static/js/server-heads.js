@@ -2,19 +2,13 @@
 // from the user's command, one attached) gets its own header above its worker panels, with what
 // runs, its shape and address, its capacity and its own counters. Two servers are never summed.
 
-import { element, setAttr, setText } from "./dom.js";
+import { byId, element, setAttr, setText } from "./dom.js";
+import { serverWords } from "./server-words.js";
 
-/** The header's figures of one server entry of the state's `servers`, as words. */
-export function serverFigures(server) {
-  const c = server.counters ?? {};
-  const capacity = server.capacity === null ? "capacity unbounded" : `capacity ${server.capacity}`;
-  return [
-    capacity,
-    `queued ${c.queued ?? 0}`,
-    `in service ${c.in_service ?? 0}`,
-    `done ${c.done ?? 0}`,
-    `failed ${c.failed ?? 0}`,
-  ];
+/** The starved legend's "no GIL" note, shown while a server on the page runs without one. */
+export function showNoGil(servers) {
+  const note = byId("no-gil-note");
+  if (note) note.hidden = !servers.some((server) => server.python?.gil === false);
 }
 
 export class ServerHead {
@@ -23,13 +17,16 @@ export class ServerHead {
     this.el.dataset.server = id;
     this.title = element("h3", "server-title", this.el);
     this.tag = element("span", "server-tag", this.el);
+    this.python = element("span", "server-python", this.el);
     this.figures = element("span", "server-figures", this.el);
   }
 
   update(server) {
-    setText(this.title, server.label ?? server.id);
-    setText(this.tag, server.managed ? "managed" : server.url ? `at ${server.url}` : "");
-    setText(this.figures, serverFigures(server).join(" · "));
+    const words = serverWords(server);
+    setText(this.title, words.title);
+    setText(this.tag, words.tag);
+    setText(this.python, words.python);
+    setText(this.figures, words.figures.join(" · "));
     setAttr(this.el, "title", `server ${server.id}: pids ${(server.pids ?? []).join(", ")}`);
   }
 }

@@ -1,25 +1,17 @@
-// The header, on every page: the server's mode, size and status, the link's status and the
-// "reconnecting" banner.
+// The header, on every page: the managed server's mode, size and status (its entry in the state's
+// `servers`), the link's status and the "reconnecting" banner.
 
 import { byId, setText } from "./dom.js";
-import { plural } from "./format.js";
+import { serverWords } from "./server-words.js";
+
+// What the header says while the dashboard runs no server of its own (it only watches others).
+const NO_SERVER = { mode: "—", size: "", status: "none", error: "" };
 
 const CONNECTION_TEXT = {
   connecting: "connecting…",
   connected: "live",
   disconnected: "disconnected",
 };
-
-function describeSize(server) {
-  const parts = [];
-  if (typeof server.workers === "number" && typeof server.threads === "number") {
-    parts.push(`${plural(server.workers, "worker")} × ${plural(server.threads, "thread")}`);
-  }
-  parts.push(
-    typeof server.capacity === "number" ? `capacity ${server.capacity}` : "capacity unbounded",
-  );
-  return parts.join(" · ");
-}
 
 export class StatusView {
   constructor(version) {
@@ -40,15 +32,14 @@ export class StatusView {
   }
 
   render(store) {
-    const server = store.server;
-    if (server) {
-      setText(this.mode, server.mode ?? "—");
-      setText(this.size, describeSize(server));
-      this.serverStatus.dataset.status = server.status ?? "unknown";
-      setText(this.serverStatus, `server: ${server.status ?? "unknown"}`);
-      const error = server.status === "failed" ? (server.error ?? "no reason given") : "";
-      setText(this.serverError, error);
-      this.serverError.hidden = error === "";
-    }
+    if (store.version === null) return; // no snapshot yet: nothing known of any server
+    const server = store.managedServer();
+    const words = server ? serverWords(server) : NO_SERVER;
+    setText(this.mode, words.mode);
+    setText(this.size, words.size);
+    this.serverStatus.dataset.status = words.status;
+    setText(this.serverStatus, `server: ${words.status}`);
+    setText(this.serverError, words.error);
+    this.serverError.hidden = words.error === "";
   }
 }

@@ -58,12 +58,12 @@ export class Store {
     this.maxSeries = history.series_points;
     this.spanOf = spanReader(this.spanFields);
     this.version = null;
-    this.server = null;
-    this.servers = []; // every server seen, each with its own label, capacity and counters
+    // Every server seen, the managed one first, each with its own header, counters and queues
+    // (the managed one also with its mode, params, status and error).
+    this.servers = [];
     this.processes = new Map(); // pid (string) -> {pid, slots, status, queue, cpu_pct, ...}
     this.tasks = new Map(); // task key -> task, plus its `pid`
-    this.counters = null;
-    this.queues = null; // {client, accept_backlog, in_workers}
+    this.counters = null; // all servers together (each server's own are in its entry)
     this.collector = null; // {rejected: {reason: n}, lost, dropped, kernel_dropped}
     this.runs = new Map(); // run id -> run
     this.spans = []; // finished requests of the span window, oldest first (by seq)
@@ -79,6 +79,11 @@ export class Store {
     this.changed = true; // set on every update, cleared by the renderer
   }
 
+  /** The server the dashboard runs (its entry with `managed: true`), or null when it runs none. */
+  managedServer() {
+    return this.servers.find((server) => server.managed) ?? null;
+  }
+
   taskKey(pid, id) {
     return `${pid}${this.keySeparator}${id}`;
   }
@@ -92,7 +97,6 @@ export class Store {
   /** Replaces everything with a snapshot. */
   applySnapshot(snap, receivedAt) {
     this.version = snap.version;
-    this.server = snap.server ?? null;
     this.servers = snap.servers ?? [];
     this.processes = new Map();
     this.tasks = new Map();
@@ -104,7 +108,6 @@ export class Store {
       }
     }
     this.counters = snap.counters ?? null;
-    this.queues = snap.queues ?? null;
     this.collector = snap.collector ?? null;
     this.runs = new Map();
     this.mergeRuns(snap.runs);
@@ -136,7 +139,6 @@ export class Store {
   applyFrame(frame, receivedAt) {
     if (this.version === null || frame.base !== this.version) return false;
     this.version = frame.version;
-    if (frame.server) this.server = frame.server;
     if (frame.servers) this.servers = frame.servers;
     if (frame.processes) this.replaceProcesses(frame.processes);
     for (const [key, task] of Object.entries(frame.tasks ?? {})) {
@@ -147,7 +149,6 @@ export class Store {
       }
     }
     if (frame.counters) this.counters = frame.counters;
-    if (frame.queues) this.queues = frame.queues;
     if (frame.collector) this.collector = frame.collector;
     this.mergeRuns(frame.runs);
     this.addSpans(frame.spans);

@@ -8,6 +8,7 @@
 
 const FRAME_MS = 50;
 const TASKS_PER_PROCESS = 64;
+const SERVER_ID = "synthetic"; // the one server, shown as the managed one
 const PATHS = ["/io", "/cpu", "/cpu-native", "/mixed", "/hello", "/other"];
 const STATES = ["running", "waiting", "starved"];
 const SCENE = {
@@ -119,6 +120,7 @@ export function feed(store, search, { onChange, onStatus }) {
     const pid = 10_000 + p;
     procs.push({
       pid,
+      server: SERVER_ID,
       slots: Math.min(TASKS_PER_PROCESS, lanes - p * TASKS_PER_PROCESS),
       status: "alive",
       queue: 0,
@@ -145,14 +147,28 @@ export function feed(store, search, { onChange, onStatus }) {
     {
       version,
       now_ms: now0,
-      server: { mode: "synthetic", workers: processes, threads: TASKS_PER_PROCESS, capacity, status: "serving" },
+      servers: [
+        {
+          id: SERVER_ID,
+          label: "synthetic",
+          managed: true,
+          mode: "synthetic",
+          status: "serving",
+          error: null,
+          workers: processes,
+          threads: TASKS_PER_PROCESS,
+          capacity,
+          pids: procs.map((p) => p.pid),
+          counters: { queued: 0, in_service: 0, done: history.length, failed: 0 },
+          queues: { client: 0, accept_backlog: 0, in_workers: 0 },
+        },
+      ],
       processes: procs,
       counters: { queued: 0, in_service: 0, done: history.length, failed: 0 },
       runs: [],
       collector: { rejected: {}, lost: 0, dropped: 0 },
       captions: CAPTIONS,
       scene: SCENE,
-      queues: { client: 0, accept_backlog: 0, in_workers: 0 },
       spans: history,
       series: Array.from({ length: 60 }, (_, i) => point(t0 - 59 + i)),
     },

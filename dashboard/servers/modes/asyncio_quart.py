@@ -15,6 +15,10 @@ class AsyncioQuart(Mode):
         "with no pool to fill, but a view that computes without awaiting freezes every other."
     )
     capacity_formula = "unbounded (a new asyncio task per request)"
+    other_python = (
+        "Quart and Hypercorn run on the project's Python only (one thread runs "
+        "every asyncio task, so none waits on a GIL)"
+    )
     task_kind = "asyncio"
     task = "an asyncio task made by Hypercorn for the request (Task-N), gone after it"
     law_cases = (

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 from dashboard.servers.mode import LawCase, Mode, Param, listen_backlog
-from workload import eventlet_server
+
+# eventlet patches before anything imports `threading` or `socket` (workload/eventlet_server.py).
+BOOT = "import eventlet; eventlet.monkey_patch(); from workload.eventlet_server import main; main()"
 
 
 class Eventlet(Mode):
@@ -17,6 +21,10 @@ class Eventlet(Mode):
         "maintenance and prints a deprecation warning on import (gunicorn 26 dropped -k eventlet)."
     )
     capacity_formula = "pool size"
+    other_python = (
+        "eventlet does not support free-threading (its green threads need the GIL); "
+        "it runs on the project's Python only"
+    )
     task_kind = "greenlet"
     task = "a green thread spawned from the pool for the connection, gone when it closes"
     params = (Param("pool", "green threads in the pool", 1000, 1, 10_000),)
@@ -33,4 +41,8 @@ class Eventlet(Mode):
         return params["pool"]
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
-        return eventlet_server.command(host, port, params["pool"], listen_backlog())
+        return [
+            sys.executable, "-c", BOOT,
+            "--host", host, "--port", str(port),
+            "--pool", str(params["pool"]), "--backlog", str(listen_backlog()),
+        ]  # fmt: skip

@@ -17,6 +17,10 @@ class GunicornGevent(Mode):
         "every other greenlet of its process."
     )
     capacity_formula = "workers × connections"
+    other_python = (
+        "gevent does not support free-threading (its greenlets need the GIL); "
+        "it runs on the project's Python only"
+    )
     task_kind = "greenlet"
     task = "a greenlet spawned for the connection, gone when it closes"
     params = (

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import psutil
 
+import threadpulse_agent
 from dashboard.addresses import host_port
-from dashboard.children import PROJECT_ROOT
+from dashboard.files import PROJECT_ROOT
 from dashboard.loadspec.limits import REQUEST_TIMEOUT_S
 from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
 
@@ -55,6 +56,9 @@ class ModWsgi(WorkersTimesThreads):
         "once; the rest wait on that socket. Threads of a daemon share its GIL."
     )
     capacity_formula = "processes × threads"
+    other_python = (
+        "Debian's mod_wsgi is built against Debian's own Python, which Apache loads; it cannot take another"
+    )
     task = "a thread of a mod_wsgi daemon process (made by mod_wsgi in C, so Python calls it Dummy-N)"
     law_cases = (
         LawCase({"workers": 1, "threads": 4}, 12, 300, 4),
@@ -75,7 +79,7 @@ class ModWsgi(WorkersTimesThreads):
         runs = _folder(HOME / "run")
         _prune(runs)
         run = Path(tempfile.mkdtemp(prefix=f"{port}-", dir=runs))
-        for package in (PROJECT_ROOT / "workload", PROJECT_ROOT / "agent" / "threadpulse_agent"):
+        for package in (PROJECT_ROOT / "workload", Path(threadpulse_agent.__file__).parent):
             shutil.copytree(package, run / package.name, ignore=shutil.ignore_patterns("__pycache__"))
         conf = run / "httpd.conf"
         conf.write_text(config(run, params, host, port))

@@ -24,6 +24,7 @@ class Uwsgi(WorkersTimesThreads):
         "straight from the shared socket (--http-socket): N × M at once; threads of a process "
         "share its GIL, as under gunicorn gthread."
     )
+    other_python = "uWSGI embeds the Python it was compiled with (the project's), so it cannot take another"
     task = "a thread of a uWSGI worker (made by uWSGI in C, so Python calls it Dummy-N)"
     law_cases = (
         LawCase({"workers": 1, "threads": 4}, 12, 300, 4),

@@ -16,6 +16,7 @@ from dashboard.config import DEFAULT_MODE, DEFAULT_THREADS, BadConfig, Config
 from dashboard.recording.reader import MAX_EVENTS_CAP, Recording, RecordingError, read_recording
 from dashboard.scenes.scene import Scene
 from dashboard.scenes.talk import TalkError, load_talk
+from dashboard.servers.interpreters import resolve
 from dashboard.servers.mode import BadServerRequest, Param
 from dashboard.servers.modes import REGISTRY, get_mode
 from dashboard.web.audience import parse_public_url
@@ -51,6 +52,7 @@ def config_from_flags(args: argparse.Namespace, command: list[str]) -> Config:
             port=args.port,
             mode=mode,
             server_params=params,
+            python=args.python,
             collector_port=_collector_port(args),
             dashboard_worker=args.dashboard_worker,
             dashboard_threads=_dashboard_threads(args),
@@ -88,6 +90,10 @@ def _check_places(args: argparse.Namespace, command: list[str]) -> None:
         raise BadFlag("--chdir is for the COMMAND after --")
     if args.target and not (command or args.attach):
         raise BadFlag("--target is for the COMMAND after -- or for --attach")
+    if args.python and (command or args.attach) and not args.mode:
+        raise BadFlag(
+            "--python is for the managed demo server (give --mode too); run your COMMAND with its own Python"
+        )
     if args.chdir and not os.path.isdir(args.chdir):
         raise BadFlag(f"--chdir {args.chdir[:80]!r} is not a folder")
     if args.target and not re.fullmatch(r"http://[^/\s]+/?", args.target):
@@ -156,7 +162,9 @@ def _server(args: argparse.Namespace) -> tuple[str, dict[str, int]]:
     mode = get_mode(args.mode or DEFAULT_MODE)
     given = {name: getattr(args, name) for name in mode_params() if getattr(args, name) is not None}
     try:
-        return mode.name, mode.startable(given)
+        values = mode.startable(given)
+        resolve(args.python, mode)  # the interpreter checked (its venv made) before anything starts
+        return mode.name, values
     except BadServerRequest as exc:
         raise BadFlag(str(exc)) from None
 

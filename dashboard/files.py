@@ -1,0 +1,10 @@
+"""Where Threadpulse's own files are: templates/, static/, the default talk (scenes/), the demo app
+(workload/), the browser libraries (node_modules/) and requirements.txt. A checkout has them beside
+the dashboard package; the wheel carries them inside it, in dashboard/bundled/ (pyproject.toml,
+hatch_build.py), since a top-level `templates` or `workload` in site-packages would clash with
+other projects' and users' own."""
+
+from pathlib import Path
+
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+PROJECT_ROOT = BUNDLED if BUNDLED.is_dir() else BUNDLED.parent.parent

@@ -1,0 +1,126 @@
+"""The free-threaded build (`make free-threaded`, issue 20) on real servers: its agent reports the
+GIL off, four CPU-bound threads of one gunicorn gthread worker use the machine's cores as two
+processes would (the control, tests/cores.py), and no thread is ever judged to wait on the GIL."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.servers import free_threaded
+from dashboard.servers.manager import free_port
+from tests.cores import against_control
+from tests.support import ROOT, Dashboard, page_at, wait_for
+from tests.test_cpu_and_queues import busy_tasks, measured_mid_burst
+from tests.test_launch import own_server
+
+
+def test_make_free_threaded_finds_its_build_and_says_so():
+    """Built once (keyed by the source version and the pins), found again at once."""
+    said: list[str] = []
+    assert free_threaded.prepare(said.append) == free_threaded.PYTHON
+    assert said == [f"== the free-threaded Python is up to date ({free_threaded.PYTHON})"]
+
+
+def test_a_failed_build_step_says_which_and_where_its_log_is(tmp_path):
+    log = tmp_path / "build.log"
+    with open(log, "w") as out, pytest.raises(free_threaded.BuildFailed) as failed:
+        free_threaded._step("compiling", ["make", "-f", "no-such-makefile"], tmp_path, out, print)
+    assert str(failed.value) == f"compiling failed (exit 2): see the end of {log}"
+    assert "no-such-makefile" in log.read_text()
+
+
+@pytest.fixture(scope="module")
+def free_dashboard():
+    """gunicorn gthread 1 × 4 on the free-threaded build; fails (never skips) when it is not built."""
+    assert free_threaded.missing() is None, free_threaded.missing()
+    dash = Dashboard("--workers", "1", "--threads", "4", "--python", "free-threaded")
+    try:
+        dash.wait_serving()
+        dash.wait_processes(1)
+        yield dash
+    finally:
+        dash.stop_leaving_nothing(10)
+
+
+def _python(dashboard) -> dict | None:
+    return dashboard.get("/api/server").json()["python"]
+
+
+@pytest.mark.integration
+def test_the_free_threaded_build_reports_its_gil_off_through_the_agent(free_dashboard):
+    info = free_dashboard.get("/api/server").json()
+    assert info["interpreter"] == "free-threaded"
+    python = wait_for(lambda: _python(free_dashboard), 10, what="the agent's interpreter")
+    assert python["gil"] is False and python["version"].startswith("3.13."), python
+    (server,) = free_dashboard.get("/api/state").json()["servers"]
+    assert server["python"] == python
+
+
+@pytest.mark.integration
+def test_four_cpu_bound_threads_use_the_cores_and_none_waits_on_the_gil(free_dashboard):
+    """4 × /cpu on one process of 4 threads: with the GIL they share one core (test_cpu_and_queues);
+    without it the process gets at least 75% of what two plain CPU-burning processes get now, and
+    each thread is running or waiting for a core, never starved by the GIL."""
+    seen: list[dict] = []
+
+    def process_cpu() -> float:
+        state = measured_mid_burst(free_dashboard, "cpu", 4, 3000)
+        seen.append(state)
+        free_dashboard.wait_run(state["run"])
+        (process,) = state["processes"]
+        return process["cpu_pct"]
+
+    readings = against_control(process_cpu)
+    (measured, control) = readings[-1]
+    assert measured >= 0.75 * control, (readings, [busy_tasks(s) for s in seen])
+    for state in seen:
+        assert all(t["why"] != "gil" for t in busy_tasks(state)), busy_tasks(state)
+    assert any("threads computing at once: no GIL" in c for s in seen for c in s["captions"]), seen
+    (process,) = free_dashboard.get("/api/state").json()["processes"]
+    for task in process["tasks"]:
+        detail = free_dashboard.get(f"/api/tasks/{process['pid']}/{task['id']}").json()
+        assert "starved:gil" not in detail["state_ms"], detail
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("mode", "params"), [("flask-dev-threaded", {}), ("gunicorn-sync", {"workers": 1})])
+def test_the_dev_server_and_gunicorn_sync_run_free_threaded_too(free_dashboard, mode, params):
+    reply = free_dashboard.post("/api/server", {"mode": mode, **params, "python": "free-threaded"})
+    assert reply.status_code == 200, reply.text
+    free_dashboard.wait_processes(1, 20)
+    python = wait_for(lambda: _python(free_dashboard), 20, what=f"{mode}'s interpreter")
+    assert python["gil"] is False, python
+
+
+@pytest.mark.integration
+def test_the_page_says_the_gil_is_off_in_the_servers_header_and_the_legend(free_dashboard, browser):
+    """Where people look: the header says "Python 3.13.x · GIL off", the starved legend no GIL."""
+    python = wait_for(lambda: _python(free_dashboard), 10, what="the agent's interpreter")
+    with page_at(browser, f"{free_dashboard.url}/") as page:
+        head = page.locator(".server-head .server-python")
+        expect(head).to_have_text(f"Python {python['version']} · GIL off", timeout=15_000)
+        expect(page.locator("#no-gil-note")).to_be_visible()
+
+
+@pytest.mark.integration
+def test_a_launched_app_on_the_free_threaded_python_is_shown_with_its_gil_off(tmp_path, monkeypatch):
+    """run.py -- COMMAND: the user's gunicorn on a free-threaded venv, its interpreter read by the
+    agent in its real workers, not assumed from anything the dashboard started."""
+    monkeypatch.setenv("BLOG_DATABASE", str(tmp_path / "blog.sqlite"))
+    port = free_port()
+    gunicorn = free_threaded.VENV / "bin" / "gunicorn"
+    command = [str(gunicorn), "-w", "1", "--threads", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket"]
+    dash = Dashboard("--chdir", str(ROOT / "tests" / "apps"), "--", *command, "blog:create_app()")
+    try:
+        found = own_server(dash, processes=1)
+        python = wait_for(
+            lambda: next(
+                s["python"] for s in dash.get("/api/state").json()["servers"] if s["id"] == found["id"]
+            ),
+            10,
+            what="the launched server's interpreter",
+        )
+        assert python["gil"] is False and python["version"].startswith("3.13."), python
+    finally:
+        dash.stop_leaving_nothing()
