@@ -8,6 +8,7 @@ knowing is tried in turn by `shape()`, which the reporter calls when it sends a 
 - gunicorn hands its worker object over (`note_gunicorn_worker`, from a `post_fork` hook or the
   injected bootstrap's patch of `Worker.init_process`);
 - uWSGI's embedded `uwsgi` module holds its options;
+- a Granian worker, forked by its master, holds the master's server object (`_from_granian`);
 - an ASGI server (uvicorn, Hypercorn) hands its config over as it loads the app
   (`note_asgi_server`, from the injected bootstrap's patches), and the ASGI agent reads on the event
   loop how many threads run the app's sync views (`note_pool`);
@@ -17,6 +18,7 @@ knowing is tried in turn by `shape()`, which the reporter calls when it sends a 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import socket
@@ -27,6 +29,8 @@ from threadpulse_agent.protocol import MAX_NAME, Server
 
 _gunicorn_worker: Any = None
 _environ_shape: Server | None = None
+_granian_shape: Server | None = None
+_granian_looked = False
 _asgi_server: tuple[str, int, tuple[str, ...]] | None = None  # (name, workers, listen)
 _pool_size: int | None = None  # threads that run the app's sync views, read on the event loop
 
@@ -125,6 +129,28 @@ def _from_uwsgi(uwsgi: Any) -> Server:
     return Server(server_id(master), "uwsgi", workers, threads, None, workers * threads, tuple(listen))
 
 
+def _from_granian() -> Server | None:
+    """Granian's workers and blocking threads, from the server object a forked worker inherits
+    from its master (a WSGI worker is handed no object of its own). Looked for once, by the
+    reporter: a scan of the heap (16 ms among a Flask app's 35,000 objects, measured here), and
+    the shape does not change while the worker lives."""
+    global _granian_shape, _granian_looked
+    if _granian_looked:
+        return _granian_shape
+    _granian_looked = True
+    common = sys.modules.get("granian.server.common")
+    if common is None or multiprocessing.current_process().name != "granian-worker":
+        return None
+    for found in gc.get_objects():
+        if isinstance(found, common.AbstractServer):
+            workers, threads = int(found.workers), int(found.blocking_threads)
+            listen = (_address((found.bind_addr, found.bind_port))[:MAX_NAME],)
+            master = server_id(os.getppid())
+            _granian_shape = Server(master, "granian", workers, threads, None, workers * threads, listen)
+            break
+    return _granian_shape
+
+
 def _from_asgi(name: str, workers: int, listen: tuple[str, ...]) -> Server:
     """An ASGI server: each worker an event loop whose tasks have no bound (capacity None), its
     sync views run on a pool of `_pool_size` threads, drawn as its slots. A worker the server
@@ -143,6 +169,8 @@ def shape() -> Server | None:
             return _from_uwsgi(uwsgi)
         if _asgi_server is not None:
             return _from_asgi(*_asgi_server)
+        if "granian" in sys.modules:
+            return _from_granian() or _environ_shape
     except Exception:  # server internals moved: say nothing rather than something false
         return None
     return _environ_shape
