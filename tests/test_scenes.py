@@ -1,8 +1,10 @@
 """Scenes: the talk file (its checks, refused whole at start), the law's predictions, the API, and
-scenes 1, 4 and 5 fired end to end on real servers with their prediction and verdict checked."""
+scenes 1, 4, 5 and 6 (no GIL) fired end to end on real servers with their prediction and verdict
+checked."""
 
 from __future__ import annotations
 
+import math
 import socket
 import subprocess
 import sys
@@ -16,11 +18,13 @@ from dashboard.config import Config
 from dashboard.loadspec.limits import Burst
 from dashboard.model.verdict import Prediction
 from dashboard.scenes import play as play_module
-from dashboard.scenes.law import predict
+from dashboard.scenes.law import cores, predict
 from dashboard.scenes.talk import TalkError, default_talk, load_talk
+from dashboard.servers import free_threaded
 from dashboard.servers.manager import free_port
 from dashboard.servers.modes import get_mode
 from tests.support import ROOT, Dashboard, wait_for
+from tests.test_cpu_and_queues import busy_tasks
 
 integration = pytest.mark.integration
 
@@ -45,22 +49,25 @@ def talk_file(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_default_talk_follows_the_article_in_order():
-    """Issue 11, item 3: at least the nine scenes, from the dev server to a blocked hub."""
+    """Issue 11, item 3: the nine scenes, from the dev server to a blocked hub; issue 20: the GIL
+    scene's load on the free-threaded build right after it."""
     scenes = default_talk()
-    assert [(s.mode, s.burst.endpoint) for s in scenes] == [
-        ("flask-dev-serial", "io"),
-        ("flask-dev-threaded", "io"),
-        ("gunicorn-sync", "io"),
-        ("gunicorn-gthread", "io"),
-        ("gunicorn-gthread", "cpu"),
-        ("gunicorn-gthread", "cpu-native"),
-        ("gunicorn-sync", "cpu"),
-        ("eventlet", "io"),
-        ("eventlet", "mixed"),
+    assert [(s.mode, s.burst.endpoint, s.python) for s in scenes] == [
+        ("flask-dev-serial", "io", None),
+        ("flask-dev-threaded", "io", None),
+        ("gunicorn-sync", "io", None),
+        ("gunicorn-gthread", "io", None),
+        ("gunicorn-gthread", "cpu", None),
+        ("gunicorn-gthread", "cpu", "free-threaded"),
+        ("gunicorn-gthread", "cpu-native", None),
+        ("gunicorn-sync", "cpu", None),
+        ("eventlet", "io", None),
+        ("eventlet", "mixed", None),
     ]
     assert scenes[0].burst == Burst("io", 4, 500) and scenes[0].predicted == Prediction(2000, 1)
     assert scenes[3].params == {"workers": 4, "threads": 2} and scenes[3].predicted == Prediction(1000, 8)
-    assert scenes[7].burst.count == 500 and scenes[7].predicted == Prediction(1000, 500)
+    assert (scenes[5].params, scenes[5].burst) == (scenes[4].params, scenes[4].burst)
+    assert scenes[8].burst.count == 500 and scenes[8].predicted == Prediction(1000, 500)
 
 
 @pytest.mark.parametrize(
@@ -88,6 +95,25 @@ def test_the_prediction_is_the_law_for_the_modes_capacity_and_this_machines_core
     assert predict(mode, mode.validate(params), burst, ncores) == Prediction(*expected)
 
 
+@pytest.mark.parametrize(
+    ("ncores", "expected"), [(1, (2000, 4)), (2, (1000, 4)), (4, (500, 4)), (16, (500, 4))]
+)
+def test_without_the_gil_pure_python_threads_compute_on_as_many_cores_as_there_are(ncores, expected):
+    """Issue 20: the no-GIL scene is predicted from the cores, as the processes scene is."""
+    mode = get_mode("gunicorn-gthread")
+    params = mode.validate({"workers": 1, "threads": 4})
+    assert predict(mode, params, Burst("cpu", 4, 500), ncores, gil=False) == Prediction(*expected)
+
+
+def test_a_scene_on_the_free_threaded_build_is_predicted_without_the_gil(tmp_path):
+    """Issue 20: `python = "free-threaded"` is kept on the scene and lifts the GIL from the law."""
+    text = SCENE.replace('"io", count = 8', '"cpu", count = 4') + 'python = "free-threaded"\n'
+    (scene,) = load_talk(talk_file(tmp_path, text), ncores=2)
+    assert (scene.python, scene.predicted) == ("free-threaded", Prediction(1000, 4))
+    (with_gil,) = load_talk(talk_file(tmp_path, text.replace('python = "free-threaded"\n', "")), ncores=2)
+    assert (with_gil.python, with_gil.predicted) == (None, Prediction(2000, 4))
+
+
 def test_a_talk_may_override_the_laws_prediction(tmp_path):
     path = talk_file(tmp_path, SCENE + "predicted = { makespan_ms = 1500 }\n")
     (scene,) = load_talk(path)
@@ -111,6 +137,14 @@ def test_a_talk_may_override_the_laws_prediction(tmp_path):
         (SCENE + "colour = 1\n", "unknown key 'colour'"),
         (SCENE + "predicted = { makespan_ms = -1 }\n", "key 'predicted.makespan_ms'"),
         (SCENE + SCENE, "scene 2 (id 'one'): key 'id': another scene already has id 'one'"),
+        # issue 20: checked as POST /api/server checks it (interpreters.check)
+        (SCENE + "python = 3.13\n", "scene 1 (id 'one'): key 'python': python must be \"free-threaded\" or"),
+        (SCENE + 'python = ""\n', "key 'python': python must be \"free-threaded\" or the path of a Python"),
+        (
+            SCENE.replace('"gunicorn-gthread"', '"eventlet"').replace("workers = 1, threads = 4", "pool = 8")
+            + 'python = "free-threaded"\n',
+            "key 'python': eventlet cannot run on another Python",
+        ),
     ],
 )
 def test_a_bad_talk_is_refused_with_the_file_the_place_and_what_is_wrong(tmp_path, text, says):
@@ -172,12 +206,14 @@ def test_scenes_api_lists_the_talk_in_the_contracts_shape(app_services):
     assert reply.status_code == 200
     scenes = reply.json["scenes"]
     assert [s["id"] for s in scenes] == [s.id for s in default_talk()]
+    assert [s["python"] for s in scenes if s["python"]] == ["free-threaded"]
     assert scenes[0] == {
         "id": "dev-serial",
         "title": "The dev server, threaded=False",
         "caption": "One request at a time: four waits of 500 ms take 2 s, one after another.",
         "mode": "flask-dev-serial",
         "params": {},
+        "python": None,
         "load": {"endpoint": "io", "count": 4, "ms": 500},
         "predicted": {"makespan_ms": 2000, "peak_busy": 1},
     }
@@ -189,6 +225,23 @@ def test_firing_a_scene_is_the_presenters_and_names_known_scenes(app_services):
     token = {"X-Threadpulse-Token": "secret"}
     reply = client.post("/api/scenes/nope", headers=token)
     assert reply.status_code == 404 and "no scene 'nope'; scenes: dev-serial" in reply.json["error"]
+
+
+def test_without_the_free_threaded_build_the_talk_loads_and_its_scene_says_to_build_it(
+    app_services, monkeypatch, tmp_path
+):
+    """Issue 20: a fresh `make run` has no free-threaded build; the talk still loads, and firing the
+    no-GIL scene answers 400 naming `make free-threaded` and starts nothing."""
+    monkeypatch.setattr(free_threaded, "VENV", tmp_path / "venv")  # where the build is looked for
+    client, services = app_services
+    assert [s.id for s in load_talk(ROOT / "scenes" / "talk.toml")] == [s.id for s in default_talk()]
+    before = services.servers.info()
+    reply = client.post("/api/scenes/no-gil", headers={"X-Threadpulse-Token": "secret"})
+    assert reply.status_code == 400, reply.json
+    assert "free-threaded Python is not built" in reply.json["error"], reply.json
+    assert "`make free-threaded`" in reply.json["error"], reply.json
+    assert services.servers.info() == before and before["status"] == "stopped"
+    assert services.store.use(lambda model: len(model.runs)) == 0  # no burst fired
 
 
 def test_a_second_scene_while_one_is_starting_gets_409(app_services):
@@ -246,7 +299,7 @@ def test_scene_1_the_serial_dev_server_takes_four_waits_in_a_row(dash):
     else:
         assert ", not 2.0 s: " in verdict, verdict
     shown = shown_scene(dash, run)
-    assert shown == {**{k: scene[k] for k in ("id", "title", "caption")}, "index": 0, "count": 9,
+    assert shown == {**{k: scene[k] for k in ("id", "title", "caption")}, "index": 0, "count": 10,
                      "run": run["id"], "verdict": verdict}  # fmt: skip
 
 
@@ -288,3 +341,40 @@ def test_scene_5_the_gil_shows_threads_starved_and_the_verdict_counts_it(dash):
     assert "threads want a CPU; one holds the GIL" in " ".join(said), said
     verdict = run["verdict"]
     assert verdict.startswith(seconds(run["makespan_ms"])) and "in all for the GIL" in verdict, verdict
+
+
+@integration
+def test_scene_6_without_the_gil_gives_a_verdict_that_holds_and_no_thread_waits_on_the_gil(dash):
+    """Issue 20: the GIL scene's load on the free-threaded build, predicted from this machine's
+    cores; its verdict is as predicted or blames the cores, never the GIL, and no task is seen
+    starved by the GIL. The next scene, without `python`, runs on the default Python again."""
+    assert free_threaded.missing() is None, free_threaded.missing()  # fails, never skips, unbuilt
+    reply = dash.post("/api/scenes/no-gil")
+    assert reply.status_code == 202, reply.text
+    seen: list[dict] = []
+
+    def over() -> dict | None:
+        state = dash.get("/api/state").json()
+        seen.append(state)
+        return state["scene"]["verdict"] and state
+
+    wait_for(over, 60, interval=0.1, what="the no-GIL scene's verdict")
+    run = dash.wait_run(reply.json()["run"])
+    law = {"makespan_ms": math.ceil(4 * 500 / min(4, cores())), "peak_busy": 4}  # 4 slots, no GIL
+    assert (run["scene"], run["predicted"]) == ("no-gil", law)
+    assert (run["state"], run["done"], run["failed"]) == ("done", 4, 0), run
+    info = dash.get("/api/server").json()
+    assert (info["mode"], info["interpreter"]) == ("gunicorn-gthread", "free-threaded"), info
+    assert info["python"]["gil"] is False, info
+    verdict = run["verdict"]
+    assert verdict.startswith(seconds(run["makespan_ms"])) and "GIL" not in verdict, verdict
+    assert "as predicted" in verdict or "for a free core" in verdict, verdict
+    assert all(t["why"] != "gil" for state in seen for t in busy_tasks(state)), seen
+    assert any("no GIL" in c for state in seen for c in state["captions"]), seen
+    assert shown_scene(dash, run)["caption"].startswith("No GIL: the four threads compute at once")
+
+    _, after = fire_scene(dash, "cpu-native")  # the same mode and sizes, on the default Python
+    info = dash.get("/api/server").json()
+    assert info["interpreter"] is None and after["done"] == 4, info
+    python = wait_for(lambda: dash.get("/api/server").json()["python"], 10, what="the agent's python")
+    assert python["gil"] is True, python

@@ -5,6 +5,7 @@ min(n, c) busy and take ceil(n / c) · s. CPU-bound work is also limited by what
 once: this machine's cores, and for pure-Python work (`cpu`, holding the GIL) one thread per
 process. Its makespan is the larger of the slot law and the CPU time spread over those runners.
 `mixed` requests wait s/2, then compute s/2: the two halves are predicted apart and added.
+On a build without the GIL (`gil=False`: the free-threaded one) pure-Python work runs as C work does.
 """
 
 from __future__ import annotations
@@ -25,23 +26,28 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def predict(mode: Mode, params: dict[str, int], burst: Burst, ncores: int) -> Prediction:
-    """What the law says `burst` does on `mode` with `params`, on a machine of `ncores` cores."""
+def predict(mode: Mode, params: dict[str, int], burst: Burst, ncores: int, gil: bool = True) -> Prediction:
+    """What the law says `burst` does on `mode` with `params`, on a machine of `ncores` cores, on
+    a Python with its GIL (`gil`) or without."""
     slots = mode.capacity(params) or burst.count  # unbounded: a task per request
     busy = min(burst.count, slots)
     if burst.endpoint == "mixed":
         io_ms = burst.ms // 2
         io = math.ceil(burst.count / slots) * io_ms
-        return Prediction(io + _cpu_ms(params, burst.count, burst.ms - io_ms, slots, "cpu", ncores), busy)
+        return Prediction(
+            io + _cpu_ms(params, burst.count, burst.ms - io_ms, slots, "cpu", ncores, gil), busy
+        )
     if burst.endpoint in HOLDS_GIL + RELEASES_GIL:
-        return Prediction(_cpu_ms(params, burst.count, burst.ms, slots, burst.endpoint, ncores), busy)
+        return Prediction(_cpu_ms(params, burst.count, burst.ms, slots, burst.endpoint, ncores, gil), busy)
     return Prediction(math.ceil(burst.count / slots) * burst.ms, busy)
 
 
-def _cpu_ms(params: dict[str, int], count: int, ms: int, slots: int, endpoint: str, ncores: int) -> int:
+def _cpu_ms(
+    params: dict[str, int], count: int, ms: int, slots: int, endpoint: str, ncores: int, gil: bool
+) -> int:
     """Makespan of `count` CPU-bound requests of `ms`: by slots, or by the CPUs that can run them."""
     runners = min(slots, ncores)
-    if endpoint in HOLDS_GIL:
+    if gil and endpoint in HOLDS_GIL:
         runners = min(runners, params.get("workers", 1))  # every mode without workers is one process
     by_slots = math.ceil(count / slots) * ms
     return max(by_slots, math.ceil(count * ms / runners))

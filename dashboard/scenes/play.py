@@ -32,19 +32,23 @@ class Stage(Protocol):
     load: LoadControl
     store: Store
 
-    def switch_server(self, mode: object, params: object) -> dict: ...
+    def switch_server(self, mode: object, params: object, python: object = None) -> dict: ...
 
 
 def play(services: Stage, scenes: tuple[Scene, ...], index: int) -> str:
-    """Switch to scene `index`'s server if needed, cut running bursts short, fire its burst, and
-    tell the model (for frames and the verdict). Returns the run's id."""
+    """Switch to scene `index`'s server (on its Python) if needed, cut running bursts short, fire
+    its burst, and tell the model (for frames and the verdict). Returns the run's id.
+
+    A scene whose Python cannot be had (the free-threaded build not made) raises BadServerRequest
+    from the switch, before anything changes."""
     scene = scenes[index]
     if not _starting.acquire(blocking=False):
         raise SceneBusy("another scene is still starting; wait for it")
     try:
         server = services.servers.info()
-        if (server["mode"], server["params"], server["status"]) != (scene.mode, scene.params, "serving"):
-            services.switch_server(scene.mode, dict(scene.params))
+        wanted = (scene.mode, scene.params, scene.python, "serving")
+        if (server["mode"], server["params"], server["interpreter"], server["status"]) != wanted:
+            services.switch_server(scene.mode, dict(scene.params), scene.python)
             _wait_reported(services, scene.params.get("workers", 1))
         else:
             services.load.stop_all(f"cut short: scene {scene.id!r} started")

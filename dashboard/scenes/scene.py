@@ -1,4 +1,5 @@
-"""A scene: a server mode with its sizes, a burst of load, a caption, and the law's prediction."""
+"""A scene: a server mode with its sizes and its Python, a burst of load, a caption, and the law's
+prediction."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Scene:
     params: dict[str, int]  # every parameter of the mode, defaults filled in
     burst: Burst
     predicted: Prediction
+    python: str | None = None  # the interpreter it runs on (interpreters.resolve); None: the default
 
     def view(self) -> dict:
         """The scene as `GET /api/scenes` lists it."""
@@ -26,6 +28,7 @@ class Scene:
             "caption": self.caption,
             "mode": self.mode,
             "params": dict(self.params),
+            "python": self.python,
             "load": {"endpoint": self.burst.endpoint, "count": self.burst.count, "ms": self.burst.ms},
             "predicted": self.predicted.view(),
         }

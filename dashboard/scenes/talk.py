@@ -1,8 +1,10 @@
 """Reads a talk, a TOML file of scenes, and refuses a bad one whole, saying where and what.
 
 Every field is checked against what the dashboard will do with it: the mode against the registry
-and its own parameter checks, the load against the burst limits. The dashboard must not start
-with half a talk, so the first problem found stops the start (run.py prints it and exits).
+and its own parameter checks, the python as `POST /api/server` checks it (whether the free-threaded
+build is made is asked when the scene is fired), the load against the burst limits. The dashboard
+must not start with half a talk, so the first problem found stops the start (run.py prints it and
+exits).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from dashboard.loadspec.limits import BadLoadRequest, parse_burst
 from dashboard.model.verdict import Prediction
 from dashboard.scenes.law import cores, predict
 from dashboard.scenes.scene import Scene
+from dashboard.servers import interpreters
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
 
 DEFAULT_TALK = PROJECT_ROOT / "scenes" / "talk.toml"
 MAX_SCENES = 100
-SCENE_KEYS = {"id", "title", "caption", "mode", "params", "load", "predicted"}
+SCENE_KEYS = {"id", "title", "caption", "mode", "params", "load", "predicted", "python"}
 REQUIRED = ("id", "title", "caption", "mode", "load")
 TEXT_LIMITS = {"title": 80, "caption": 200}
 ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
@@ -101,14 +104,23 @@ def _scene(table: dict, where: str, ncores: int) -> Scene:
         values = mode.validate(params)
     except BadServerRequest as exc:
         raise TalkError(f"{where}: key 'params': {exc}") from None
+    python = table.get("python")
+    if python is not None:
+        try:
+            interpreters.check(python, mode)
+        except BadServerRequest as exc:
+            raise TalkError(f"{where}: key 'python': {exc}") from None
     try:
         burst = parse_burst(table["load"])
     except BadLoadRequest as exc:
         raise TalkError(f"{where}: key 'load': {exc}") from None
-    predicted = predict(mode, values, burst, ncores)
+    # Only the free-threaded build is known to run without the GIL; a path's Python is taken to have
+    # it (the speaker overrides `predicted` for a free-threaded one of their own).
+    gil = python != interpreters.FREE_THREADED
+    predicted = predict(mode, values, burst, ncores, gil)
     if "predicted" in table:
         predicted = _override(table["predicted"], predicted, where)
-    return Scene(table["id"], table["title"], table["caption"], mode.name, values, burst, predicted)
+    return Scene(table["id"], table["title"], table["caption"], mode.name, values, burst, predicted, python)
 
 
 def _override(given: object, law: Prediction, where: str) -> Prediction:

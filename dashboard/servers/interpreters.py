@@ -36,12 +36,7 @@ def resolve(choice: object, mode: Mode) -> Path | None:
     made if need be; BadServerRequest saying what was wrong and what to do."""
     if choice is None:
         return None
-    if not isinstance(choice, str) or not choice.strip():
-        raise BadServerRequest(
-            f'python must be "{FREE_THREADED}" or the path of a Python, got {choice!r}'[:200]
-        )
-    if mode.other_python is not None:
-        raise BadServerRequest(f"{mode.name} cannot run on another Python: {mode.other_python}")
+    check(choice, mode)
     if choice == FREE_THREADED:
         lacking = free_threaded.missing()
         if lacking:
@@ -51,6 +46,17 @@ def resolve(choice: object, mode: Mode) -> Path | None:
         python = _user_python(Path(choice).expanduser())
     _check_runs(mode, python)
     return python
+
+
+def check(choice: object, mode: Mode) -> None:
+    """What can be judged of `choice` for `mode` without running anything (a talk checks its
+    scenes with it at start, when the free-threaded build may not be made yet)."""
+    if not isinstance(choice, str) or not choice.strip():
+        raise BadServerRequest(
+            f'python must be "{FREE_THREADED}" or the path of a Python, got {choice!r}'[:200]
+        )
+    if mode.other_python is not None:
+        raise BadServerRequest(f"{mode.name} cannot run on another Python: {mode.other_python}")
 
 
 def on_python(argv: list[str], python: Path | None) -> list[str]:
