@@ -144,7 +144,7 @@ def _from_granian() -> Server | None:
     for found in gc.get_objects():
         if isinstance(found, common.AbstractServer):
             workers, threads = int(found.workers), int(found.blocking_threads)
-            listen = (_address((found.bind_addr, found.bind_port))[:MAX_NAME],)
+            listen = (address((found.bind_addr, found.bind_port))[:MAX_NAME],)
             master = server_id(os.getppid())
             _granian_shape = Server(master, "granian", workers, threads, None, workers * threads, listen)
             break
