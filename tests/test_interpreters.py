@@ -71,19 +71,22 @@ def test_the_free_threaded_python_not_built_is_refused_saying_how_to_build_it(mo
         interpreters.resolve("free-threaded", get_mode("gunicorn-sync"))
 
 
-class NeedsGranian(Mode):
-    """A mode whose server module the free-threaded venv lacks (granian's pin has no 3.13t wheel)."""
+class NeedsAbsentServer(Mode):
+    """A mode whose server module the free-threaded venv lacks (as granian was, before its pin had
+    a 3.13t wheel)."""
 
-    name = "needs-granian"
+    name = "needs-absent"
     other_python = None
 
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
-        return python_module("granian", "--port", str(port))
+        return python_module("threadpulse_no_such_server", "--port", str(port))
 
 
 def test_a_mode_whose_server_the_python_lacks_is_refused_naming_the_package():
-    with pytest.raises(BadServerRequest, match="needs-granian needs the package granian, which .* lacks"):
-        interpreters.resolve("free-threaded", NeedsGranian())
+    with pytest.raises(
+        BadServerRequest, match="needs-absent needs the package threadpulse_no_such_server, which .* lacks"
+    ):
+        interpreters.resolve("free-threaded", NeedsAbsentServer())
 
 
 def test_the_project_pythons_argv_runs_on_the_one_chosen():
