@@ -25,10 +25,10 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 T = TypeVar("T")
 
 
-def serving_1x4(*flags: str) -> Iterator[Dashboard]:
-    """A dashboard whose managed gunicorn gthread 1 × 4 serves, for a fixture to yield from; one
-    worker, so the queueing law is exact (with several, gunicorn #908 skews the spread)."""
-    dash = Dashboard("--workers", "1", "--threads", "4", *flags)
+def serving(*flags: str) -> Iterator[Dashboard]:
+    """A dashboard started with `flags` whose managed server serves with one process, for a
+    module fixture to yield from; stopped after, leaving nothing."""
+    dash = Dashboard(*flags)
     try:
         dash.wait_serving()
         dash.wait_processes(1)

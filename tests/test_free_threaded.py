@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from dashboard.servers import free_threaded
 from dashboard.servers.manager import free_port
 from tests.cores import against_control
-from tests.support import ROOT, Dashboard, page_at, serving_1x4, wait_for
+from tests.support import ROOT, Dashboard, page_at, serving, wait_for
 from tests.test_cpu_and_queues import busy_tasks, measured_mid_burst
 from tests.test_launch import own_server
 
@@ -34,7 +34,7 @@ def test_a_failed_build_step_says_which_and_where_its_log_is(tmp_path):
 def free_dashboard():
     """gunicorn gthread 1 × 4 on the free-threaded build; fails (never skips) when it is not built."""
     assert free_threaded.missing() is None, free_threaded.missing()
-    yield from serving_1x4("--python", "free-threaded")
+    yield from serving("--workers", "1", "--threads", "4", "--python", "free-threaded")
 
 
 def _python(dashboard) -> dict | None:

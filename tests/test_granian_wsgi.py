@@ -11,7 +11,7 @@ import requests
 
 from dashboard.servers.manager import free_port
 from dashboard.servers.modes import REGISTRY
-from tests.support import ROOT, Dashboard, alive, wait_for
+from tests.support import ROOT, Dashboard, alive, serving, wait_for
 from tests.test_launch import BIN, blog_env, launched, servers, settled_done, wrk  # noqa: F401
 from tests.test_modes import switch
 
@@ -30,13 +30,7 @@ def tree(dash: Dashboard) -> list[int]:
 @pytest.fixture(scope="module")
 def dash():
     """Starts on gunicorn gthread, so that the first test switches from another threaded mode."""
-    dash = Dashboard("--workers", "1", "--threads", "2")
-    try:
-        dash.wait_serving()
-        dash.wait_processes(1)
-        yield dash
-    finally:
-        dash.stop_leaving_nothing(10)
+    yield from serving("--workers", "1", "--threads", "2")
 
 
 def test_switch_from_gthread_to_granian_leaves_no_gunicorn(dash):
