@@ -9,15 +9,18 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from dashboard.config import Config
+from dashboard.fanout import Fanout, start_fanout
 from dashboard.files import PROJECT_ROOT
 from dashboard.green import hub_emit
 from dashboard.loadspec.http_request import MAX_BODY
-from dashboard.services import EXTENSION, Services, build, build_replay
+from dashboard.mirror import Mirror
+from dashboard.services import EXTENSION, Services, build, build_replay, build_viewers
 from dashboard.web import events
 from dashboard.web.api import api
 from dashboard.web.auth import guard_hosts, socketio_origins
 from dashboard.web.metrics import metrics
 from dashboard.web.pages import pages
+from dashboard.web.primary import primary
 from dashboard.web.viewer_sockets import bound_websockets
 
 # The async mode follows the dashboard's worker, named explicitly: with eventlet installed
@@ -43,8 +46,16 @@ def create_app(
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     async_mode = ASYNC_MODES[config.dashboard_worker]
+    mirror = None if config.primary is None else Mirror(config.primary)
+    fanout = None
+    if config.message_queue is not None:
+        relay = None if mirror is None else mirror.relayed
+        fanout = Fanout(config.message_queue, async_mode == "gevent", relay)
     socketio = SocketIO(
-        app, async_mode=async_mode, cors_allowed_origins=socketio_origins(config.allowed_origins)
+        app,
+        async_mode=async_mode,
+        cors_allowed_origins=socketio_origins(config.allowed_origins),
+        client_manager=fanout,
     )
     guard_hosts(app, config.host)  # after SocketIO, which wraps app.wsgi_app: this covers its paths too
 
@@ -52,16 +63,21 @@ def create_app(
         socketio.emit(event, data, skip_sid=skip)
 
     out = hub_emit(emit) if async_mode == "gevent" else emit
-    if config.replay is None:
+    if mirror is not None:
+        services = build_viewers(config, mirror)
+    elif config.replay is None:
         services = build(config, out, on_end)
     else:
         services = build_replay(config, out, config.replay)
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    app.register_blueprint(primary)
     app.register_blueprint(metrics)
     events.register(socketio, services)
     bound_websockets(socketio.server.eio, services.broadcaster.viewer_dropped)
     if start:
+        if fanout is not None:
+            start_fanout(fanout)
         services.start()
     return app, services

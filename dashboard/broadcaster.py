@@ -50,6 +50,20 @@ def diff(old: dict, new: dict) -> dict:
     return frame
 
 
+def apply_frame(parts: dict, frame: dict) -> dict:
+    """View `parts` turned by `frame` into the view it was cut from (diff's inverse): what a
+    viewer-only process's mirror does with each frame it relays (dashboard/mirror.py)."""
+    new = {**parts, **{part: frame[part] for part in WHOLE_PARTS + EVERY_FRAME if part in frame}}
+    tasks = dict(parts.get("tasks", {}))
+    for key, task in frame.get("tasks", {}).items():
+        if task is None:
+            tasks.pop(key, None)
+        else:
+            tasks[key] = task
+    new["tasks"] = tasks
+    return new
+
+
 def snapshot_of(parts: dict, version: int, now_ns: int, spans: list, series: list) -> dict:
     """A full view in the shape of `GET /api/state`, from a frame's parts and the history."""
     by_pid: dict[int, list] = {}
@@ -74,16 +88,39 @@ def _aged(task: dict, now_ns: int) -> dict:
     return {**task, "request": {**request, "age_ms": round(now_ns / 1e6 - request["started_ms"], 1)}}
 
 
-class Broadcaster:
-    """Cuts frames from the model and hands them to `emit(event, data, skip_viewer)`."""
+class ViewerBook:
+    """This process's viewers (Socket.IO ids), the frames they got, and those dropped, by reason."""
 
-    def __init__(self, store: Store, emit: Callable[[str, dict, str | None], None]) -> None:
-        self.store = store
-        self.emit = emit
+    def __init__(self) -> None:
         self.viewers: set[str] = set()
         self.frames_sent = 0
         self._dropped: dict[str, int] = {}  # viewers the dashboard dropped, by reason
         self._dropped_lock = threading.Lock()
+
+    def viewer_dropped(self, reason: str) -> None:
+        """Count a viewer the dashboard dropped (dashboard/web/viewer_sockets.py says why)."""
+        with self._dropped_lock:
+            self._dropped[reason] = self._dropped.get(reason, 0) + 1
+
+    def viewers_dropped(self) -> dict[str, int]:
+        with self._dropped_lock:
+            return dict(self._dropped)
+
+
+class Broadcaster(ViewerBook):
+    """Cuts frames from the model and hands them to `emit(event, data, skip_viewer)`.
+
+    With `remote_viewers` (a message queue: viewer-only processes relay the frames) frames are cut
+    even while no viewer watches this process.
+    """
+
+    def __init__(
+        self, store: Store, emit: Callable[[str, dict, str | None], None], remote_viewers: bool = False
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.emit = emit
+        self.remote_viewers = remote_viewers
         self.interval = FRAME_INTERVAL_S
         self._credit, self._credit_at = float(FRAME_BURST), time.monotonic()  # frames allowed now
         self._lock = threading.Lock()
@@ -99,15 +136,6 @@ class Broadcaster:
         self._stop.set()
         self._thread.join(timeout=2)
 
-    def viewer_dropped(self, reason: str) -> None:
-        """Count a viewer the dashboard dropped (dashboard/web/viewer_sockets.py says why)."""
-        with self._dropped_lock:
-            self._dropped[reason] = self._dropped.get(reason, 0) + 1
-
-    def viewers_dropped(self) -> dict[str, int]:
-        with self._dropped_lock:
-            return dict(self._dropped)
-
     def snapshot(self, viewer: str | None = None) -> dict:
         """What `viewer` (a newcomer, or one that lost track) starts from: the view as of now.
 
@@ -120,6 +148,24 @@ class Broadcaster:
             now = self.store.now_ns()
             spans, series = self.store.use(lambda model: self._history_so_far(model, now))
             return snapshot_of(self._parts, self._version, now, spans, series)
+
+    def base(self) -> dict:
+        """The view the frames apply to, as parts, with its version and history: what a
+        viewer-only process seeds its mirror from (GET /api/mirror). Brought up to date as
+        `snapshot` is, so the next frame follows it."""
+        with self._lock:
+            frame = self._advance()
+            if frame is not None:
+                self._send(frame)
+            now = self.store.now_ns()
+            spans, series = self.store.use(lambda model: self._history_so_far(model, now))
+            return {
+                "version": self._version,
+                "now_ms": round(now / 1e6, 1),
+                "parts": self._parts,
+                "spans": spans,
+                "series": series,
+            }
 
     def restart(self) -> None:
         """The model was replaced (a replay's seek): every viewer starts again from a snapshot."""
@@ -189,7 +235,7 @@ class Broadcaster:
                 return
             self.store.changed.clear()
             try:
-                if not self.viewers:
+                if not self.viewers and not self.remote_viewers:
                     continue
                 with self._lock:
                     frame = self._advance()

@@ -65,6 +65,10 @@ class Config:
     target: str | None = None  # its base URL, when the dashboard should not look for it
     attach: bool = False  # listen only: servers started elsewhere report on their own
     managed: bool = True  # start the managed demo server too
+    # Many viewers (docs/deploy.md): frames also go through this Redis (run.py --message-queue URL).
+    message_queue: str | None = None
+    # run.py --viewers-only --primary URL: pages and Socket.IO only, relaying the primary's frames.
+    primary: str | None = None
 
     def __post_init__(self) -> None:
         """BadConfig, naming the flag, for a value out of its bounds: nothing is built with it."""
@@ -80,6 +84,8 @@ class Config:
             raise BadConfig(f"--dashboard-threads must be from 1 to {MAX_THREADS}, got {threads}")
         if not 1 <= self.record_cap_mb <= MAX_CAP_MB:
             raise BadConfig(f"--record-cap-mb must be from 1 to {MAX_CAP_MB}, got {self.record_cap_mb}")
+        if self.primary is not None and self.message_queue is None:
+            raise BadConfig("--viewers-only needs --message-queue: the primary's frames come through it")
         if not SPEEDS[0] <= self.speed <= SPEEDS[1]:
             raise BadConfig(f"--speed must be from {SPEEDS[0]:g} to {SPEEDS[1]:g}, got {self.speed:g}")
 

@@ -21,6 +21,7 @@ from dashboard.launch.launcher import Launcher
 from dashboard.loadgen.control import LoadControl
 from dashboard.loadgen.targets import Targets
 from dashboard.loadspec.targets import TargetName
+from dashboard.mirror import Mirror
 from dashboard.model.events import Launched, ServerChanged
 from dashboard.model.live import Model
 from dashboard.model.store import Store
@@ -51,7 +52,8 @@ class NotLive(RuntimeError):
 @dataclass
 class Services:
     """Live: a collector, a server manager and a load control feed the store. Replay (`replay`
-    set): the replayer alone feeds it, and those three are None."""
+    set): the replayer alone feeds it, and those three are None. Viewer-only (`config.primary`
+    set): nothing feeds it; the broadcaster is a Mirror of the primary's frames."""
 
     config: Config
     store: Store
@@ -59,7 +61,7 @@ class Services:
     spawner: Spawner | None
     servers: ServerManager | None
     load: LoadControl | None
-    broadcaster: Broadcaster
+    broadcaster: Broadcaster | Mirror
     targets: Targets
     replay: Replayer | None = None
     recorder: Recorder | None = None
@@ -78,7 +80,10 @@ class Services:
 
     def start(self) -> None:
         """Start the threads, then the configured workload server in the background (live), or
-        the replay."""
+        the replay, or the mirror."""
+        if self.config.primary is not None:
+            self.broadcaster.start()
+            return
         if self.replay is not None:
             self.broadcaster.start()
             self.replay.start()
@@ -166,8 +171,9 @@ class Services:
     def shutdown(self) -> None:
         """Stop every child process and close the recording; safe to call twice."""
         self._stopping.set()
-        if self.replay is not None:
-            self.replay.stop()
+        if self.replay is not None or self.config.primary is not None:
+            if self.replay is not None:
+                self.replay.stop()
             self.broadcaster.stop()
             return
         self.load.close()
@@ -208,7 +214,7 @@ def build(
 
     servers = ServerManager(spawner, collector.url, server_changed)
     load = LoadControl(store, spawner, collector.url, targets)
-    broadcaster = Broadcaster(store, emit)
+    broadcaster = Broadcaster(store, emit, remote_viewers=config.message_queue is not None)
     launcher = None
     if config.command:
 
@@ -242,9 +248,15 @@ def build_replay(
         clock=lambda: replayer.position_ns,
         wall=lambda: recording.header["started_wall"] + (replayer.position_ns - recording.start_ns) / 1e9,
     )
-    broadcaster = Broadcaster(store, emit)
+    broadcaster = Broadcaster(store, emit, remote_viewers=config.message_queue is not None)
     replayer = Replayer(recording, store, clock, broadcaster.restart)
     return Services(config, store, None, None, None, None, broadcaster, Targets(), replay=replayer)
+
+
+def build_viewers(config: Config, mirror: Mirror) -> Services:
+    """The services of a viewer-only process: the mirror of the primary's frames, an empty store
+    (the API's reads that need the model answer 409 naming the primary), nothing else."""
+    return Services(config, Store(), None, None, None, None, mirror, Targets())
 
 
 def current_services() -> Services:

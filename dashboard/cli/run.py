@@ -22,6 +22,7 @@ from dashboard.config import (
     SPEEDS,
     Config,
 )
+from dashboard.fanout import QueueUnavailable, check_reachable
 from dashboard.ports import PortUnavailable, check_ports
 from dashboard.recording.reader import DEFAULT_MAX_EVENTS
 from dashboard.scenes.talk import DEFAULT_TALK
@@ -183,7 +184,30 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"replay speed at start, {SPEEDS[0]:g} to {SPEEDS[1]:g} (default 1)",
     )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    _add_viewer_flags(parser)
     return parser
+
+
+def _add_viewer_flags(parser: argparse.ArgumentParser) -> None:
+    """Many viewers: one primary dashboard and viewer-only processes on a Redis (docs/deploy.md)."""
+    parser.add_argument(
+        "--message-queue",
+        metavar="URL",
+        help="redis://HOST:PORT/DB: frames to viewers also go through this Redis (Flask-SocketIO's"
+        " message queue), for viewer-only processes to relay",
+    )
+    parser.add_argument(
+        "--viewers-only",
+        action="store_true",
+        help="serve pages and Socket.IO only, relaying the frames of the primary dashboard (give"
+        " --message-queue and --primary): no collector, no servers, no load; actions answer 409",
+    )
+    parser.add_argument(
+        "--primary",
+        metavar="URL",
+        help="with --viewers-only: the primary dashboard, http://host:port, where this process fetches"
+        " the view its frames apply to and which its 409s name",
+    )
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -199,7 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     config = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         check_ports(config)
-    except PortUnavailable as exc:
+        if config.message_queue is not None:
+            check_reachable(config.message_queue)
+    except (PortUnavailable, QueueUnavailable) as exc:
         print(f"{Path(sys.argv[0]).name}: error: {exc}", file=sys.stderr)  # argparse's prog
         sys.exit(2)  # as argparse exits on a bad flag
     from dashboard.serve import DashboardServer

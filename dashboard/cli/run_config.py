@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dashboard.config import DEFAULT_MODE, DEFAULT_THREADS, BadConfig, Config
+from dashboard.fanout import BadQueueURL, check_queue_url
 from dashboard.recording.reader import MAX_EVENTS_CAP, Recording, RecordingError, read_recording
 from dashboard.scenes.scene import Scene
 from dashboard.scenes.talk import TalkError, load_talk
@@ -45,6 +46,7 @@ def config_from_flags(args: argparse.Namespace, command: list[str]) -> Config:
     _check_origins(args.allowed_origin)
     public_url = _public_url(args.public_url)
     _check_recording_flags(args)
+    message_queue, primary = _many_viewers(args, command)
     mode, params = _server(args)
     try:
         config = Config(
@@ -66,7 +68,9 @@ def config_from_flags(args: argparse.Namespace, command: list[str]) -> Config:
             chdir=os.path.abspath(args.chdir) if args.chdir else None,
             target=args.target.rstrip("/") if args.target else None,
             attach=args.attach,
-            managed=args.mode is not None or not (command or args.attach),
+            managed=primary is None and (args.mode is not None or not (command or args.attach)),
+            message_queue=message_queue,
+            primary=primary,
         )
     except BadConfig as exc:
         raise BadFlag(str(exc)) from None
@@ -98,6 +102,40 @@ def _check_places(args: argparse.Namespace, command: list[str]) -> None:
         raise BadFlag(f"--chdir {args.chdir[:80]!r} is not a folder")
     if args.target and not re.fullmatch(r"http://[^/\s]+/?", args.target):
         raise BadFlag(f"--target must look like http://127.0.0.1:8000, got {args.target[:80]!r}")
+
+
+def _many_viewers(args: argparse.Namespace, command: list[str]) -> tuple[str | None, str | None]:
+    """(--message-queue, --primary) checked: a Redis URL, and a viewer-only process with nothing
+    of a live dashboard's."""
+    queue = args.message_queue
+    if queue is not None:
+        try:
+            check_queue_url(queue)
+        except BadQueueURL as exc:
+            raise BadFlag(f"--message-queue {queue[:80]!r}: {exc}") from None
+    if not args.viewers_only:
+        if args.primary is not None:
+            raise BadFlag("--primary is for --viewers-only (the primary dashboard itself needs no --primary)")
+        return queue, None
+    if queue is None or args.primary is None:
+        raise BadFlag(
+            "--viewers-only needs --message-queue redis://HOST:PORT/DB and --primary http://HOST:PORT"
+        )
+    if not re.fullmatch(r"https?://[^/\s]+/?", args.primary):
+        raise BadFlag(f"--primary must look like http://127.0.0.1:8050, got {args.primary[:80]!r}")
+    given = [flag for flag, on in _LIVE_FLAGS.items() if on(args)] + (["-- COMMAND"] if command else [])
+    if given:
+        raise BadFlag(f"--viewers-only serves viewers only; {', '.join(given)}: the primary dashboard's")
+    return queue, args.primary.rstrip("/")
+
+
+# What a viewer-only process has none of: a server, load, a recording, a replay.
+_LIVE_FLAGS = {
+    "--mode": lambda a: a.mode is not None,
+    "--attach": lambda a: a.attach,
+    "--record": lambda a: a.record is not None,
+    "--replay": lambda a: a.replay is not None,
+}
 
 
 def _dashboard_threads(args: argparse.Namespace) -> int:

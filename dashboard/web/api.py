@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from dashboard import __version__
 from dashboard.loadgen.targets import UnknownTarget
 from dashboard.loadspec.limits import BadLoadRequest
+from dashboard.mirror import Mirror
 from dashboard.model.live import Model
 from dashboard.model.run_book import MAX_RUNS
 from dashboard.model.servers import managed_python
@@ -81,6 +82,7 @@ def health() -> ResponseReturnValue:
         frames_sent=broadcaster.frames_sent,
         viewers=len(broadcaster.viewers),
         viewers_dropped=drop_counts(broadcaster.viewers_dropped()),
+        primary=current_services().config.primary,
     )
 
 
@@ -163,6 +165,10 @@ def get_run(run_id: str) -> ResponseReturnValue:
 
 @api.get("/state")
 def get_state() -> ResponseReturnValue:
+    """The model's view; in a viewer-only process, the mirror's (503 until it holds one)."""
+    broadcaster = current_services().broadcaster
+    if isinstance(broadcaster, Mirror):
+        return jsonify(broadcaster.snapshot())
     now = current_services().store.now_ns()
     return jsonify(current_services().store.use(lambda model: state_view(model, now)))
 

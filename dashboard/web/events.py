@@ -15,6 +15,7 @@ from flask import request
 from flask_socketio import Namespace, SocketIO, emit
 
 from dashboard.broadcaster import Broadcaster
+from dashboard.mirror import Mirror, NotSeeded
 from dashboard.services import Services
 from dashboard.web.viewer_sockets import PING_TIMEOUT
 
@@ -25,7 +26,7 @@ class Viewers(Namespace):
     """The default namespace's handlers (`on_<event>`; events without one are ignored) and the
     one place per-viewer state lives: when each viewer last got a snapshot."""
 
-    def __init__(self, broadcaster: Broadcaster) -> None:
+    def __init__(self, broadcaster: Broadcaster | Mirror) -> None:
         super().__init__("/")
         self.broadcaster = broadcaster
         self._last_snapshot: dict[str, float] = {}  # viewer -> when it last got one (monotonic)
@@ -62,7 +63,12 @@ class Viewers(Namespace):
             if last is not None and now - last < at_most_every_s:
                 return
             self._last_snapshot[request.sid] = now
-        emit("snapshot", self.broadcaster.snapshot(request.sid), to=request.sid)
+        try:
+            snapshot = self.broadcaster.snapshot(request.sid)
+        except NotSeeded:  # a viewer-only process not yet seeded: the next frame's gap asks again
+            return
+        # This viewer is here, not behind the message queue: no other process needs its snapshot.
+        emit("snapshot", snapshot, to=request.sid, ignore_queue=True)
 
 
 def register(socketio: SocketIO, services: Services) -> None:

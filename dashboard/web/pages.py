@@ -48,6 +48,9 @@ def _live_bootstrap() -> dict:
         "source": current_services().source,
         "task_key_separator": TASK_KEY_SEPARATOR,
         "history": page_contract(),
+        # Behind a round-robin proxy (a message queue: docs/deploy.md) a long-polling session's
+        # requests would reach processes that never saw it: the page opens a WebSocket at once.
+        "websocket_first": current_services().config.message_queue is not None,
     }
 
 

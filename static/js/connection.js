@@ -12,9 +12,15 @@ const RETRY_MS = 1000;
  * @param {Function} io the Socket.IO client factory (the global from /vendor/socket.io.min.js)
  * @param {import("./store.js").Store} store
  * @param {{onChange: Function, onStatus: Function}} hooks
+ * @param {{websocketFirst?: boolean}} options `websocketFirst`: open a WebSocket at once, as a
+ *   page behind a round-robin proxy must (docs/deploy.md), and fall back to long-polling only if
+ *   it cannot be opened; otherwise Socket.IO's default, long-polling first, then the upgrade
  */
-export function connect(io, store, { onChange, onStatus }) {
-  const socket = io({ reconnectionDelayMax: 2000 });
+export function connect(io, store, { onChange, onStatus }, { websocketFirst = false } = {}) {
+  const transports = websocketFirst
+    ? { transports: ["websocket", "polling"], tryAllTransports: true }
+    : {};
+  const socket = io({ reconnectionDelayMax: 2000, ...transports });
   let resyncAskedAt = null; // performance.now() of the resync still unanswered
 
   socket.on("connect", () => {

@@ -26,12 +26,13 @@ export function openStore() {
 /**
  * Starts the stream and the painting; answers `requestPaint`, for views that change on a click.
  * @param {import("./store.js").Store} store
- * @param {{version: string, views: {render: Function}[], pools: {render: Function},
- *   onPaint?: (now: number) => void}} page views repainted when the state changed (each
- *   `render(store)`), the pools view (also repainted as ages tick), and what else to do then
+ * @param {{bootstrap: {version: string, websocket_first: boolean}, views: {render: Function}[],
+ *   pools: {render: Function}, onPaint?: (now: number) => void}} page the page's bootstrap data,
+ *   views repainted when the state changed (each `render(store)`), the pools view (also
+ *   repainted as ages tick), and what else to do then
  */
-export function startLive(store, { version, views, pools, onPaint = () => {} }) {
-  const status = new StatusView(version);
+export function startLive(store, { bootstrap, views, pools, onPaint = () => {} }) {
+  const status = new StatusView(bootstrap.version);
   let frameRequested = false;
   let poolsPaintedAt = -Infinity;
 
@@ -66,7 +67,7 @@ export function startLive(store, { version, views, pools, onPaint = () => {} }) 
     // Test and benchmark only: synthetic tasks and spans instead of the dashboard's stream.
     import("./synthetic.js").then(({ feed }) => feed(store, window.location.search, hooks));
   } else {
-    connect(window.io, store, hooks);
+    connect(window.io, store, hooks, { websocketFirst: bootstrap.websocket_first });
   }
   requestPaint();
   return requestPaint;

@@ -63,7 +63,7 @@ new Tabs(byId("view-tabs"), {
 }).show("timeline-panel");
 
 requestPaint = startLive(store, {
-  version: bootstrap.version,
+  bootstrap,
   views: [
     new CountersView(byId("counters")),
     new CaptionsView(byId("narration")),

@@ -76,7 +76,7 @@ document.addEventListener("keydown", (event) => {
 });
 
 startLive(store, {
-  version: bootstrap.version,
+  bootstrap,
   views: [new CountersView(byId("counters")), new CaptionsView(byId("narration")), controls],
   pools,
   onPaint: (now) => charts.update(now),

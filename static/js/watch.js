@@ -13,7 +13,7 @@ const POOL_HEIGHT_SHARE = 0.7;
 
 const { bootstrap, store } = openStore();
 startLive(store, {
-  version: bootstrap.version,
+  bootstrap,
   views: [new CountersView(byId("counters")), new CaptionsView(byId("narration"))],
   pools: new PoolsView(byId("pools"), byId("pools-empty"), {
     fit: () => Math.round(window.innerHeight * POOL_HEIGHT_SHARE),

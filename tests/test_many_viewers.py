@@ -1,0 +1,232 @@
+"""Many viewers (issue 21, docs/deploy.md): a primary dashboard publishes its frames through a real
+Redis (Flask-SocketIO's message queue); viewer-only processes relay them to their own viewers,
+keep a mirror of the state for newcomers, and refuse every action, naming the primary; a page
+behind a real round-robin nginx with no sticky sessions works."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Browser, WebSocket, expect
+
+from dashboard.broadcaster import apply_frame, diff
+from dashboard.cli.run import parse_args
+from dashboard.servers.manager import free_port
+from tests.proxies import nginx_round_robin, redis_server
+from tests.support import ROOT, Dashboard, Viewer, page_at, serving, wait_for
+
+CAPACITY = 4  # the primary's workload: 1 worker x 4 threads
+HEALTH_DEADLINE_S = 5.0  # generous on a busy machine; a stalled hub never answers at all
+BUSY_TILES = (
+    "n => document.querySelectorAll('.tile[data-state=waiting], .tile[data-state=running]').length >= n"
+)
+
+
+class Fleet:
+    """Redis, a primary on it, and two viewer-only processes relaying its frames."""
+
+    def __init__(self, queue: str, primary: Dashboard, viewers: list[Dashboard]) -> None:
+        self.queue, self.primary, self.viewers = queue, primary, viewers
+
+
+def viewer_process(queue: str, primary: Dashboard) -> Dashboard:
+    """A viewer-only process, once its mirror holds the primary's view (GET /api/state answers)."""
+    dash = Dashboard("--viewers-only", "--message-queue", queue, "--primary", primary.url)
+
+    def seeded() -> bool:
+        if dash.proc.poll() is not None:
+            raise AssertionError(f"viewer-only process exited: {dash.log()}")
+        try:
+            return dash.get("/api/state").status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_for(seeded, 30, what="the viewer-only process to seed its mirror")
+    return dash
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[Fleet]:
+    with redis_server() as (queue, _redis):
+        for primary in serving("--workers", "1", "--threads", str(CAPACITY), "--message-queue", queue):
+            viewers: list[Dashboard] = []
+            try:
+                viewers += [viewer_process(queue, primary), viewer_process(queue, primary)]
+                yield Fleet(queue, primary, viewers)
+            finally:
+                for dash in viewers:
+                    dash.stop_leaving_nothing(10)
+
+
+def busy_on(view: dict | None, path: str) -> int:
+    """Tasks of a viewer's view serving `path`."""
+    tasks = (view or {}).get("tasks", {}).values()
+    return sum(1 for task in tasks if (task.get("request") or {}).get("path") == path)
+
+
+def test_a_viewer_process_relays_the_primarys_snapshot_and_burst_and_its_health_answers(fleet):
+    """A newcomer of a viewer-only process starts from the mirror's snapshot, and the frames of
+    a burst fired on the primary follow it through Redis. Meanwhile /api/health answers there
+    within a deadline, every time: Redis is read on an OS thread, not on the unpatched hub (a
+    greenlet blocked in a plain socket read would stall every answer until the next message)."""
+    viewer = Viewer(fleet.viewers[0].url)
+    try:
+        _, _, snapshot = viewer.next_snapshot(timeout=10)
+        assert [p["pid"] for p in snapshot["processes"] if p["status"] == "alive"], snapshot["processes"]
+        health_waits: list[float] = []
+        failures: list[Exception] = []
+        stop = threading.Event()
+
+        def poll_health() -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    requests.get(
+                        fleet.viewers[0].url + "/api/health", timeout=HEALTH_DEADLINE_S
+                    ).raise_for_status()
+                except requests.RequestException as exc:
+                    failures.append(exc)
+                    return
+                health_waits.append(time.monotonic() - started)
+                stop.wait(0.05)
+
+        poller = threading.Thread(target=poll_health, daemon=True)
+        poller.start()
+        run = fleet.primary.fire("io", 2 * CAPACITY, 600)
+        wait_for(lambda: busy_on(viewer.view, "/io") == CAPACITY, 10, what="the burst's tasks relayed")
+        fleet.primary.wait_run(run)
+        wait_for(lambda: busy_on(viewer.view, "/io") == 0, 10, what="the burst's end relayed")
+        stop.set()
+        poller.join(HEALTH_DEADLINE_S + 1)
+        assert failures == [] and health_waits and not poller.is_alive()
+        relayed_runs = {r["id"]: r for r in viewer.view["runs"]}
+        assert relayed_runs[run]["done"] == 2 * CAPACITY
+        state = fleet.viewers[0].get("/api/state").json()  # the mirror, as a newcomer gets it
+        assert {r["id"]: r["done"] for r in state["runs"]}[run] == 2 * CAPACITY
+        health = fleet.viewers[0].get("/api/health").json()
+        assert health["primary"] == fleet.primary.url and health["viewers"] == 1
+    finally:
+        viewer.close()
+
+
+def test_a_viewer_process_refuses_actions_naming_the_primary_and_changes_nothing(fleet):
+    """Bad input changes nothing: a viewer-only process has no server or load to act on, so every
+    action (and every read that needs the model) answers 409 with the primary's address."""
+    dash = fleet.viewers[1]
+    runs_before = [r["id"] for r in fleet.primary.get("/api/state").json()["runs"]]
+    for method, path, body in [
+        ("POST", "/api/load", {"endpoint": "io", "count": 1, "ms": 10}),
+        ("POST", "/api/server", {"mode": "flask-dev-serial"}),
+        ("POST", "/api/load/stop", {}),
+        ("POST", "/api/recording", {"action": "start"}),
+        ("GET", "/api/runs/nothing", None),
+    ]:
+        reply = dash.http.request(method, dash.url + path, json=body, timeout=30)
+        assert reply.status_code == 409, (path, reply.text)
+        assert reply.json()["primary"] == fleet.primary.url
+        assert fleet.primary.url in reply.json()["error"] and path in reply.json()["error"]
+    assert [r["id"] for r in fleet.primary.get("/api/state").json()["runs"]] == runs_before
+    assert fleet.primary.get("/api/server").json()["status"] == "serving"
+
+
+@pytest.mark.browser
+def test_a_page_behind_round_robin_nginx_sees_a_burst_by_websocket(fleet, browser: Browser):
+    """Behind a plain round-robin proxy, a long-polling session's requests would reach processes
+    that never saw it: the page opens a WebSocket at once (no polling request at all), gets its
+    snapshot from whichever viewer-only process nginx chose, and lights the burst's tiles."""
+    upstreams = [dash.url.removeprefix("http://") for dash in fleet.viewers]
+    with nginx_round_robin(upstreams) as proxy:
+        polls: list[str] = []
+        sockets: list[WebSocket] = []
+
+        def listen(page) -> None:
+            page.on("request", lambda r: polls.append(r.url) if "transport=polling" in r.url else None)
+            page.on("websocket", lambda socket: sockets.append(socket))
+
+        with page_at(browser, f"{proxy}/", listen, viewport={"width": 1280, "height": 800}) as page:
+            expect(page.locator(".tile")).to_have_count(CAPACITY, timeout=20_000)
+            run = fleet.primary.fire("io", 2 * CAPACITY, 800)
+            page.wait_for_function(BUSY_TILES, arg=CAPACITY, timeout=10_000)
+            fleet.primary.wait_run(run)
+        assert polls == [] and sockets and all("transport=websocket" in s.url for s in sockets)
+
+
+def test_frames_applied_to_a_view_give_the_view_they_were_cut_from():
+    """The mirror's law: apply_frame is diff's inverse, removed tasks included."""
+    old = {
+        "servers": [1],
+        "processes": [{"pid": 1}],
+        "counters": {"done": 1},
+        "runs": [],
+        "collector": {},
+        "captions": [],
+        "scene": None,
+        "tasks": {"1:1": {"state": "idle"}, "1:2": {"state": "idle"}},
+    }
+    new = {**old, "counters": {"done": 2}, "tasks": {"1:1": {"state": "running"}, "1:3": {"state": "idle"}}}
+    assert apply_frame(old, diff(old, new)) == new
+    assert apply_frame(old, diff(old, old)) == old
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--message-queue", "http://127.0.0.1:6379/0"], "scheme must be redis://"),
+        (["--message-queue", "redis://:6379/0"], "no host"),
+        (["--message-queue", "redis://127.0.0.1:6379/zero"], "must be a number"),
+        (["--message-queue", "redis://127.0.0.1:99999/0"], "--message-queue"),
+        (["--viewers-only", "--message-queue", "redis://127.0.0.1:6379/0"], "--primary"),
+        (["--primary", "http://127.0.0.1:8050"], "--primary is for --viewers-only"),
+        (
+            ["--viewers-only", "--message-queue", "redis://127.0.0.1:6379/0", "--primary", "x", "--attach"],
+            "--primary must look like",
+        ),
+        (
+            [
+                "--viewers-only",
+                "--message-queue",
+                "redis://h:1/0",
+                "--primary",
+                "http://h:1",
+                "--mode",
+                "asyncio",
+            ],
+            "--mode: the primary",
+        ),
+    ],
+)
+def test_bad_many_viewer_flags_exit_2_saying_what_is_wrong(flags, said, capsys):
+    """Bad flags get a clear error and start nothing (argparse's exit code 2)."""
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(flags)
+    assert exit_.value.code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_an_unreachable_redis_stops_run_py_before_it_starts():
+    """A dashboard whose frames would go nowhere does not start silently: exit 2, naming the flag."""
+    with redis_server() as (queue, redis_proc):
+        redis_proc.terminate()
+        redis_proc.wait(10)
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "run.py"),
+                "--no-browser",
+                "--port",
+                str(free_port()),
+                "--message-queue",
+                queue,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    assert "--message-queue" in done.stderr and "Redis does not answer" in done.stderr
