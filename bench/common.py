@@ -115,15 +115,24 @@ def machine() -> str:
     )
 
 
-def report(name: str, title: str, body: str, argv: Sequence[str] | None, args: argparse.Namespace) -> None:
-    """Print the result of `bench.NAME`, and replace its section of docs/benchmarks.md unless this
-    was the smoke variant (`--quick`) or `--no-doc` was given."""
+def report(
+    name: str,
+    title: str,
+    body: str,
+    argv: Sequence[str] | None,
+    args: argparse.Namespace,
+    section_name: str | None = None,
+) -> None:
+    """Print the result of `bench.NAME`, and replace its section of docs/benchmarks.md (or the
+    section `section_name`, for a benchmark that writes two) unless this was the smoke variant
+    (`--quick`) or `--no-doc` was given."""
     command = command_line(f"bench.{name}", argv)
     section = f"## {title}\n\n{machine()}. Command: `{command}`\n\n{body.strip()}\n"
     print(section, flush=True)
     if args.quick or args.no_doc:
         return
-    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    marker = section_name or name
+    start, end = f"<!-- bench:{marker} -->", f"<!-- /bench:{marker} -->"
     text = RESULTS.read_text() if RESULTS.exists() else _PAGE_HEAD
     block = f"{start}\n{section}{end}"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)

@@ -24,6 +24,7 @@ import time
 import psutil
 import requests
 
+from bench import viewer_fleet
 from bench.common import interleaved, median, parser, percentile, report, table
 from bench.viewer import Viewer
 from dashboard.files import PROJECT_ROOT
@@ -183,7 +184,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     p.add_argument("--slow", type=int, default=SLOW)
     p.add_argument("--models", nargs="+", choices=list(OPTIONS), default=list(OPTIONS))
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead: a primary on Redis and N viewer-only processes behind nginx (bench/viewer_fleet.py)",
+    )
+    p.add_argument("--per-process", type=int, default=500, help="with --processes: viewers on each process")
+    p.add_argument("--proxied", type=int, default=300, help="with --processes: viewers through nginx")
     args = p.parse_args(argv)
+    if args.processes is not None:
+        quick = (
+            (args.processes, 5, 5, 1.5)
+            if args.quick
+            else (args.processes, args.per_process, args.proxied, args.seconds)
+        )
+        text = viewer_fleet.body(*quick, quick=args.quick)
+        report(
+            "viewers", "Viewers across processes: a primary, Redis, nginx", text, argv, args, "viewer-fleet"
+        )
+        return 0
     rounds, seconds, sizes, slow = (
         (1, 1.5, (5,), 4) if args.quick else (args.rounds, args.seconds, args.sizes, args.slow)
     )

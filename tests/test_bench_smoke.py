@@ -18,13 +18,14 @@ from tests.support import ROOT
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("name", [*BENCHMARKS, "soak"])
+@pytest.mark.parametrize("name", [*BENCHMARKS, "soak", "viewers --processes 1"])
 def test_quick_variant_prints_a_table(name):
     """Tables, each a header, its rule and at least one row of figures; docs/benchmarks.md untouched."""
     doc = ROOT / "docs" / "benchmarks.md"
     before = doc.read_bytes() if doc.exists() else None
+    module, *flags = name.split()
     out = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", "--quick"],
+        [sys.executable, "-m", f"bench.{module}", *flags, "--quick"],
         cwd=ROOT,
         capture_output=True,
         text=True,
