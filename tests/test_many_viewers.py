@@ -5,6 +5,7 @@ behind a real round-robin nginx with no sticky sessions works."""
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from playwright.sync_api import Browser, WebSocket, expect
 
 from dashboard.broadcaster import apply_frame, diff
 from dashboard.cli.run import parse_args
+from dashboard.mirror import Mirror, NotSeeded
 from dashboard.servers.manager import free_port
 from tests.proxies import nginx_round_robin, redis_server
 from tests.support import ROOT, Dashboard, Viewer, page_at, serving, wait_for
@@ -172,6 +174,41 @@ def test_frames_applied_to_a_view_give_the_view_they_were_cut_from():
     new = {**old, "counters": {"done": 2}, "tasks": {"1:1": {"state": "running"}, "1:3": {"state": "idle"}}}
     assert apply_frame(old, diff(old, new)) == new
     assert apply_frame(old, diff(old, old)) == old
+
+
+def parts(done: int) -> dict:
+    """A view's parts as Broadcaster.base gives them, one process with one task."""
+    return {
+        **{part: [] for part in ("servers", "runs", "captions")},
+        "collector": {},
+        "scene": None,
+        "counters": {"done": done},
+        "processes": [{"pid": 7}],
+        "tasks": {"7:1": {"id": 1, "state": "idle", "request": None}},
+    }
+
+
+def test_the_mirror_follows_frames_from_its_seed_and_seeds_again_after_a_gap():
+    """A viewer-only process's newcomers start from the view the next frames apply to: frames that
+    come while the view is fetched are applied after it, and a gap in the versions (a frame lost,
+    the primary restarted) fetches the view again instead of serving a wrong one."""
+    bases: queue.Queue = queue.Queue()
+    mirror = Mirror("http://primary", lambda primary: bases.get(timeout=10))
+    mirror.start()
+    mirror.relayed("frame", {"version": 6, "base": 5, "now_ms": 20.0, "counters": {"done": 2}})
+    with pytest.raises(NotSeeded):
+        mirror.snapshot()
+    bases.put({"version": 5, "now_ms": 10.0, "parts": parts(1), "spans": [], "series": []})
+    wait_for(lambda: mirror.seeds == 1 and mirror.snapshot()["version"] == 6, what="the kept frame applied")
+    assert mirror.snapshot()["counters"] == {"done": 2}
+    assert mirror.snapshot()["processes"][0]["tasks"][0]["id"] == 1
+    mirror.relayed("frame", {"version": 9, "base": 8, "now_ms": 50.0, "counters": {"done": 5}})
+    with pytest.raises(NotSeeded):
+        mirror.snapshot()
+    bases.put({"version": 9, "now_ms": 50.0, "parts": parts(5), "spans": [], "series": []})
+    wait_for(lambda: mirror.seeds == 2, what="the view fetched again")
+    assert (mirror.snapshot()["version"], mirror.snapshot()["counters"]) == (9, {"done": 5})
+    mirror.stop()
 
 
 @pytest.mark.parametrize(
