@@ -13,7 +13,6 @@ from dashboard.fanout import Fanout, start_fanout
 from dashboard.files import PROJECT_ROOT
 from dashboard.green import hub_emit
 from dashboard.loadspec.http_request import MAX_BODY
-from dashboard.mirror import Mirror
 from dashboard.services import EXTENSION, Services, build, build_replay, build_viewers
 from dashboard.web import events
 from dashboard.web.api import api
@@ -46,11 +45,7 @@ def create_app(
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     async_mode = ASYNC_MODES[config.dashboard_worker]
-    mirror = None if config.primary is None else Mirror(config.primary)
-    fanout = None
-    if config.message_queue is not None:
-        relay = None if mirror is None else mirror.relayed
-        fanout = Fanout(config.message_queue, async_mode == "gevent", relay)
+    fanout = None if config.message_queue is None else Fanout(config.message_queue, async_mode == "gevent")
     socketio = SocketIO(
         app,
         async_mode=async_mode,
@@ -60,11 +55,13 @@ def create_app(
     guard_hosts(app, config.host)  # after SocketIO, which wraps app.wsgi_app: this covers its paths too
 
     def emit(event: str, data: dict, skip: str | None = None) -> None:
-        socketio.emit(event, data, skip_sid=skip)
+        # A viewer-only process's frames are for its own viewers: they never go back to the queue.
+        socketio.emit(event, data, skip_sid=skip, ignore_queue=config.primary is not None)
 
     out = hub_emit(emit) if async_mode == "gevent" else emit
-    if mirror is not None:
-        services = build_viewers(config, mirror)
+    if config.primary is not None:
+        services = build_viewers(config, out)
+        fanout.relay_to(services.broadcaster.relayed)
     elif config.replay is None:
         services = build(config, out, on_end)
     else:

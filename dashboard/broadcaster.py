@@ -88,14 +88,49 @@ def _aged(task: dict, now_ns: int) -> dict:
     return {**task, "request": {**request, "age_ms": round(now_ns / 1e6 - request["started_ms"], 1)}}
 
 
+def merge_frames(first: dict, then: dict) -> dict:
+    """One frame doing what `first` then `then` do (`then` cut right after `first`): what a
+    viewer-only process sends when its room is too large for every frame (dashboard/mirror.py)."""
+    tasks = {**first.get("tasks", {}), **then.get("tasks", {})}
+    merged = {**first, **then, "base": first["base"]}
+    for part in ("spans", "series"):
+        if part in first or part in then:
+            merged[part] = [*first.get(part, ()), *then.get(part, ())]
+    if tasks:
+        merged["tasks"] = tasks
+    return merged
+
+
 class ViewerBook:
-    """This process's viewers (Socket.IO ids), the frames they got, and those dropped, by reason."""
+    """This process's viewers (Socket.IO ids), the frames they got, and those dropped, by reason;
+    and the pace of the frames: at most one an interval, stretched in a large room."""
 
     def __init__(self) -> None:
         self.viewers: set[str] = set()
         self.frames_sent = 0
         self._dropped: dict[str, int] = {}  # viewers the dashboard dropped, by reason
         self._dropped_lock = threading.Lock()
+        self.interval = FRAME_INTERVAL_S
+        self._credit, self._credit_at = float(FRAME_BURST), time.monotonic()  # frames allowed now
+
+    def _spend(self) -> None:
+        """A frame went out: one credit less."""
+        self.frames_sent += 1
+        now = time.monotonic()
+        self._credit = self._credit_now(now) - 1
+        self._credit_at = now
+
+    def _credit_now(self, now: float) -> float:
+        """Frames that may go now: one more every interval, FRAME_BURST at most (a token bucket)."""
+        return min(float(FRAME_BURST), self._credit + (now - self._credit_at) / self.frame_interval())
+
+    def _credit_wait_s(self) -> float:
+        """How long until a frame may go."""
+        return max(0.0, (1 - self._credit_now(time.monotonic())) * self.frame_interval())
+
+    def frame_interval(self) -> float:
+        """The interval, stretched so that viewers × frames a second stays within SENDS_PER_S."""
+        return max(self.interval, len(self.viewers) / SENDS_PER_S)
 
     def viewer_dropped(self, reason: str) -> None:
         """Count a viewer the dashboard dropped (dashboard/web/viewer_sockets.py says why)."""
@@ -121,8 +156,6 @@ class Broadcaster(ViewerBook):
         self.store = store
         self.emit = emit
         self.remote_viewers = remote_viewers
-        self.interval = FRAME_INTERVAL_S
-        self._credit, self._credit_at = float(FRAME_BURST), time.monotonic()  # frames allowed now
         self._lock = threading.Lock()
         self._version = 0
         self._parts: dict = {}
@@ -185,18 +218,7 @@ class Broadcaster(ViewerBook):
 
     def _send(self, frame: dict, skip: str | None = None) -> None:
         self.emit("frame", frame, skip)
-        self.frames_sent += 1
-        now = time.monotonic()
-        self._credit = self._credit_now(now) - 1
-        self._credit_at = now
-
-    def _credit_now(self, now: float) -> float:
-        """Frames that may go now: one more every interval, FRAME_BURST at most (a token bucket)."""
-        return min(float(FRAME_BURST), self._credit + (now - self._credit_at) / self.frame_interval())
-
-    def frame_interval(self) -> float:
-        """The interval, stretched so that viewers × frames a second stays within SENDS_PER_S."""
-        return max(self.interval, len(self.viewers) / SENDS_PER_S)
+        self._spend()
 
     def _advance(self) -> dict | None:
         """Cut the next frame (under the lock); None when nothing changed."""
@@ -230,8 +252,7 @@ class Broadcaster(ViewerBook):
         """
         while not self._stop.is_set():
             self.store.changed.wait(self.interval)
-            wait = (1 - self._credit_now(time.monotonic())) * self.frame_interval()
-            if self._stop.wait(max(0.0, wait)):
+            if self._stop.wait(self._credit_wait_s()):
                 return
             self.store.changed.clear()
             try:

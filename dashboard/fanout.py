@@ -58,17 +58,21 @@ def check_queue_url(url: str) -> str:
 class Fanout(RedisManager):
     """python-socketio's Redis manager; `green`: Redis on OS threads, Socket.IO on the hub.
 
-    `on_relay(event, data)` sees every broadcast another process published (a viewer-only
-    process's mirror), on the thread that then delivers it, before its viewers get it.
+    `on_relay(event, data)` (a viewer-only process's mirror, `relay_to`) sees every broadcast
+    another process published, on the thread that would deliver it; when it answers True it has
+    taken the message on, and the manager does not deliver it.
     """
 
-    def __init__(self, url: str, green: bool, on_relay: Callable[[str, object], None] | None = None) -> None:
+    def __init__(self, url: str, green: bool) -> None:
         super().__init__(url, channel=CHANNEL)
         self.green = green
-        self.on_relay = on_relay
+        self.on_relay: Callable[[str, object], bool] | None = None
         self.dropped = 0  # messages not published: Redis too slow or away while the outbox was full
         self._outbox: queue.Queue[dict] = queue.Queue(OUTBOX)
         self._inbox: gevent.queue.Queue | None = None
+
+    def relay_to(self, on_relay: Callable[[str, object], bool]) -> None:
+        self.on_relay = on_relay
 
     def initialize(self) -> None:
         if not self.green:
@@ -109,8 +113,9 @@ class Fanout(RedisManager):
         relay = self.on_relay is not None and message.get("host_id") != self.host_id
         if relay and message.get("room") is None:
             data = message.get("data")
-            if isinstance(data, list) and len(data) == 1 and not message.get("binary"):
-                self.on_relay(str(message.get("event")), data[0])
+            single = isinstance(data, list) and len(data) == 1 and not message.get("binary")
+            if single and self.on_relay(str(message.get("event")), data[0]):
+                return
         super()._handle_emit(message)
 
 

@@ -4,6 +4,9 @@ newcomer here gets a snapshot the next frames apply to, as it would from the pri
 The frames come through the message queue; the view they start from comes once from the primary
 (GET /api/mirror), and again whenever the chain breaks (a frame lost, the primary restarted, a
 replay's seek). Between frames the requests' ages run on from the last frame's clock.
+
+The frames go on to this process's viewers at this room's pace, as the primary paces its own:
+in a room too large for every frame, the frames that came meanwhile go out merged into one.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable
 
-from dashboard.broadcaster import ViewerBook, apply_frame, snapshot_of
+from dashboard.broadcaster import ViewerBook, apply_frame, merge_frames, snapshot_of
 from dashboard.model.history import SERIES_KEPT
 from dashboard.model.views import SPANS_IN_SNAPSHOT
 
@@ -40,16 +43,25 @@ def fetch_base(primary: str) -> dict:
 
 
 class Mirror(ViewerBook):
-    """The primary's view as of the last frame relayed; `relayed` is the message queue's hook.
+    """The primary's view as of the last frame received; `relayed` is the message queue's hook,
+    and `emit(event, data, skip_viewer)` sends to this process's viewers.
 
-    Frames and seeds may come from different threads (the queue's, the fetch's): one lock keeps
-    the view and its version together.
+    Frames and seeds may come from different threads (the queue's, the fetch's, the relay's):
+    one lock keeps the view, its version and the frame still to send together.
     """
 
-    def __init__(self, primary: str, fetch: Callable[[str], dict] = fetch_base) -> None:
+    def __init__(
+        self,
+        primary: str,
+        emit: Callable[[str, dict, str | None], None],
+        fetch: Callable[[str], dict] = fetch_base,
+    ) -> None:
         super().__init__()
         self.primary = primary
+        self.emit = emit
         self._fetch = fetch
+        self._outgoing: dict | None = None  # the frames received and not yet sent, merged
+        self._due = threading.Event()
         self._lock = threading.Lock()
         self._version: int | None = None  # None: no view yet (or the chain broke): seeding
         self._parts: dict = {}
@@ -65,24 +77,53 @@ class Mirror(ViewerBook):
     def start(self) -> None:
         with self._lock:
             self._seed_later()
+        threading.Thread(target=self._relay, name="threadpulse-mirror-relay", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._due.set()
 
-    def relayed(self, event: str, data: object) -> None:
-        """A broadcast from the primary, before it goes to this process's viewers."""
+    def relayed(self, event: str, data: object) -> bool:
+        """A broadcast from the primary: True when the mirror sends it on itself (a frame, at
+        this room's pace), False when the queue should deliver it as it came."""
         if not isinstance(data, dict):
-            return
+            return False
         with self._lock:
-            if event == "frame":
-                self.frames_sent += 1
-                if self._version is None:
-                    self._pending.append(data)
-                elif not self._follow(data):
-                    self._pending.append(data)
-                    self._seed_later()
-            elif event == "snapshot":  # a replay's seek: every view starts again
+            if event == "snapshot":  # a replay's seek: every view starts again
                 self._seed_later()
+                return False
+            if event != "frame":
+                return False
+            if self._version is None:
+                self._pending.append(data)
+            elif not self._follow(data):
+                self._pending.append(data)
+                self._seed_later()
+            self._queue(data)
+        self._due.set()
+        return True
+
+    def _queue(self, frame: dict) -> None:
+        """Merge `frame` into the one still to send (a gap: it replaces it; viewers resync)."""
+        outgoing = self._outgoing
+        follows = outgoing is not None and frame.get("base") == outgoing.get("version")
+        self._outgoing = merge_frames(outgoing, frame) if follows else frame
+
+    def _relay(self) -> None:
+        """Send what came, merged, whenever the room's credit allows (Broadcaster._run's pace)."""
+        while not self._stop.is_set():
+            self._due.wait(self.interval)
+            if self._stop.wait(self._credit_wait_s()):
+                return
+            self._due.clear()
+            with self._lock:
+                frame, self._outgoing = self._outgoing, None
+            if frame is not None and self.viewers:
+                try:
+                    self.emit("frame", frame, None)
+                except Exception:  # a bad frame must not end the relay
+                    log.exception("mirror: relaying a frame failed")
+                self._spend()
 
     def snapshot(self, viewer: str | None = None) -> dict:
         """The view as of now in the shape of `GET /api/state`; NotSeeded before the first seed."""

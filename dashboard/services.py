@@ -253,10 +253,11 @@ def build_replay(
     return Services(config, store, None, None, None, None, broadcaster, Targets(), replay=replayer)
 
 
-def build_viewers(config: Config, mirror: Mirror) -> Services:
-    """The services of a viewer-only process: the mirror of the primary's frames, an empty store
-    (the API's reads that need the model answer 409 naming the primary), nothing else."""
-    return Services(config, Store(), None, None, None, None, mirror, Targets())
+def build_viewers(config: Config, emit: Callable[[str, dict, str | None], None]) -> Services:
+    """The services of a viewer-only process: the mirror of the primary's frames, sending them
+    on with `emit`; an empty store (the API's reads that need the model answer 409 naming the
+    primary); nothing else."""
+    return Services(config, Store(), None, None, None, None, Mirror(config.primary, emit), Targets())
 
 
 def current_services() -> Services:

@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, WebSocket, expect
 
-from dashboard.broadcaster import apply_frame, diff
+from dashboard.broadcaster import apply_frame, diff, merge_frames
 from dashboard.cli.run import parse_args
 from dashboard.mirror import Mirror, NotSeeded
 from dashboard.servers.manager import free_port
@@ -174,6 +174,11 @@ def test_frames_applied_to_a_view_give_the_view_they_were_cut_from():
     new = {**old, "counters": {"done": 2}, "tasks": {"1:1": {"state": "running"}, "1:3": {"state": "idle"}}}
     assert apply_frame(old, diff(old, new)) == new
     assert apply_frame(old, diff(old, old)) == old
+    newer = {**new, "runs": [{"id": "r1"}], "tasks": {"1:1": {"state": "idle"}}}
+    first, then = {"version": 2, "base": 1, **diff(old, new)}, {"version": 3, "base": 2, **diff(new, newer)}
+    merged = merge_frames(first, then)
+    assert (merged["base"], merged["version"]) == (1, 3)
+    assert apply_frame(old, merged) == apply_frame(apply_frame(old, first), then) == {**newer}
 
 
 def parts(done: int) -> dict:
@@ -191,23 +196,37 @@ def parts(done: int) -> dict:
 def test_the_mirror_follows_frames_from_its_seed_and_seeds_again_after_a_gap():
     """A viewer-only process's newcomers start from the view the next frames apply to: frames that
     come while the view is fetched are applied after it, and a gap in the versions (a frame lost,
-    the primary restarted) fetches the view again instead of serving a wrong one."""
+    the primary restarted) fetches the view again instead of serving a wrong one. Frames that
+    came while none could be sent go on to the viewers merged into one."""
     bases: queue.Queue = queue.Queue()
-    mirror = Mirror("http://primary", lambda primary: bases.get(timeout=10))
+    sent: list[dict] = []
+    mirror = Mirror(
+        "http://primary", lambda event, data, skip: sent.append(data), lambda _: bases.get(timeout=10)
+    )
+    assert mirror.relayed("frame", {"version": 6, "base": 5, "now_ms": 20.0, "tasks": {"7:1": None}})
+    assert mirror.relayed("frame", {"version": 7, "base": 6, "now_ms": 30.0, "counters": {"done": 2}})
+    mirror.viewers.add("viewer")
     mirror.start()
-    mirror.relayed("frame", {"version": 6, "base": 5, "now_ms": 20.0, "counters": {"done": 2}})
+    wait_for(lambda: sent, what="the merged frame sent")
+    assert sent == [
+        {"version": 7, "base": 5, "now_ms": 30.0, "tasks": {"7:1": None}, "counters": {"done": 2}}
+    ]
     with pytest.raises(NotSeeded):
         mirror.snapshot()
     bases.put({"version": 5, "now_ms": 10.0, "parts": parts(1), "spans": [], "series": []})
-    wait_for(lambda: mirror.seeds == 1 and mirror.snapshot()["version"] == 6, what="the kept frame applied")
+    wait_for(lambda: mirror.seeds == 1 and mirror.snapshot()["version"] == 7, what="the kept frames applied")
     assert mirror.snapshot()["counters"] == {"done": 2}
+    mirror.relayed(
+        "frame", {"version": 8, "base": 7, "now_ms": 40.0, "tasks": {"7:1": parts(0)["tasks"]["7:1"]}}
+    )
+    wait_for(lambda: mirror.snapshot()["version"] == 8, what="a frame that follows applied")
     assert mirror.snapshot()["processes"][0]["tasks"][0]["id"] == 1
-    mirror.relayed("frame", {"version": 9, "base": 8, "now_ms": 50.0, "counters": {"done": 5}})
+    mirror.relayed("frame", {"version": 12, "base": 11, "now_ms": 50.0, "counters": {"done": 5}})
     with pytest.raises(NotSeeded):
         mirror.snapshot()
-    bases.put({"version": 9, "now_ms": 50.0, "parts": parts(5), "spans": [], "series": []})
+    bases.put({"version": 12, "now_ms": 50.0, "parts": parts(5), "spans": [], "series": []})
     wait_for(lambda: mirror.seeds == 2, what="the view fetched again")
-    assert (mirror.snapshot()["version"], mirror.snapshot()["counters"]) == (9, {"done": 5})
+    assert (mirror.snapshot()["version"], mirror.snapshot()["counters"]) == (12, {"done": 5})
     mirror.stop()
 
 
