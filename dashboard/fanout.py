@@ -101,8 +101,13 @@ class Fanout(RedisManager):
             self.dropped += 1
 
     def _receive(self, loop: object) -> None:
-        """Redis's subscription, read on an OS thread (it reconnects by itself, RedisManager's)."""
+        """Redis's subscription, read and decoded on an OS thread (it reconnects by itself,
+        RedisManager's); the hub gets each message as a dict, as the pub/sub loop accepts it."""
         for message in super()._listen():
+            try:
+                message = self.json.loads(message)
+            except ValueError:  # not JSON: the pub/sub loop ignores it
+                continue
             loop.run_callback_threadsafe(self._inbox.put, message)
 
     def _send(self) -> None:
