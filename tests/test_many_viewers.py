@@ -159,6 +159,35 @@ def test_a_page_behind_round_robin_nginx_sees_a_burst_by_websocket(fleet, browse
         assert polls == [] and sockets and all("transport=websocket" in s.url for s in sockets)
 
 
+def test_a_viewer_process_answers_while_its_redis_is_silent():
+    """The listener must not stall the unpatched hub: with no primary, nothing is ever published,
+    so a greenlet blocked in Redis's plain socket read would hold the hub, and every answer, for
+    good. Here Redis is read on an OS thread: the pages, /api/health and a viewer's connection are
+    answered, and /api/state says plainly that no view has come (503)."""
+    with redis_server() as (queue_url, _redis):
+        nowhere = f"http://127.0.0.1:{free_port()}"
+        dash = Dashboard("--viewers-only", "--message-queue", queue_url, "--primary", nowhere)
+        try:
+
+            def health() -> dict | None:
+                assert dash.proc.poll() is None, dash.log()
+                try:
+                    return requests.get(dash.url + "/api/health", timeout=HEALTH_DEADLINE_S).json()
+                except requests.ConnectionError:  # not listening yet
+                    return None
+
+            assert wait_for(health, 30, what="the viewer-only process to answer")["primary"] == nowhere
+            viewer = Viewer(dash.url)  # the hub answers Socket.IO too
+            for _ in range(5):
+                assert requests.get(dash.url + "/api/health", timeout=HEALTH_DEADLINE_S).ok
+                assert requests.get(dash.url + "/", timeout=HEALTH_DEADLINE_S).ok
+            state = requests.get(dash.url + "/api/state", timeout=HEALTH_DEADLINE_S)
+            assert state.status_code == 503 and nowhere in state.json()["error"]
+            viewer.close()
+        finally:
+            dash.stop_leaving_nothing(10)
+
+
 def test_frames_applied_to_a_view_give_the_view_they_were_cut_from():
     """The mirror's law: apply_frame is diff's inverse, removed tasks included."""
     old = {
