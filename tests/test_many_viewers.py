@@ -134,6 +134,8 @@ def test_a_viewer_process_refuses_actions_naming_the_primary_and_changes_nothing
         assert reply.json()["primary"] == fleet.primary.url
         assert fleet.primary.url in reply.json()["error"] and path in reply.json()["error"]
     assert [r["id"] for r in fleet.primary.get("/api/state").json()["runs"]] == runs_before
+    health = dash.get("/api/health").json()  # the pages here show themselves read-only
+    assert (health["presenter_required"], health["presenter"]) == (True, False)
     assert fleet.primary.get("/api/server").json()["status"] == "serving"
 
 
@@ -153,6 +155,7 @@ def test_a_page_behind_round_robin_nginx_sees_a_burst_by_websocket(fleet, browse
 
         with page_at(browser, f"{proxy}/", listen, viewport={"width": 1280, "height": 800}) as page:
             expect(page.locator(".tile")).to_have_count(CAPACITY, timeout=20_000)
+            expect(page.locator("#viewer-badge")).to_have_text("viewer (read-only)")
             run = fleet.primary.fire("io", 2 * CAPACITY, 800)
             page.wait_for_function(BUSY_TILES, arg=CAPACITY, timeout=10_000)
             fleet.primary.wait_run(run)

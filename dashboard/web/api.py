@@ -72,13 +72,15 @@ def health() -> ResponseReturnValue:
     many live frames went to viewers since start (read it twice for the frame rate), how many
     viewers watch and how many the dashboard dropped, by reason."""
     broadcaster = current_services().broadcaster
+    viewers_only = current_services().config.primary is not None
     return jsonify(
         ok=True,
         version=__version__,
         source=current_services().source,
         collector=None if current_services().collector is None else current_services().collector.url,
-        presenter_required=current_services().config.presenter_required,
-        presenter=refusal() is None,
+        # A viewer-only process acts on nothing: its pages show themselves read-only.
+        presenter_required=current_services().config.presenter_required or viewers_only,
+        presenter=refusal() is None and not viewers_only,
         frames_sent=broadcaster.frames_sent,
         viewers=len(broadcaster.viewers),
         viewers_dropped=drop_counts(broadcaster.viewers_dropped()),
