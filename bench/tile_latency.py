@@ -11,6 +11,7 @@ from a click to a lit tile, p50 ≤ 30 ms (issue 22). `--against DIR` measures a
 from __future__ import annotations
 
 import http.client
+import os
 import random
 import shutil
 import sys
@@ -168,11 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     trees = (
         {"this tree": None} if args.against is None else {"this tree": None, str(args.against): args.against}
     )
+    load_before = os.getloadavg()[0]
     rounds = interleaved(
         1 if args.quick else args.rounds,
         {name: (lambda tree=tree: measure(samples, clicks, tree)) for name, tree in trees.items()},
     )
     results = {name: pooled(runs) for name, runs in rounds.items()}
+    loads = f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
     tiles, click_rows = [], []
     for name, result in results.items():
         lat, taken = result["latencies"], result["clicks"]
@@ -194,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         "interval), transport and the page's next animation frame.\n\n"
         'From a click to a lit tile, what the user sees: the page clicks its "10 × io 500 ms" '
         "preset and stamps the moment the first tile turns busy, the pool idle before each click; "
-        f"{args.rounds if not args.quick else 1} dashboard(s) per tree, rounds interleaved:\n\n"
+        f"{args.rounds if not args.quick else 1} dashboard(s) per tree, rounds interleaved; the "
+        f"machine's load average (1 min) {loads} over the run (the targets are for a quiet one):\n\n"
         + table(["tree", "clicks", "p50 ms", "p95 ms", f"p50 ≤ {TARGET_CLICK_P50_MS:g} ms"], click_rows)
         + "\n\nWhere each click's time went (bench/click_path.py: the dashboard's recording and the "
         "page's own stamps, on the host's one monotonic clock), ms over the clicks, "
