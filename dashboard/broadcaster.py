@@ -20,10 +20,12 @@ from dashboard.model.views import SPANS_PER_FRAME, frame_parts, spans_view
 log = logging.getLogger(__name__)
 
 FRAME_INTERVAL_S = 0.05
-# Frames that may go out back to back after a quiet spell: a click changes the model twice in a
-# few ms (its run, then the first tile it lights), and the second must not wait out an interval.
-# On average frames still come at most one an interval.
-FRAME_BURST = 2
+# Frames that may go out back to back after a quiet spell. A click changes the model three times
+# in a few ms (its run, its requests sent and queued, then the first tile it lights), and a /proc
+# sample or a roster may have cut a frame just before it: with 2, the lit tile waited out most of
+# an interval behind the queued count (13 ms median, 30-45 ms p95 of the click's time, measured by
+# bench.tile_latency; docs/live-frames.md). On average frames still come at most one an interval.
+FRAME_BURST = 4
 # Frames × viewers a second the broadcaster may cost, whatever the room. Each frame is encoded
 # once, but written to each viewer's socket on its own; at 1,000 viewers and 20 frames a second
 # that took 72% of a core of the dashboard's worker on its own (bench.viewers), and the API

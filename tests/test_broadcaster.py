@@ -124,3 +124,17 @@ def test_a_large_room_stretches_the_interval_so_sends_stay_within_the_budget():
         assert count / broadcaster.frame_interval() <= SENDS_PER_S
     broadcaster.viewers = {"v"}
     assert broadcaster.frame_interval() == broadcaster.interval  # a small room gets every frame
+
+
+def test_a_clicks_changes_after_a_quiet_spell_each_go_out_at_once(broadcasting):
+    """Issue 22: a click changes the model three times in a few ms (its run, its requests queued,
+    the first tile lit), and a /proc sample may have cut a frame just before. With a burst of
+    two, the lit tile waited out most of an interval behind the queued count. With a 60 s
+    interval, every one of these frames can only come this soon from the burst."""
+    store, broadcaster, frames = broadcasting
+    broadcaster.interval = 60.0
+    broadcaster.viewers.add("v1")
+    broadcaster.start()
+    for sent in range(1, 5):  # the sample's frame, the run, the queued count, the lit tile
+        store.apply(Datagrams(0, (), (), ("empty",)))
+        wait_for(lambda sent=sent: len(frames) == sent, timeout=20, what=f"frame {sent} of the burst")
