@@ -151,3 +151,12 @@ def test_at_most_three_captions_most_important_first():
         "worker 2 holds 3 connections it cannot serve; one worker idle",
         "2 threads of worker 4 want a CPU; one holds the GIL",
     ]
+
+
+def test_a_caption_names_a_worker_of_another_host_by_its_host_too():
+    """Issue 21: two hosts' pid 1 are two workers; a caption about one says which."""
+    starved = [task(n, "starved", "gil", path="/cpu", phase="cpu") for n in (1, 2)]
+    model = model_of(process(1, task(1)))
+    there = Process(1, "elsewhere", "m", name="1@elsewhere", tasks={t.id: t for t in starved})
+    model.processes[there.key] = there
+    assert rules.gil(model, 0) == "2 threads of worker 1@elsewhere want a CPU; one holds the GIL"
