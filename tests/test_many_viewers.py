@@ -220,7 +220,7 @@ def parts(done: int) -> dict:
         "collector": {},
         "scene": None,
         "counters": {"done": done},
-        "processes": [{"pid": 7}],
+        "processes": [{"pid": 7, "key": "7"}],
         "tasks": {"7:1": {"id": 1, "state": "idle", "request": None}},
     }
 
