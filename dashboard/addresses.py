@@ -1,9 +1,10 @@
 """Addresses of servers on this host: the one place that knows an any-address (`0.0.0.0`, `::`)
 is reached on loopback, that IPv6 is bracketed and bound with its own socket family, and that
-`localhost` and `127.0.0.1` are one."""
+`localhost` and `127.0.0.1` are one, and which names only this machine reaches."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from urllib.parse import urlsplit
 
@@ -38,3 +39,14 @@ def same_address(a: str, b: str) -> bool:
         return False
     hosts = (left.hostname or "", right.hostname or "")
     return same_port and (hosts[0] == hosts[1] or all(host in LOOPBACK_NAMES for host in hosts))
+
+
+def is_loopback(host: str) -> bool:
+    """True for names only this machine can reach: 127.0.0.0/8, ::1 and localhost."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -36,9 +36,11 @@ class Spawner:
     Linux sends the guard its death signal when the *thread* that forked it exits, so the forking
     thread must live as long as the dashboard; a request's thread may not. The log folder is
     removed by `close`, and one left by a dashboard that died is removed by the next one's start.
+    `env` is what every child's environment gets beside its own (the agents' key).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.env = dict(env or {})
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="threadpulse-spawner")
         logfolders.remove_stale()
         self.logdir = logfolders.make()
@@ -59,7 +61,7 @@ class Spawner:
         to the dashboard's own output, as a user's launched server's goes).
 
         The Popen is the guard's: it exits once the whole tree is gone, the way the server did."""
-        return self.call(lambda: _spawn(argv, env, log_path, stdin_pipe, cwd))
+        return self.call(lambda: _spawn(argv, {**self.env, **env}, log_path, stdin_pipe, cwd))
 
     def close(self) -> None:
         """The children are stopped (or their guards are ending them): forget their logs."""

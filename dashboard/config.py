@@ -44,7 +44,10 @@ class Config:
     server_params: dict[str, int] = field(default_factory=dict)
     # The managed server's interpreter (run.py --python): "free-threaded", a path, None: ours.
     python: str | None = None
+    collector_host: str = DEFAULT_HOST  # where the agents' collector listens (run.py --collector-host)
     collector_port: int = 0
+    # The key agents sign datagrams with (run.py --key-file, THREADPULSE_KEY): its text, stripped.
+    key: str | None = None
     dashboard_worker: str = DEFAULT_WORKER
     dashboard_threads: int = DEFAULT_THREADS[DEFAULT_WORKER]
     open_browser: bool = True

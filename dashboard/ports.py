@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from dashboard.addresses import family
+from dashboard.addresses import family, host_port
 from dashboard.collector.udp import COLLECTOR_HOST
 from dashboard.config import Config
 
@@ -37,17 +37,22 @@ def check_ports(config: Config) -> None:
             f"--host {config.host} --port {config.port}: cannot listen on {where} ({exc.strerror});"
             " give an address of this machine with --host and a free port above 1023 with --port"
         ) from None
-    if config.replay is not None or not config.collector_port:  # a replay has no collector; 0 is any
-        return
+    host = config.collector_host
+    if config.replay is not None or not (config.collector_port or host != COLLECTOR_HOST):
+        return  # a replay has no collector; port 0 is any, on an address surely ours
     try:
-        _bind(COLLECTOR_HOST, config.collector_port, socket.SOCK_DGRAM)
+        _bind(host, config.collector_port, socket.SOCK_DGRAM)
     except OSError as exc:
-        busy = "is already in use (another dashboard with --attach?)"
-        why = busy if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+        where = f"UDP {host_port(host, config.collector_port)}"
+        if exc.errno != errno.EADDRINUSE:
+            raise PortUnavailable(
+                f"--collector-host {host}: {where} cannot be bound ({exc.strerror}); give an address of"
+                " this machine with --collector-host"
+            ) from None
         raise PortUnavailable(
-            f"--collector-port {config.collector_port}: UDP {COLLECTOR_HOST}:{config.collector_port} {why};"
-            " stop what holds it, or give a free port with --collector-port (and the same port in your"
-            " servers' THREADPULSE_COLLECTOR)"
+            f"--collector-port {config.collector_port}: {where} is already in use (another dashboard with"
+            " --attach?); stop what holds it, or give a free port with --collector-port (and the same"
+            " port in your servers' THREADPULSE_COLLECTOR)"
         ) from None
 
 

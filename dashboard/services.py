@@ -32,6 +32,7 @@ from dashboard.servers.interpreters import resolve
 from dashboard.servers.manager import ServerManager, StartError
 from dashboard.servers.mode import BadServerRequest
 from dashboard.servers.modes import get_mode
+from threadpulse_agent.signing import ENV_KEY, key_bytes
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +194,9 @@ def build(
     if config.managed:
         get_mode(config.mode).startable(config.server_params)
     store = Store()
-    collector = Collector(store, port=config.collector_port)
-    spawner = Spawner()
+    key = None if config.key is None else key_bytes(config.key)
+    collector = Collector(store, config.collector_host, config.collector_port, key)
+    spawner = Spawner({} if config.key is None else {ENV_KEY: config.key})  # its children sign
 
     targets = Targets()
 

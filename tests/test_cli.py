@@ -3,6 +3,7 @@ message before anything starts, busy ports among them."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from dashboard.cli.run import build_parser, parse_args
 from dashboard.cli.run_config import BadFlag, config_from_flags
 from dashboard.web.auth import ENV_TOKEN
 from tests.support import ROOT, Dashboard
+from threadpulse_agent.signing import ENV_KEY
 
 
 @pytest.mark.parametrize(
@@ -136,3 +138,43 @@ def test_version_prints_the_commands_name_and_the_dashboards_version():
         [sys.executable, str(ROOT / "run.py"), "--version"], capture_output=True, text=True, timeout=60
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, f"run.py {__version__}\n", "")
+
+
+def test_a_collector_beyond_loopback_without_a_key_is_refused_saying_what_to_pass(monkeypatch, capsys):
+    """Issue 21: a collector anyone on the network can reach must check who sends; without a key
+    the start stops (exit 2) naming --key-file, and nothing listens."""
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["--collector-host", "0.0.0.0"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--collector-host 0.0.0.0 listens beyond this machine" in err
+    assert "--key-file FILE (or THREADPULSE_KEY)" in err
+    monkeypatch.setenv(ENV_KEY, "a key of at least sixteen bytes")
+    config = parse_args(["--collector-host", "0.0.0.0"])
+    assert (config.collector_host, config.key) == ("0.0.0.0", "a key of at least sixteen bytes")
+
+
+def test_bad_key_files_are_refused_naming_the_file_and_how_to_make_one(tmp_path, monkeypatch):
+    """A key file missing, empty, unreadable, not text or too short stops the start with what was
+    wrong; --key-file wins over THREADPULSE_KEY, whose own bad values are refused alike."""
+    monkeypatch.setenv(ENV_KEY, "the environment's key, not used")
+    empty, short, binary, good = (tmp_path / name for name in ("empty", "short", "binary", "good"))
+    empty.write_text("\n")
+    short.write_text("abc\n")
+    binary.write_bytes(b"\xff\xfe" * 16)
+    good.write_text("  0123456789abcdef0123456789abcdef\n")
+    refusals = [
+        (tmp_path / "missing", "no such file; make one with `openssl rand -hex 32 > FILE`"),
+        (empty, "is empty"),
+        (short, "holds 3 bytes, a key needs 16 or more"),
+        (binary, "does not hold text"),
+        (tmp_path, "cannot read it (Is a directory)"),
+    ]
+    for path, message in refusals:
+        with pytest.raises(BadFlag, match=re.escape(message)):
+            config_from_flags(build_parser().parse_args(["--key-file", str(path)]), [])
+    assert parse_args(["--key-file", str(good)]).key == "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv(ENV_KEY, "short")
+    with pytest.raises(BadFlag, match=f"^{ENV_KEY} holds 5 bytes"):
+        config_from_flags(build_parser().parse_args([]), [])

@@ -18,6 +18,7 @@ from dataclasses import replace
 from threadpulse_agent.interpreter import this_python
 from threadpulse_agent.protocol import Server, Source, Task, encode_batches
 from threadpulse_agent.recorder import Recorder
+from threadpulse_agent.signing import Sealer, key_from_env
 from threadpulse_agent.tasks import TaskRegistry, os_threading
 
 FLUSH_INTERVAL_S = 0.05
@@ -38,7 +39,9 @@ class Reporter:
 
     `active` says whether the pollers need their tick every interval (a request is in flight:
     its stack, the worker's queue, a stalled hub); without it, they are polled whenever there
-    are any. `flushes` counts the flushes that sent something.
+    are any. `flushes` counts the flushes that sent something. With a key (`key`, else
+    THREADPULSE_KEY from the environment) every datagram is signed here, the one send path of
+    every source (signing.py).
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class Reporter:
         active: Callable[[], bool] | None = None,
         interval: float = FLUSH_INTERVAL_S,
         shape: Callable[[], Server | None] = lambda: None,
+        key: bytes | None = None,
     ) -> None:
         self.address = address
         self.source = source
@@ -63,6 +67,8 @@ class Reporter:
         self.shape = shape
         self.flushes = 0
         self._seqs = itertools.count()
+        key = key or key_from_env()
+        self._sealer = Sealer(key) if key else None
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
         self._sock.setblocking(False)
@@ -151,6 +157,8 @@ class Reporter:
         else:
             source = replace(self.source, server=self.shape(), python=this_python())
         for data in encode_batches(source, self._seqs, self.recorder.dropped, now_ns, events, tasks):
+            if self._sealer is not None:
+                data = self._sealer.seal(data)
             try:
                 self._sock.sendto(data, self.address)
             except OSError:

@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 from dashboard import __version__
-from dashboard.cli.run_config import ATTACH_COLLECTOR_PORT, BadFlag, config_from_flags, mode_params
+from dashboard.cli.run_config import (
+    ATTACH_COLLECTOR_PORT,
+    MIN_KEY_BYTES,
+    BadFlag,
+    config_from_flags,
+    mode_params,
+)
 from dashboard.config import (
     DASHBOARD_WORKERS,
     DEFAULT_CAP_MB,
@@ -28,6 +34,7 @@ from dashboard.scenes.talk import DEFAULT_TALK
 from dashboard.servers.modes import REGISTRY
 from dashboard.web.audience import AUDIENCE_PATH
 from dashboard.web.auth import ENV_TOKEN
+from threadpulse_agent.signing import ENV_KEY
 
 
 def parse_args(argv: list[str]) -> Config:
@@ -97,6 +104,23 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"{param.title}, {param.minimum}..{param.maximum}, for {', '.join(modes)} "
             "(default: the mode's own, see GET /api/modes)",
         )
+    parser.add_argument(
+        "--collector-host",
+        default=DEFAULT_HOST,
+        metavar="ADDR",
+        help=f"address the agents' UDP collector listens on (default {DEFAULT_HOST}: only this machine's"
+        " agents reach it); any other address (0.0.0.0, a LAN address) needs a key (--key-file)",
+    )
+    parser.add_argument(
+        "--key-file",
+        type=Path,
+        metavar="FILE",
+        help=f"the key agents sign their datagrams with (HMAC-SHA256): the file's text, at least"
+        f" {MIN_KEY_BYTES} bytes once stripped (make one: openssl rand -hex 32 > FILE), or env"
+        f" {ENV_KEY}; unsigned, wrongly signed and replayed datagrams are then dropped. The servers,"
+        f" commands and load generators the dashboard starts get it as {ENV_KEY}; give it to servers"
+        " started elsewhere the same way",
+    )
     parser.add_argument(
         "--collector-port",
         type=int,

@@ -12,6 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from dashboard.collector.udp import KeyRequired, refuse_open_collector
 from dashboard.config import DEFAULT_MODE, DEFAULT_THREADS, BadConfig, Config
 from dashboard.recording.reader import MAX_EVENTS_CAP, Recording, RecordingError, read_recording
 from dashboard.scenes.scene import Scene
@@ -21,8 +22,11 @@ from dashboard.servers.mode import BadServerRequest, Param
 from dashboard.servers.modes import REGISTRY, get_mode
 from dashboard.web.audience import parse_public_url
 from dashboard.web.auth import ENV_TOKEN, resolve_token
+from threadpulse_agent.signing import ENV_KEY, key_bytes
 
 ATTACH_COLLECTOR_PORT = 8051  # a fixed port that servers started elsewhere can be told once
+MIN_KEY_BYTES = 16  # 128 bits, if random; `openssl rand -hex 32` gives 64
+MAKE_KEY = "make one with `openssl rand -hex 32 > FILE` and give your agents the same key"
 
 
 class BadFlag(ValueError):
@@ -53,6 +57,7 @@ def config_from_flags(args: argparse.Namespace, command: list[str]) -> Config:
             mode=mode,
             server_params=params,
             python=args.python,
+            collector_host=args.collector_host,
             collector_port=_collector_port(args),
             dashboard_worker=args.dashboard_worker,
             dashboard_threads=_dashboard_threads(args),
@@ -70,10 +75,54 @@ def config_from_flags(args: argparse.Namespace, command: list[str]) -> Config:
         )
     except BadConfig as exc:
         raise BadFlag(str(exc)) from None
+    key = _load_key(args)
     replay = _load_replay(args)
     token, generated = _resolve_token(args)
     scenes = _load_scenes(args.scenes)
-    return replace(config, replay=replay, token=token, token_generated=generated, scenes=scenes)
+    return replace(config, key=key, replay=replay, token=token, token_generated=generated, scenes=scenes)
+
+
+def _load_key(args: argparse.Namespace) -> str | None:
+    """The agents' key: the text of --key-file, else THREADPULSE_KEY's (unset or blank: no key),
+    checked; a collector beyond loopback without one is refused here, before anything starts."""
+    if args.key_file is not None:
+        where = f"--key-file {str(args.key_file)[:80]}"
+        try:
+            text = args.key_file.read_bytes().decode()
+        except FileNotFoundError:
+            raise BadFlag(f"{where}: no such file; {MAKE_KEY}") from None
+        except UnicodeDecodeError:
+            raise BadFlag(f"{where} does not hold text; {MAKE_KEY}") from None
+        except OSError as exc:
+            raise BadFlag(
+                f"{where}: cannot read it ({exc.strerror}); give a key file this user can read"
+            ) from None
+        key: str | None = _checked_key(text, where)
+    else:
+        key = os.environ.get(ENV_KEY, "").strip() or None
+        if key is not None:
+            key = _checked_key(key, ENV_KEY)
+    if args.replay is None:  # a replay has no collector
+        try:
+            refuse_open_collector(args.collector_host, None if key is None else key_bytes(key))
+        except KeyRequired as exc:
+            raise BadFlag(str(exc)) from None
+    return key
+
+
+def _checked_key(text: str, where: str) -> str:
+    """A key's text, surrounding whitespace stripped, long enough and printable (it travels to the
+    agents in their environment)."""
+    key = text.strip()
+    if not key:
+        raise BadFlag(f"{where} is empty; {MAKE_KEY}")
+    if not key.isprintable():
+        raise BadFlag(f"{where} holds control characters; {MAKE_KEY}")
+    if len(key_bytes(key)) < MIN_KEY_BYTES:
+        raise BadFlag(
+            f"{where} holds {len(key_bytes(key))} bytes, a key needs {MIN_KEY_BYTES} or more; {MAKE_KEY}"
+        )
+    return key
 
 
 def _collector_port(args: argparse.Namespace) -> int:

@@ -9,12 +9,14 @@ import struct
 import threading
 import time
 
-from dashboard.addresses import family
+from dashboard.addresses import ANY_TO_LOOPBACK, family, host_port, is_loopback
+from dashboard.collector.guard import ReplayGuard
 from dashboard.collector.procfs import accept_backlog, sample_process
 from dashboard.model.events import Datagrams, Sample
 from dashboard.model.live import Model
 from dashboard.model.store import Store
 from threadpulse_agent.protocol import Datagram, ProtocolError, decode
+from threadpulse_agent.signing import body_of, unseal
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +44,36 @@ def kernel_drops(sock: socket.socket) -> int | None:
     return struct.unpack_from("I", meminfo, 4 * SK_MEMINFO_DROPS)[0] if len(meminfo) >= size else None
 
 
-COLLECTOR_HOST = "127.0.0.1"  # agents run on this host: where they send, and where it listens
+COLLECTOR_HOST = "127.0.0.1"  # by default only this host's agents can reach it (--collector-host)
+
+
+class KeyRequired(ValueError):
+    """A collector beyond loopback without a key: anyone who reaches the port could feed the page."""
+
+
+def refuse_open_collector(host: str, key: bytes | None) -> None:
+    """KeyRequired for a collector listening beyond this machine with no key to check senders by."""
+    if key is None and not is_loopback(host):
+        raise KeyRequired(
+            f"--collector-host {host} listens beyond this machine, and without a key anyone who can"
+            " reach its port could feed the dashboard; give a key with --key-file FILE (or THREADPULSE_KEY),"
+            " the same one your agents get in THREADPULSE_KEY, or keep the collector on 127.0.0.1"
+        )
 
 
 class Collector:
-    """One thread: datagrams as they come, /proc every 100 ms, each batch one event for the store."""
+    """One thread: datagrams as they come, /proc every 100 ms, each batch one event for the store.
 
-    def __init__(self, store: Store, host: str = COLLECTOR_HOST, port: int = 0) -> None:
+    With a key, only signed datagrams are taken, each once and while fresh (guard.py); without one
+    (on loopback only), a datagram's envelope, if any, is removed unchecked."""
+
+    def __init__(
+        self, store: Store, host: str = COLLECTOR_HOST, port: int = 0, key: bytes | None = None
+    ) -> None:
+        refuse_open_collector(host, key)
         self.store = store
+        self.key = key
+        self.guard = ReplayGuard()
         self.sock = socket.socket(family(host), socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         self.sock.bind((host, port))
@@ -59,8 +83,9 @@ class Collector:
 
     @property
     def url(self) -> str:
+        """Where this host's agents send: an any-address bind is reached on loopback."""
         host, port = self.sock.getsockname()[:2]
-        return f"udp://[{host}]:{port}" if ":" in host else f"udp://{host}:{port}"
+        return f"udp://{host_port(ANY_TO_LOOPBACK.get(host, host), port)}"
 
     def start(self) -> None:
         self._thread.start()
@@ -98,12 +123,23 @@ class Collector:
                 log.warning("collector socket error: %s", exc)
                 break
             try:
-                good.append(decode(data))
-                raw.append(data.decode("utf-8", "surrogateescape"))
+                body = self._admit(data)
+                good.append(decode(body))
+                raw.append(body.decode("utf-8", "surrogateescape"))
             except ProtocolError as exc:
                 bad.append(exc.reason)
         if good or bad:
             self.store.apply(Datagrams(time.monotonic_ns(), tuple(good), tuple(raw), tuple(bad)))
+
+    def _admit(self, data: bytes) -> bytes:
+        """The datagram's JSON bytes, once its envelope passes; ProtocolError naming why not."""
+        if self.key is None:
+            return body_of(data)
+        opened = unseal(self.key, data)
+        refusal = self.guard.refusal(opened, time.time_ns())
+        if refusal is not None:
+            raise ProtocolError(refusal)
+        return opened.body
 
     def _sample(self) -> None:
         wanted, port = self.store.use(_what_to_sample)

@@ -12,7 +12,6 @@ dashboard, so only the Host header tells its pages apart.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import re
 import secrets
@@ -22,23 +21,13 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from dashboard.addresses import is_loopback
 from dashboard.services import current_services
 
 TOKEN_HEADER = "X-Threadpulse-Token"
 ENV_TOKEN = "THREADPULSE_TOKEN"
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{8,200}")  # safe in a header and a URL, unescaped
 FOREIGN_HOST = "this dashboard listens on loopback: open it as localhost or 127.0.0.1, not by another name"
-
-
-def is_loopback(host: str) -> bool:
-    """True for names only this machine can reach: 127.0.0.0/8, ::1 and localhost."""
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def resolve_token(given: str | None, host: str) -> tuple[str | None, bool]:
