@@ -23,11 +23,11 @@ from threadpulse_agent.protocol import Source
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.reporter import Reporter, parse_collector
 from threadpulse_agent.sampler import SAMPLE_INTERVAL_S, TreeSampler
+from threadpulse_agent.signing import ENV_KEY
 
 # Only its sitecustomize.py, which loads the agent by path: in an installed agent or dashboard the
 # agent's parent folder is site-packages, and on the user's PYTHONPATH it would bring all of it along.
 BOOTSTRAP = Path(__file__).parent / "bootstrap"
-ENV_KEY = "THREADPULSE_KEY"
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 USAGE = "python -m threadpulse_agent --collector udp://HOST:PORT [--key-file FILE] -- COMMAND ..."
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command to its end; its exit code (127 when it cannot be started, as a shell's)."""
     options, command = parse(sys.argv[1:] if argv is None else argv)
     if options.key is not None:
-        os.environ[ENV_KEY] = options.key  # the command's agents sign with it, and so does the sampler
+        os.environ[ENV_KEY] = options.key  # the command's agents sign with it, as does the sampler
     env = {**os.environ, **injected_env(options.collector)}
     try:
         proc = subprocess.Popen(command, env=env)
