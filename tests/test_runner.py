@@ -18,6 +18,9 @@ import pytest
 from tests.support import wait_for
 from threadpulse_agent.protocol import ProcessCpu, ProcessGone, ThreadCpu, decode
 from threadpulse_agent.runner import BOOTSTRAP, parse
+from threadpulse_agent.signing import unseal
+
+KEY = b"0123456789abcdef-s3cret"
 
 # The command under the runner: a thread that spins, a child process that sleeps, and a SIGTERM
 # handler that ends both and exits 7 (so the runner's code is the command's, not its own).
@@ -61,9 +64,10 @@ def test_the_runner_injects_samples_the_tree_forwards_signals_and_exits_with_the
     """The sampler's law: every process below the runner (the command, and a child it started) is
     read at the dashboard's cadence, a spinning thread's time on CPU grows, and each process is said
     gone once it exits. The command gets the agent's bootstrap first on PYTHONPATH, the collector
-    and the key from --key-file; SIGTERM to the runner reaches the command, whose code it exits with."""
+    and the key from --key-file, which the sampler's datagrams are signed with; SIGTERM to the
+    runner reaches the command, whose code it exits with."""
     key = tmp_path / "key"
-    key.write_text("s3cret\n")
+    key.write_text(KEY.decode() + "\n")
     url = f"udp://127.0.0.1:{collector.getsockname()[1]}"
     command = [sys.executable, "-c", COMMAND]
     proc = runner("--collector", url, "--key-file", str(key), "--", *command, stdout=subprocess.PIPE)
@@ -72,7 +76,7 @@ def test_the_runner_injects_samples_the_tree_forwards_signals_and_exits_with_the
         with proc.stdout:
             told = json.loads(proc.stdout.readline())
         assert told["PYTHONPATH"].split(os.pathsep)[0] == str(BOOTSTRAP)
-        assert (told["THREADPULSE_COLLECTOR"], told["THREADPULSE_KEY"]) == (url, "s3cret")
+        assert (told["THREADPULSE_COLLECTOR"], told["THREADPULSE_KEY"]) == (url, KEY.decode())
         pids = {told["pid"], told["child"]}
 
         def spun() -> bool:
@@ -99,7 +103,7 @@ def read(sock: socket.socket) -> list:
             data = sock.recv(65_535, 0 if not out else socket.MSG_DONTWAIT)
         except (TimeoutError, BlockingIOError):
             break
-        datagram = decode(data)
+        datagram = decode(unseal(KEY, data).body)  # signed with --key-file's key, or refused here
         assert datagram.source.role == "sampler"
         out += datagram.events or [None]
     return [event for event in out if event is not None]
