@@ -12,16 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from threadpulse_agent import ENV_COLLECTOR, ENV_MODE
-from threadpulse_agent.protocol import Source
 from threadpulse_agent.recorder import Recorder
-from threadpulse_agent.reporter import Reporter, parse_collector
+from threadpulse_agent.reporter import Reporter, local_source, parse_collector
 from threadpulse_agent.sampler import SAMPLE_INTERVAL_S, TreeSampler
 from threadpulse_agent.signing import ENV_KEY
 
@@ -67,7 +65,7 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     """The options and the command; a usage error (exit 2) naming what is wrong otherwise."""
     parser = _parser()
     if "--" not in argv:
-        options = parser.parse_args(argv)  # --help, or a missing --collector, is told first
+        parser.parse_args(argv)  # --help, or a missing --collector, is told first
         parser.error("give the command to run after --, e.g. -- gunicorn app:app")
     split = argv.index("--")
     options, command = parser.parse_args(argv[:split]), argv[split + 1 :]
@@ -102,11 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         return 127
     for signum in FORWARDED:
         signal.signal(signum, lambda signum, _frame: proc.send_signal(signum))
-    source = Source(socket.gethostname()[:60], os.getpid(), "sampler", "sampler")
     sampler = TreeSampler()
     reporter = Reporter(
         parse_collector(options.collector),
-        source,
+        local_source("sampler", "sampler"),
         Recorder(),
         pollers=[sampler.poll],
         active=lambda: True,
