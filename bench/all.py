@@ -11,6 +11,7 @@ from dashboard.files import PROJECT_ROOT
 BENCHMARKS = (
     "agent_overhead",
     "collector_ingest",
+    "signing",
     "loadgen_ceiling",
     "viewers",
     "tile_latency",

@@ -52,10 +52,10 @@ def diff(old: dict, new: dict) -> dict:
 
 def snapshot_of(parts: dict, version: int, now_ns: int, spans: list, series: list) -> dict:
     """A full view in the shape of `GET /api/state`, from a frame's parts and the history."""
-    by_pid: dict[int, list] = {}
+    by_process: dict[str, list] = {}  # a task key is PROCESS:TASK, the process named by its "key"
     for key, task in parts["tasks"].items():
-        by_pid.setdefault(int(key.split(":")[0]), []).append(_aged(task, now_ns))
-    processes = [{**p, "tasks": by_pid.get(p["pid"], [])} for p in parts["processes"]]
+        by_process.setdefault(key.rpartition(":")[0], []).append(_aged(task, now_ns))
+    processes = [{**p, "tasks": by_process.get(p["key"], [])} for p in parts["processes"]]
     whole = {part: parts[part] for part in WHOLE_PARTS + EVERY_FRAME}
     return {
         **whole,

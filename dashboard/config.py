@@ -47,7 +47,7 @@ class Config:
     collector_host: str = DEFAULT_HOST  # where the agents' collector listens (run.py --collector-host)
     collector_port: int = 0
     # The key agents sign datagrams with (run.py --key-file, THREADPULSE_KEY): its text, stripped.
-    key: str | None = None
+    key: str | None = field(default=None, repr=False)  # a secret: never in a log or a traceback
     dashboard_worker: str = DEFAULT_WORKER
     dashboard_threads: int = DEFAULT_THREADS[DEFAULT_WORKER]
     open_browser: bool = True

@@ -208,7 +208,7 @@ class Viewer:
 
     def _snapshot(self, data: dict) -> None:
         self.events.put(("snapshot", time.monotonic(), data))
-        tasks = {task_key(p["pid"], t["id"]): t for p in data["processes"] for t in p["tasks"]}
+        tasks = {task_key(p["key"], t["id"]): t for p in data["processes"] for t in p["tasks"]}
         processes = [{k: v for k, v in p.items() if k != "tasks"} for p in data["processes"]]
         self.view = {**data, "processes": processes, "tasks": tasks}
 

@@ -28,7 +28,7 @@ class Pipeline:
     def __init__(self, app) -> None:
         self.recorder, self.registry = Recorder(), TaskRegistry()
         self.agent = AsgiAgent(app, self.recorder, self.registry, LoopWatch())
-        self.model = Model()
+        self.model = Model("h")
         self.model.set_server({"mode": "asyncio", "status": "serving", "capacity": None}, None)
         self._seqs = itertools.count()
 
@@ -153,7 +153,7 @@ def test_a_request_in_flight_is_running_busy_and_sampled_in_the_view_task_it_spa
         for event in sampler.poll(time.monotonic_ns()):
             pipeline.recorder.add(event)
         during = pipeline.fold()
-        process = pipeline.model.processes[SOURCE.pid]
+        process = pipeline.model.sources.local(SOURCE.pid)
         detail = task_detail(process, next(iter(process.tasks.values())), time.monotonic_ns())
         release.set()
         await request

@@ -24,7 +24,9 @@ from tests.support import wait_for
 
 def view(tasks: dict, done: int = 0) -> dict:
     parts = {part: {} for part in WHOLE_PARTS + EVERY_FRAME}
-    parts.update(processes=[{"pid": 1, "slots": 2, "status": "alive"}], counters={"done": done}, runs=[])
+    parts.update(
+        processes=[{"pid": 1, "key": "1", "slots": 2, "status": "alive"}], counters={"done": done}, runs=[]
+    )
     return {**parts, "tasks": tasks}
 
 

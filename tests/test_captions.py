@@ -14,9 +14,9 @@ MS = 1_000_000
 
 
 def model_of(*processes: Process, capacity: int | None = 4, slots: int | None = 4) -> Model:
-    model = Model()
+    model = Model("h")
     model.set_server({"mode": "m", "status": "serving", "capacity": capacity, "pids": []}, slots)
-    model.processes.update({p.pid: p for p in processes})
+    model.processes.update({p.key: p for p in processes})
     return model
 
 
@@ -70,7 +70,7 @@ def test_gil_counts_the_threads_that_want_a_cpu():
     starved = [task(n, "starved", "gil", path="/cpu", phase="cpu") for n in (2, 3, 4)]
     model = model_of(process(1, runner, *starved))
     assert rules.gil(model, 0) == "4 threads want a CPU; one holds the GIL"
-    model.processes[2] = process(2, task(1))
+    model.processes[("h", 2)] = process(2, task(1))
     assert rules.gil(model, 0) == "4 threads of worker 1 want a CPU; one holds the GIL"
     for t in starved:
         t.state, t.why = "running", None  # C code that releases the GIL: no one starves for it
@@ -127,7 +127,7 @@ def test_pool_full_says_requests_queue_for_a_slot():
     for i in range(12):
         run.record_sent(i, 0)
     for i in range(4):
-        run.record_begin(i, 1, 0, 1)
+        run.record_begin(i, 1, 0, ("h", 1))
     assert rules.pool_full(model, 0) == "all 4 slots busy; 8 requests wait for one"
     model.server["capacity"] = 1
     assert rules.pool_full(model, 0) == "the one slot is busy; 8 requests wait for it"
@@ -151,3 +151,12 @@ def test_at_most_three_captions_most_important_first():
         "worker 2 holds 3 connections it cannot serve; one worker idle",
         "2 threads of worker 4 want a CPU; one holds the GIL",
     ]
+
+
+def test_a_caption_names_a_worker_of_another_host_by_its_host_too():
+    """Issue 21: two hosts' pid 1 are two workers; a caption about one says which."""
+    starved = [task(n, "starved", "gil", path="/cpu", phase="cpu") for n in (1, 2)]
+    model = model_of(process(1, task(1)))
+    there = Process(1, "elsewhere", "m", name="1@elsewhere", tasks={t.id: t for t in starved})
+    model.processes[there.key] = there
+    assert rules.gil(model, 0) == "2 threads of worker 1@elsewhere want a CPU; one holds the GIL"

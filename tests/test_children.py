@@ -107,3 +107,17 @@ def test_release_tree_leaves_the_guard_to_finish_and_still_collects_its_exit():
     assert proc.returncode is None
     wait_for(lambda: proc.returncode is not None, 30, what="the guard's exit collected")
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_every_child_gets_the_spawners_environment_beside_its_own():
+    """Issue 21: the agents' key reaches every child the dashboard starts (its servers, the user's
+    command, the load generator) through the one spawner, so each of them signs."""
+    spawner = Spawner({"THREADPULSE_KEY": "the key", "SHARED": "spawner's"})
+    try:
+        log = spawner.logdir / "env.log"
+        script = "import os; print(os.environ['THREADPULSE_KEY'], os.environ['SHARED'])"
+        proc = spawner.spawn([sys.executable, "-c", script], {"SHARED": "child's"}, log)
+        assert proc.wait(20) == 0
+        assert log.read_text().split("\n")[0] == "the key child's"
+    finally:
+        spawner.close()

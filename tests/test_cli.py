@@ -13,6 +13,9 @@ import pytest
 from dashboard import __version__
 from dashboard.cli.run import build_parser, parse_args
 from dashboard.cli.run_config import BadFlag, config_from_flags
+from dashboard.config import Config
+from dashboard.ports import PortUnavailable, check_ports
+from dashboard.servers.manager import free_port
 from dashboard.web.auth import ENV_TOKEN
 from tests.support import ROOT, Dashboard
 from threadpulse_agent.signing import ENV_KEY
@@ -178,3 +181,13 @@ def test_bad_key_files_are_refused_naming_the_file_and_how_to_make_one(tmp_path,
     monkeypatch.setenv(ENV_KEY, "short")
     with pytest.raises(BadFlag, match=f"^{ENV_KEY} holds 5 bytes"):
         config_from_flags(build_parser().parse_args([]), [])
+
+
+def test_a_collector_address_not_of_this_machine_is_refused_naming_collector_host():
+    """--collector-host names where the collector binds: an address this machine does not have
+    stops the start naming the flag, before anything listens."""
+    config = Config(port=free_port(), collector_host="192.0.2.1", key="a key of sixteen bytes or more")
+    with pytest.raises(
+        PortUnavailable, match=r"^--collector-host 192\.0\.2\.1: UDP 192\.0\.2\.1:0 cannot be bound"
+    ):
+        check_ports(config)

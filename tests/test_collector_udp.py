@@ -11,18 +11,20 @@ import threading
 
 import psutil
 import pytest
+from playwright.sync_api import expect
 
-from dashboard.collector.udp import Collector
+from dashboard.collector.udp import Collector, _what_to_sample
 from dashboard.model.events import ServerChanged
 from dashboard.model.live import Model
 from dashboard.model.servers import servers_view
 from dashboard.model.store import Store
 from dashboard.model.views import state_view, task_detail
-from tests.support import wait_for
-from threadpulse_agent.protocol import Source, Task, begin_event, encode, end_event
-from threadpulse_agent.reporter import parse_collector
+from tests.support import Viewer, page_at, wait_for
+from tests.test_metrics import parse, value
+from threadpulse_agent.protocol import Source, Task, begin_event, decode, encode, end_event
+from threadpulse_agent.reporter import parse_collector, this_host
 
-ME = Source("h", os.getpid(), "gunicorn-gthread", "worker")
+ME = Source(this_host(), os.getpid(), "gunicorn-gthread", "worker")
 FLOOD = 30_000  # x ~830 bytes of kernel memory each: well over the 8 MiB receive buffer
 
 
@@ -129,7 +131,7 @@ def test_a_reported_thread_gets_its_cpu_read_from_proc(collector):
     agent.send([begin_event(tid, 0, 0, "GET", "/cpu", "")], [Task(tid, "MainThread", "thread", tid)])
 
     def judged(model: Model) -> dict | None:
-        process = model.processes.get(ME.pid)
+        process = model.sources.local(ME.pid)
         task = process and process.tasks.get(tid)
         detail = task and task_detail(process, task, 0)
         return detail if detail and detail["state_ms"] else None
@@ -143,7 +145,7 @@ def test_a_process_that_died_is_shown_gone_without_its_agent_saying_so(collector
     running, store, _ = collector
     child = subprocess.Popen(["true"])
     child.wait()  # its pid, reported by "its agent", now names no process
-    agent = Agent(running, Source("h", child.pid, "gunicorn-sync", "worker"))
+    agent = Agent(running, Source(this_host(), child.pid, "gunicorn-sync", "worker"))
     try:
         agent.send([begin_event(1, 0, 0, "GET", "/io", "")], [Task(1, "MainThread", "thread", 1)])
         poll(store, lambda m: [p for p in state_view(m, 0)["processes"] if p["status"] == "gone"], "gone")
@@ -227,3 +229,71 @@ def test_datagrams_the_kernel_drops_on_the_collectors_socket_are_shown_as_proc_n
 
     shown = wait_for(agreed, 10, what="/api/state to show the drops /proc/net/udp shows")
     assert shown > before
+
+
+def dead_pid() -> int:
+    """A pid that names no process of this host (its process has exited)."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_only_this_hosts_processes_are_read_from_proc():
+    """Issue 21: another host's pid names another process here, or none. The dashboard reads
+    /proc for its own host's processes alone; another host's sampler reports those."""
+    model, pid = Model(), dead_pid()
+    for host in (this_host(), "elsewhere"):
+        model.apply(
+            decode(encode(Source(host, pid, "m", "worker"), 0, 0, 0, [], [Task(3, "T", "thread", 3)])), 0
+        )
+    assert _what_to_sample(model)[0] == {pid: [3]}
+
+
+@pytest.mark.integration
+def test_two_hosts_processes_of_one_pid_are_shown_apart_in_state_frames_metrics_and_page(dashboard, browser):
+    """Issue 21: processes were known by pid alone, so two containers' pid 1 merged into one.
+    Known by (host, pid), each is a process and a server of its own, named PID@HOST, in
+    /api/state, the frames' task keys and /metrics' `host` label, and the page heads each host's
+    servers once there are two hosts (with one, it has no host heading); neither is marked gone
+    by this host's /proc, where their pid names no process."""
+    address = parse_collector(dashboard.get("/api/health").json()["collector"])
+    pid, hosts = dead_pid(), ("host-a", "host-b")
+    keys = {host: f"{pid}@{host}" for host in hosts}
+    viewer = Viewer(dashboard.url)
+    with page_at(browser, f"{dashboard.url}/", viewport={"width": 1280, "height": 800}) as page:
+        try:
+            viewer.next_snapshot()
+            expect(page.locator(".process")).not_to_have_count(0)
+            expect(page.locator(".host-head")).to_have_count(0)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                for task, host in enumerate(hosts, 1):
+                    begin = begin_event(task, 0, 0, "GET", f"/on-{host}", "")
+                    roster = [Task(task, "T", "thread", task)]
+                    sock.sendto(encode(Source(host, pid, "m", "worker"), 0, 0, 0, [begin], roster), address)
+
+            def both() -> dict | None:
+                state = dashboard.get("/api/state").json()
+                return state if len([p for p in state["processes"] if p["pid"] == pid]) == 2 else None
+
+            state = wait_for(both, what="both hosts' processes")
+            processes = {p["host"]: p for p in state["processes"] if p["pid"] == pid}
+            assert {host: p["key"] for host, p in processes.items()} == keys
+            assert all(p["status"] == "alive" and len(p["tasks"]) == 1 for p in processes.values())
+            assert processes["host-a"]["tasks"][0]["request"]["id"] == f"{keys['host-a']}-0"
+            servers = {s["id"]: s for s in state["servers"]}
+            for host in hosts:
+                assert servers[f"{host}:{pid}"]["host"] == host
+                assert servers[f"{host}:{pid}"]["counters"]["in_service"] == 1
+            (local,) = [s for s in state["servers"] if s["managed"]]
+            assert local["host"] == this_host()
+            wanted = {f"{keys['host-a']}:1", f"{keys['host-b']}:2"}
+            wait_for(lambda: wanted <= set(viewer.view["tasks"]), what=f"frames naming tasks {wanted}")
+            assert {p["key"] for p in viewer.view["processes"]} >= set(keys.values())
+            busy = parse(dashboard.get("/metrics").text)["threadpulse_tasks_busy"]
+            for host in hosts:
+                labels = {"server": f"{host}:{pid}", "host": host, "worker": str(pid)}
+                assert value(busy, "threadpulse_tasks_busy", **labels) == 1
+            heads = [f"host {host}" for host in (this_host(), *hosts)]
+            expect(page.locator(".host-head")).to_have_text(heads)  # this host's first, then by name
+        finally:
+            viewer.close()

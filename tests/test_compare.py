@@ -29,7 +29,7 @@ def finished_run(model: Model, run_id: str, count: int = 4, ms: int = 100) -> No
     run = model.runs[run_id]
     for index in range(count):
         run.record_sent(index, 0)
-        run.record_begin(index, MS, 0, 10)
+        run.record_begin(index, MS, 0, ("h", 10))
         run.record_end(index, (ms + 1) * MS)
         run.record_reply(index, (ms + 2) * MS, 200)
     run.finish((ms + 3) * MS)

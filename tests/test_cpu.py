@@ -19,7 +19,7 @@ def sample(cpu_ms: float, runq_ms: float = 0, tid: int = 5) -> ProcessSample:
 def test_cpu_readings_tell_running_from_waiting_and_starved():
     model, feed = serving_model()
     feed.send(WORKER, [begin_event(5, 0, 0, "GET", "/cpu", "")], (Task(5, "T0", "thread", 5),))
-    task = model.processes[10].tasks[5]
+    task = model.sources.local(10).tasks[5]
     model.apply_cpu(10, sample(0), 0)
     model.apply_cpu(10, sample(90), 100 * MS)
     assert (task.state, task.why) == ("running", None)
@@ -41,7 +41,7 @@ def test_only_the_part_of_a_window_since_the_request_began_is_judged():
     the page called the GIL, in a process with one request thread (the stage's processes scene)."""
     model, feed = serving_model(slots=1)
     feed.send(WORKER, tasks=(Task(5, "T0", "thread", 5),))
-    task = model.processes[10].tasks[5]
+    task = model.sources.local(10).tasks[5]
     model.apply_cpu(10, sample(0), 0)
     feed.send(WORKER, [begin_event(5, 60 * MS, 0, "GET", "/cpu", ""), phase_event(5, 60 * MS, "cpu")])
     model.apply_cpu(10, sample(38), 100 * MS)

@@ -106,7 +106,7 @@ def test_a_valid_envelope_around_junk_is_decoded_or_refused_with_a_reason(fields
 @given(st.lists(datagrams, min_size=1, max_size=10))
 def test_whatever_decodes_folds_into_the_model_and_its_views_without_error(stream):
     """No well-formed datagram can break the model, /api/state or the frames viewers get."""
-    model = Model()
+    model = Model("h")
     for run in RUNS:
         model.add_run(run, "io", 5, 100)
     fed: Counter[type] = Counter()
@@ -128,7 +128,7 @@ def test_whatever_decodes_folds_into_the_model_and_its_views_without_error(strea
 
 
 def test_a_replayed_sequence_number_is_dropped_and_counted():
-    model = Model()
+    model = Model("h")
     model.add_run("r1", "io", 5, 100)
     for role in protocol.ROLES:
         first = decode(encode(Source("h", 7, "m", role), 3, 0, 0, [protocol.reply_event("r1", 0, 5, 500)]))
@@ -148,15 +148,15 @@ def test_a_bad_event_or_roster_entry_is_dropped_alone_and_counted():
     datagram = decode(json.dumps(body).encode())
     assert [event.depth for event in datagram.events] == [1, 3]
     assert [task.id for task in datagram.tasks] == [1, 3]
-    model = Model()
+    model = Model("h")
     model.apply(datagram, 0)
     assert model.rejected == {"bad_event": 2, "bad_task": 1}
-    assert model.processes[7].queue == 3 and sorted(model.processes[7].tasks) == [1, 3]
+    assert model.sources.local(7).queue == 3 and sorted(model.sources.local(7).tasks) == [1, 3]
 
 
 def test_a_malformed_tag_is_counted_and_its_request_still_served_and_counted():
     """Issue 10, fault 5: `int('²')` raised in the model and the collector lost its whole batch."""
-    model = Model()
+    model = Model("h")
     model.add_run("r1", "io", 2, 100)
     tags = ["r1/\xb2/1", "r1/0/5", "r1/1/\u0661"]
     events = [protocol.begin_event(i, 10, i, "GET", "/hello", tag) for i, tag in enumerate(tags)]
@@ -176,10 +176,10 @@ class Unforeseen(Model):
 
 
 def test_an_event_that_raises_in_the_model_is_counted_and_costs_its_neighbours_nothing(caplog):
-    model = Unforeseen()
+    model = Unforeseen("h")
     events = [protocol.queue_event(1, 4), protocol.stall_event(1, 2), protocol.queue_event(3, 5)]
     model.apply(decode(encode(Source("h", 7, "m", "worker"), 0, 0, 0, events)), 4)
-    assert model.rejected == {"failed_event": 1} and model.processes[7].queue == 5
+    assert model.rejected == {"failed_event": 1} and model.sources.local(7).queue == 5
     assert "an event failed" in caplog.text
 
 

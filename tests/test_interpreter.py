@@ -60,7 +60,7 @@ def test_a_malformed_interpreter_drops_the_datagram(python):
 def _computing(python: Python) -> Model:
     """A managed process on `python` whose one thread computes, blocked but not runnable for a
     whole window: the GIL with one, something else without."""
-    model = Model()
+    model = Model("h")
     model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": 4, "pids": [7]}, 4)
     task = Task(70, "t", "thread", 70)
     events = [begin_event(70, 0, 0, "GET", "/cpu", ""), phase_event(70, 0, "cpu")]
@@ -86,7 +86,7 @@ def test_the_server_carries_its_interpreter_and_a_gil_free_thread_never_waits_on
 
 
 def test_a_process_that_has_not_said_its_interpreter_is_shown_with_none():
-    model = Model()
+    model = Model("h")
     source = Source("h", 8, "m", "worker")
     model.apply(Datagram(source, 0, 0, 0, (Task(1, "t", "thread", 1),), ()), 0)
     assert state_view(model, 0)["servers"][0]["python"] is None

@@ -38,7 +38,7 @@ def scraped(model: Model) -> dict[str, list]:
 
 
 def fed_model() -> Model:
-    model = Model()
+    model = Model("h")
     model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": 4, "pids": [10]}, 4)
     roster = [Task(5, "T0", "thread", 5), Task(6, "T1", "thread", 6)]
     events = [

@@ -36,7 +36,7 @@ class Feed:
 
 
 def serving_model(slots: int = 4) -> tuple[Model, Feed]:
-    model = Model()
+    model = Model("h")
     info = {"mode": "gunicorn-gthread", "status": "serving", "capacity": slots, "pids": [10, 11]}
     model.set_server(info, slots)
     return model, Feed(model)

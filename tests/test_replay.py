@@ -194,7 +194,8 @@ OLDER_BUILD = [
 def test_a_recording_of_an_older_build_replays_into_frames_that_carry_servers_only(tmp_path):
     """Issue 18: frames lost the single-server `server` and `queues` beside `servers`. A recording
     holds events, not frames, so one an older build wrote replays into the new shape: the managed
-    server's entry carries what the header shows, its counters and its queues."""
+    server's entry carries what the header shows, its counters and its queues; and (issue 21) its
+    process is named by pid as before, on the recording's host."""
     path = tmp_path / "older.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in OLDER_BUILD))
     snapshot = replay_frames(path, [30])[0]
@@ -212,6 +213,10 @@ def test_a_recording_of_an_older_build_replays_into_frames_that_carry_servers_on
         server["counters"] == snapshot["counters"] == {"queued": 0, "in_service": 1, "done": 0, "failed": 0}
     )
     assert server["queues"] == {"client": 0, "accept_backlog": None, "in_workers": None}
+    # Issue 21: a process is known by (host, pid); the recording's host is the dashboard's own, so
+    # the pids its events name without a host (the server line's) are its agents' pids.
+    (process,) = snapshot["processes"]
+    assert (process["host"], process["key"], server["host"]) == ("h", "8", "h")
 
 
 @integration

@@ -89,7 +89,7 @@ def model_with_two_runs() -> Model:
         run = model.runs[run_id]
         for index in range(4):
             run.record_sent(index, at)
-            run.record_begin(index, at + MS, at, 10)
+            run.record_begin(index, at + MS, at, ("h", 10))
             run.record_end(index, at + 101 * MS)
             run.record_reply(index, at + 102 * MS, 200)
             model.spans.add(f"10:{index}", at + MS, at + 101 * MS, at, "/io?ms=100", "200", "/io")

@@ -35,7 +35,7 @@ def test_a_dead_process_fails_its_requests_in_flight():
     model, feed = serving_model()
     feed.send(WORKER, [begin_event(5, 0, 0, "GET", "/io", "")], (Task(5, "T0", "thread", 5),))
     model.apply_cpu(10, None, 5)
-    assert model.processes[10].status == "gone"
+    assert model.sources.local(10).status == "gone"
     assert model.counters(5) == {"queued": 0, "in_service": 0, "done": 0, "failed": 1}
 
 

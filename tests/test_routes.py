@@ -95,7 +95,7 @@ def test_routes_and_statuses_past_their_caps_fall_under_other():
 def test_the_model_keeps_the_agents_route_on_spans_and_counts_by_route():
     """The end event's route names the span; without one (an older agent) the path's shape does;
     the wait histogram takes only requests whose send time is known."""
-    model = Model()
+    model = Model("h")
     model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": 4}, 4)
     events = [
         begin_event(5, 10 * MS, 0, "GET", "/post/7", ""),
@@ -111,7 +111,7 @@ def test_the_model_keeps_the_agents_route_on_spans_and_counts_by_route():
         ("/post/7", "/post/<int:post_id>"),
         ("/tag/abc/12", "/tag/abc/<id>"),
     ]
-    figures = model.routes.servers[model.processes[WORKER.pid].server].figures
+    figures = model.routes.servers[model.sources.local(WORKER.pid).server].figures
     assert figures["/post/<int:post_id>"].statuses == {"200": 1}
     assert figures["/post/<int:post_id>"].service.sum_s == pytest.approx(0.02)
     assert figures["/tag/abc/<id>"].statuses == {"500": 1}
@@ -119,7 +119,7 @@ def test_the_model_keeps_the_agents_route_on_spans_and_counts_by_route():
 
 
 def test_a_request_in_service_carries_its_route_in_the_state():
-    model = Model()
+    model = Model("h")
     model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": 4}, 4)
     datagram = decode(
         encode(WORKER, 0, 0, 0, [begin_event(5, MS, 0, "GET", "/io?ms=5", "")], [Task(5, "T", "thread", 5)])
@@ -130,10 +130,10 @@ def test_a_request_in_service_carries_its_route_in_the_state():
 
 
 def test_a_retired_server_takes_its_route_figures_with_it_as_its_counters():
-    model = Model()
+    model = Model("h")
     model.set_server({"mode": "gunicorn-gthread", "status": "serving", "capacity": 4}, 4)
     model.apply(decode(encode(WORKER, 0, 0, 0, [], [Task(5, "T", "thread", 5)])), MS)
-    server = model.processes[WORKER.pid].server
+    server = model.sources.local(WORKER.pid).server
     model.routes.end(server, "/io", None, "200", None, 0.001)
     model.set_server({"mode": "gunicorn-gthread", "status": "starting", "capacity": 4}, 4, [WORKER.pid])
     assert server not in model.routes.servers

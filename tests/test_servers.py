@@ -56,7 +56,7 @@ class Feed:
 
 
 def two_servers() -> tuple[Model, Feed]:
-    model = Model()
+    model = Model("h")
     info = {
         "mode": "gunicorn-sync",
         "status": "serving",
@@ -248,7 +248,7 @@ def test_the_managed_server_entry_carries_what_the_status_header_shows():
 def test_a_managed_server_without_a_process_on_the_page_is_still_listed_with_its_status():
     """A server that failed to start (or is starting) has no process to show, yet the header must
     say so with the reason: its entry stands alone, with the mode's size, and is no load target."""
-    model = Model()
+    model = Model("h")
     failed = {"mode": "gunicorn-gthread", "workers": 2, "threads": 4, "capacity": 8, "pids": []}
     model.set_server({**failed, "status": "failed", "error": "exited with 3"}, 4)
     (server,) = state_view(model, 0)["servers"]
@@ -262,7 +262,7 @@ def test_a_managed_server_without_a_process_on_the_page_is_still_listed_with_its
     assert server["target"] is None and server["label"] == "gunicorn-gthread"
     model.set_server({**failed, "status": "serving", "url": "http://127.0.0.1:8001"}, 4)
     assert state_view(model, 0)["servers"][0]["target"] == "managed"  # load may go before it reports
-    assert state_view(Model(), 0)["servers"] == []  # no --mode: no managed server
+    assert state_view(Model("h"), 0)["servers"] == []  # no --mode: no managed server
 
 
 def test_a_burst_no_task_has_taken_yet_is_queued_at_the_server_it_was_sent_to():
@@ -292,7 +292,7 @@ def test_the_documented_snapshot_names_a_server_entry_as_coded():
 
 def test_requests_counted_before_the_server_was_known_move_with_the_process():
     """A dev server's agent knows its server from the first request's environ only."""
-    model = Model()
+    model = Model("h")
     feed = Feed(model)
     feed.request(301, 0)
     dev = Server("h:301", "werkzeug threaded", 1, None, None, None, ("127.0.0.1:5000",))

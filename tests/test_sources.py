@@ -17,7 +17,7 @@ def test_replayed_and_missing_datagrams_are_counted():
     feed.send(WORKER, seq=0, tasks=())
     feed.send(WORKER, seq=3, tasks=())
     feed.send(WORKER, seq=3, tasks=())
-    assert model.processes[10].lost == 2
+    assert model.sources.local(10).lost == 2
     assert model.rejected == {"replayed": 1}
 
 
@@ -45,10 +45,10 @@ def test_a_flood_of_made_up_pids_cannot_lock_a_real_server_out():
     for pid in range(1000, 1000 + MAX_PROCESSES):
         feed.send(Source("h", pid, "gunicorn-gthread", "worker"), tasks=())
     feed.send(WORKER, tasks=())
-    assert 10 not in model.processes and model.rejected == {"too_many_sources": 1}
+    assert model.sources.local(10) is None and model.rejected == {"too_many_sources": 1}
 
     for pid in range(1000, 1000 + MAX_PROCESSES):
         model.apply_cpu(pid, None, 5 * MS)  # the sampler found no /proc entry for them
     feed.send(WORKER, tasks=())
-    assert 10 in model.processes and len(model.processes) == MAX_PROCESSES
-    assert 1000 not in model.processes  # the one gone longest made room
+    assert model.sources.local(10) is not None and len(model.processes) == MAX_PROCESSES
+    assert model.sources.local(1000) is None  # the one gone longest made room

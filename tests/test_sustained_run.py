@@ -20,7 +20,7 @@ def test_figures_of_a_closed_loop_from_its_events():
     run = SustainedRun("r1", closed(), 0)
     for i in range(10):
         run.record_sent(i, i * 10 * MS)
-        run.record_begin(i, i * 10 * MS + 2 * MS, i * 10 * MS, 1)
+        run.record_begin(i, i * 10 * MS + 2 * MS, i * 10 * MS, ("h", 1))
         run.record_end(i, i * 10 * MS + 7 * MS)
         run.record_reply(i, i * 10 * MS + 8 * MS, 200 if i else 500)
     run.finish(100 * MS)
@@ -36,11 +36,13 @@ def test_memory_stays_bounded_however_long_the_run():
     run = SustainedRun("r1", closed(), 0)
     for i in range(3 * RECENT):
         run.record_sent(i, i)
-        run.record_begin(i, i + 1, i, 1000 + i)  # as if each worker served one request and was replaced
+        run.record_begin(
+            i, i + 1, i, ("h", 1000 + i)
+        )  # as if each worker served one request and was replaced
         run.record_end(i, i + 2)
         run.record_reply(i, i + 3, 200)
     assert max(len(run.sent), len(run.begun), len(run.replied), len(run.serving)) <= RECENT
-    assert len(run.served_by) == SERVED_BY and next(iter(run.pids())) == 1000 + 3 * RECENT - 1
+    assert len(run.served_by) == SERVED_BY and next(iter(run.processes()))[1] == 1000 + 3 * RECENT - 1
     assert run.summary(0)["done"] == 3 * RECENT
     sample = Sample(size=100)
     for value in range(10_000):
@@ -66,7 +68,7 @@ def test_a_fixed_rate_counts_late_sends_from_the_schedule_and_missed_ones_at_the
 
 
 def test_the_model_counts_a_sustained_runs_queue_and_lets_stop_end_it():
-    model = Model()
+    model = Model("h")
     model.set_server(
         {"mode": "gunicorn-gthread", "params": {"workers": 1}, "capacity": 4, "status": "serving"}, 4
     )

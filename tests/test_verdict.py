@@ -95,7 +95,7 @@ def test_the_model_records_per_run_who_served_what_starved_and_how_long_the_hub_
     """The verdict's inputs come from the one fold of events: each begin names its worker, /proc
     windows of a request's task count for its run, and a stall's length goes to every run with a
     request in the stalled process."""
-    model = Model()
+    model = Model("h")
     feed = Feed(model)
     model.add_run("r1", "mixed", 2, 1000)
     model.play_scene({"id": "green-blocked"}, "r1", Prediction(1500, 2), workers=1)
@@ -114,7 +114,7 @@ def test_the_model_records_per_run_who_served_what_starved_and_how_long_the_hub_
     feed.send(WORKER, [begin_event(2, 650 * MS, 4, "GET", "/io", "")])  # to be starved by the stall
     feed.send(WORKER, [stall_event(1, 700 * MS)])
     feed.send(LOADGEN, [run_end_event("r2", 900 * MS, "")])  # the stall outlasts the run's end
-    assert model.processes[10].tasks[2].why == "hub"  # still starved: only the count moved on
+    assert model.sources.local(10).tasks[2].why == "hub"  # still starved: only the count moved on
     feed.send(WORKER, [stall_end_event(1, 1000 * MS)])
     assert model.runs["r2"].hub_blocked_ms == 200.0
     assert (run.scene, model.scene) == ("green-blocked", {"id": "green-blocked", "run": "r1"})

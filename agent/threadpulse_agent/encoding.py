@@ -102,10 +102,11 @@ def process_gone_event(pid: int, t_ns: int) -> tuple:
     return ("process_gone", pid, t_ns)
 
 
-def request_name(pid: int, number: int) -> str:
-    """A request's name on the page and in the API, `PID-N`: the wire carries only N, a number
-    of its process, which costs the request path no string formatting."""
-    return f"{pid}-{number}"
+def request_name(process: int | str, number: int) -> str:
+    """A request's name on the page and in the API, `PID-N` (`PID@HOST-N` on another host than the
+    dashboard's): the wire carries only N, a number of its process, which costs the request path
+    no string formatting."""
+    return f"{process}-{number}"
 
 
 def encode(

@@ -169,6 +169,16 @@ class Reporter:
         return True
 
 
+def wire_host(name: str) -> str:
+    """A host's name as its agents send it (`src.host`): at most 60 characters."""
+    return name[:60]
+
+
+def this_host() -> str:
+    """This host's name as its agents send it."""
+    return wire_host(socket.gethostname())
+
+
 def local_source(mode: str, role: str) -> Source:
     """This process as a source of datagrams."""
-    return Source(socket.gethostname()[:60], os.getpid(), mode[:60], role)
+    return Source(this_host(), os.getpid(), mode[:60], role)

@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--attach",
         action="store_true",
         help="listen only, for servers started elsewhere with THREADPULSE_COLLECTOR=udp://127.0.0.1:PORT"
-        f" set (PORT: --collector-port, default {ATTACH_COLLECTOR_PORT} with --attach); see README",
+        f" set (PORT: --collector-port, default {ATTACH_COLLECTOR_PORT} with --attach; and {ENV_KEY} when"
+        " the dashboard has a key); see README",
     )
     for name, (param, modes) in mode_params().items():
         parser.add_argument(

@@ -150,11 +150,12 @@ class Collector:
 
 
 def _what_to_sample(model: Model) -> tuple[dict[int, list[int]], int | None]:
-    """The live processes with their threads' native ids, and the server's port."""
+    """The live processes of this host with their threads' native ids, and the server's port.
+    Another host's pids name other processes here, or none: its own sampler reads its /proc."""
     wanted = {
         p.pid: [t.native_id for t in p.tasks.values() if t.kind == "thread" and t.gone_ns is None]
         for p in model.processes.values()
-        if p.gone_ns is None
+        if p.gone_ns is None and model.sources.is_local(p)
     }
     url = model.server.get("url") or ""
     port = url.rsplit(":", 1)[1] if url.count(":") == 2 else ""

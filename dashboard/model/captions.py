@@ -54,7 +54,9 @@ def uneven_accept(model: Model, now_ns: int) -> str | None:
     if not fullest.queue or not idle:
         return None
     held = _count(fullest.queue, "connection", "connections")
-    return f"worker {fullest.pid} holds {held} it cannot serve; {_count(len(idle), 'worker', 'workers')} idle"
+    return (
+        f"worker {fullest.name} holds {held} it cannot serve; {_count(len(idle), 'worker', 'workers')} idle"
+    )
 
 
 def gil(model: Model, now_ns: int) -> str | None:
@@ -64,11 +66,11 @@ def gil(model: Model, now_ns: int) -> str | None:
         tasks = [t for t in _serving(process) if t.kind == "thread"]
         want = [t for t in tasks if t.phase == "cpu" or (t.state, t.why) == ("starved", "gil")]
         if len(want) >= 2 and any((t.state, t.why) == ("starved", "gil") for t in want):
-            found.append((len(want), process.pid))
+            found.append((len(want), process.pid, process.name))  # its name: PID@HOST on another host
     if not found:
         return None
-    wanting, pid = max(found)
-    where = f" of worker {pid}" if len(_alive(model)) > 1 else ""
+    wanting, _, name = max(found)
+    where = f" of worker {name}" if len(_alive(model)) > 1 else ""
     return f"{wanting} threads{where} want a CPU; one holds the GIL"
 
 

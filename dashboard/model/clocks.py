@@ -49,14 +49,14 @@ class HostClock:
 class Clocks:
     """Every other host's clock; the dashboard's own (`host`) is left as it is."""
 
-    def __init__(self, host: str | None) -> None:
+    def __init__(self, host: str) -> None:
         self.host = host
         self.hosts: OrderedDict[str, HostClock] = OrderedDict()
 
     def aligned(self, datagram: Datagram, received_ns: int) -> Datagram:
         """The datagram with its send stamp and its events' times on the dashboard's clock."""
         host = datagram.source.host
-        if host == self.host or self.host is None:
+        if host == self.host:
             return datagram
         clock = self.hosts.pop(host, None) or HostClock()
         self.hosts[host] = clock

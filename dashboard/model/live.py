@@ -29,7 +29,7 @@ from dashboard.model.sources import Sources
 from dashboard.model.stalls import run_ended, stall, stall_end
 from dashboard.model.sustained_run import SustainedRun
 from dashboard.model.tallies import UNATTRIBUTED, Tallies
-from dashboard.model.tasks import Process, ProcessSample
+from dashboard.model.tasks import Process, ProcessKey, ProcessSample
 from dashboard.model.verdict import Prediction
 from threadpulse_agent.protocol import (
     Begin,
@@ -47,6 +47,7 @@ from threadpulse_agent.protocol import (
     Stall,
     StallEnd,
 )
+from threadpulse_agent.reporter import this_host
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,14 @@ class Model:
     """What the dashboard knows, built only from the events it is fed."""
 
     def __init__(self, host: str | None = None) -> None:
-        """`host`: the dashboard's own, as its agents name it, whose times need no aligning (None:
-        not known, every host's times are taken as sent)."""
+        """`host`: the dashboard's own host, as its agents name it (a replay's: the recording's)."""
         self.server: ServerInfo = {"mode": None, "status": "stopped", "capacity": 0, "pids": []}
         self.slots_per_process: int | None = None
         self.runs = RunBook()
         self.tallies = Tallies()  # done and failed per server id; the totals are their sum
         self.rejected: dict[str, int] = {}
-        self.sources = Sources(self.tallies, self.reject)
-        self.clocks = Clocks(host)  # each other host's clock's offset from this one
+        self.sources = Sources(self.tallies, self.reject, this_host() if host is None else host)
+        self.clocks = Clocks(self.sources.host)  # each other host's clock's offset from this one
         # Servers the dashboard launched or attached to: (their pids, their base URL or None).
         self.launched: dict[str, tuple[frozenset[int], str | None]] = {}
         self.kernel_drops: int | None = None  # datagrams the kernel dropped on the collector's socket
@@ -80,7 +80,7 @@ class Model:
         self.scene: dict | None = None
 
     @property
-    def processes(self) -> dict[int, Process]:
+    def processes(self) -> dict[ProcessKey, Process]:
         return self.sources.processes
 
     @property
@@ -112,8 +112,8 @@ class Model:
 
     def run_server(self, run: LoadRun) -> str | None:
         """The server a run's requests went to, as far as one of them was seen taken by a task."""
-        for pid in run.pids():
-            process = self.processes.get(pid)
+        for key in run.processes():
+            process = self.processes.get(key)
             if process is not None:
                 return process.server
         return None
@@ -235,8 +235,8 @@ class Model:
     # -- the OS's view ------------------------------------------------------------------------
 
     def apply_cpu(self, pid: int, sample: ProcessSample | None, now_ns: int) -> None:
-        """CPU times read from /proc for one process; None: the process is gone."""
-        process = self.processes.get(pid)
+        """CPU times read from /proc for one process of this host; None: the process is gone."""
+        process = self.sources.local(pid)
         if process is None or process.gone_ns is not None:
             return
         if sample is None:
@@ -249,13 +249,13 @@ class Model:
         reading not newer than the last one taken of its process (sent again, or late) is dropped."""
         found, gone = readings(datagram.events)
         for reading in found:
-            process = self.processes.get(reading.pid)
+            process = self.processes.get((datagram.source.host, reading.pid))
             if process is None or process.gone_ns is not None:
                 continue
             if not process.cpu or reading.t_ns > process.cpu[-1][0]:
                 judge_cpu(process, reading.sample, reading.t_ns, self.runs)
         for pid, t_ns in gone:
-            process = self.processes.get(pid)
+            process = self.processes.get((datagram.source.host, pid))
             if process is not None and process.gone_ns is None:
                 self.requests.process_gone(process, t_ns)
 
@@ -273,7 +273,7 @@ class Model:
 
     def cpu_by_process(self) -> dict[str, float]:
         """Percent of a core per live process, as a point of the series holds it."""
-        return {str(p.pid): round(p.cpu_pct, 1) for p in self.processes.values() if p.gone_ns is None}
+        return {p.name: round(p.cpu_pct, 1) for p in self.processes.values() if p.gone_ns is None}
 
     # -- figures ------------------------------------------------------------------------------
 

@@ -51,14 +51,14 @@ class RequestLife:
         tagged = parse_tag(begin.tag)
         if begin.tag is not None and tagged is None:
             self._reject("bad_tag")  # the request is still drawn and counted, just not in a run
-        name = request_name(process.pid, begin.request)
+        name = request_name(process.name, begin.request)
         route = self.routes.guess(process.server, begin.path)
         request = Request(name, begin.request, begin.path, begin.t_ns, route)
         if tagged is not None:
             request.run, request.index, sent_ns = tagged
             run = self.runs.get(request.run)
             if run is not None:
-                run.record_begin(request.index, begin.t_ns, sent_ns, process.pid)
+                run.record_begin(request.index, begin.t_ns, sent_ns, process.key)
         if task is not None:
             task.request = request
             task.phase, task.since_ns = None, begin.t_ns
@@ -90,7 +90,7 @@ class RequestLife:
         wait_s = None if wait_ms is None else wait_ms / 1e3
         route = self.routes.end(process.server, request.path, end.route, status, wait_s, service_ms / 1e3)
         self.series.record_end(ok, wait_ms, service_ms, route)
-        key = task_key(process.pid, task.id)
+        key = task_key(process.name, task.id)
         self.spans.add(key, request.started_ns, t_ns, sent_ns, request.path, status, route)
         task.request = None
         task.stack = None

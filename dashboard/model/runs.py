@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dashboard.model.stats import peak_overlap, percentiles
+from dashboard.model.tasks import ProcessKey
 from dashboard.model.verdict import Prediction, Seen, verdict
 
 # After the load generator says a run is over, how long to wait for the agent's last `end`
@@ -38,7 +39,7 @@ class Run:
     workers: int = 1
     # What the model saw during the run, for the verdict: the worker each request began in,
     # task time per state ("starved:gil", ...), time the hub of a green server was held.
-    worker: dict[int, int] = field(default_factory=dict)
+    worker: dict[int, ProcessKey] = field(default_factory=dict)
     state_ms: dict[str, float] = field(default_factory=dict)
     hub_blocked_ms: float = 0.0
     # The server it was fired at ({"mode", "params", "capacity"}), for the results table.
@@ -49,10 +50,10 @@ class Run:
         if 0 <= index < self.count:
             self.sent[index] = t_ns
 
-    def record_begin(self, index: int, t_ns: int, sent_ns: int, pid: int) -> None:
+    def record_begin(self, index: int, t_ns: int, sent_ns: int, process: ProcessKey) -> None:
         if 0 <= index < self.count:
             self.begun[index] = t_ns
-            self.worker[index] = pid
+            self.worker[index] = process
             self.sent.setdefault(index, sent_ns)
 
     def record_state(self, label: str, ms: float) -> None:
@@ -63,7 +64,7 @@ class Run:
         if index in self.begun:
             self.ended[index] = t_ns
 
-    def pids(self) -> Iterable[int]:
+    def processes(self) -> Iterable[ProcessKey]:
         """The processes its requests began in."""
         return self.worker.values()
 
@@ -136,8 +137,8 @@ class Run:
 
     def seen(self) -> Seen:
         """What the model saw of this run, as the verdict takes it."""
-        served: dict[int, int] = {}
-        for pid in self.worker.values():
+        served: dict[int, int] = {}  # per pid: a run goes to one server, whose workers share a host
+        for _, pid in self.worker.values():
             served[pid] = served.get(pid, 0) + 1
         return Seen(self.workers, served, dict(self.state_ms), self.hub_blocked_ms)
 

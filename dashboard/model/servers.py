@@ -37,6 +37,7 @@ class ServerGroup:
     managed: bool
     url: str | None
     target: str | None  # the name load is sent to it by (loadgen/targets.py), if any
+    host: str  # where it runs: its processes' host (a server's workers share one)
 
     def slots(self, model: Model) -> int | None:
         """Slots each worker process draws: the agent's figure, else the managed mode's. An ASGI
@@ -56,27 +57,30 @@ class ServerGroup:
 
 
 def groups(model: Model) -> list[ServerGroup]:
-    """Every server with a process on the page, the managed one first, then by id."""
+    """Every server with a process on the page, the managed one first, then this host's by id,
+    then each other host's."""
     managed_pids = set(model.server.get("pids") or ())
     by_id: dict[str, list[Process]] = {}
-    for process in sorted(model.processes.values(), key=lambda p: p.pid):
+    for process in sorted(model.processes.values(), key=lambda p: (p.host, p.pid)):
         by_id.setdefault(process.server, []).append(process)
     out = []
     for server_id, processes in by_id.items():
         shape = model.shapes.get(server_id)
-        pids = {p.pid for p in processes}
+        host = processes[0].host
+        # The pids the dashboard started or launched are this host's: only those are matched.
+        pids = {p.pid for p in processes if model.sources.is_local(p)}
         managed = bool(pids & managed_pids)
         target: str | None
         if managed:
             url, target = model.server.get("url"), TargetName.MANAGED
         else:
             url, target = _launched(model, pids | _master(server_id), shape)
-        out.append(ServerGroup(server_id, shape, processes, managed, url, target))
+        out.append(ServerGroup(server_id, shape, processes, managed, url, target, host))
     if model.server.get("mode") is not None and not any(group.managed for group in out):
         serves = model.server.get("status") == "serving"  # load may go to it before it reports
         name = TargetName.MANAGED if serves else None
-        out.append(ServerGroup(MANAGED_ID, None, [], True, model.server.get("url"), name))
-    out.sort(key=lambda group: (not group.managed, group.id))
+        out.append(ServerGroup(MANAGED_ID, None, [], True, model.server.get("url"), name, model.sources.host))
+    out.sort(key=lambda group: (not group.managed, group.host != model.sources.host, group.host, group.id))
     return out
 
 
@@ -165,6 +169,7 @@ def server_view(group: ServerGroup, model: Model, now_ns: int) -> dict:
     figures = counters(group, model, now_ns)
     return {
         "id": group.id,
+        "host": group.host,
         "label": label(group, model),
         "mode": started.get("mode"),
         "params": dict(started["params"]) if started.get("params") is not None else None,

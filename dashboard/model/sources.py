@@ -1,5 +1,9 @@
 """Admission of datagrams: which source each comes from, whether it is new, replayed or lost on
-the way, and which server it belongs to. Bounded, so junk datagrams cannot grow the model."""
+the way, and which server it belongs to. Bounded, so junk datagrams cannot grow the model.
+
+A source is known by (host, pid): two hosts' pid 1 are two processes. Which host is the
+dashboard's own (`is_local`) is decided here alone: only its pids are the dashboard's to read in
+/proc, to retire with a server it stopped, or to match with a command it launched."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from dashboard.model.expiry import evict_gone
 from dashboard.model.tallies import Tallies
-from dashboard.model.tasks import Process
+from dashboard.model.tasks import Process, ProcessKey, process_name
 from threadpulse_agent.protocol import Datagram, Server
 
 MAX_PROCESSES = 256  # sources beyond this are refused, so junk datagrams cannot grow the model
@@ -19,20 +23,33 @@ MAX_LOADGENS = 50  # load generators whose last sequence number is kept (at most
 class Sources:
     """The workload processes seen, the servers they report, and the load generators' sequences."""
 
-    def __init__(self, tallies: Tallies, reject: Callable[[str], None]) -> None:
-        self.processes: dict[int, Process] = {}
+    def __init__(self, tallies: Tallies, reject: Callable[[str], None], host: str) -> None:
+        self.host = host  # the dashboard's own, as its agents name it (`src.host`)
+        self.processes: dict[ProcessKey, Process] = {}
         self.shapes: dict[str, Server] = {}  # per server id, its shape as its agent reported it
         # Processes of retired servers, whose last datagrams may still come (oldest first).
-        self.ignored_pids: OrderedDict[int, None] = OrderedDict()
-        self.loadgen_seqs: OrderedDict[int, int] = OrderedDict()  # last seq per load generator pid
+        self.ignored: OrderedDict[ProcessKey, None] = OrderedDict()
+        self.loadgen_seqs: OrderedDict[ProcessKey, int] = OrderedDict()  # last seq per load generator
         self._tallies = tallies
         self._reject = reject
 
+    def is_local(self, process: Process) -> bool:
+        """Whether the process runs on the dashboard's own host (its /proc is ours to read)."""
+        return process.host == self.host
+
+    def local(self, pid: int) -> Process | None:
+        """The process of this host with that pid, if the model knows it."""
+        return self.processes.get((self.host, pid))
+
+    def named(self, name: str) -> Process | None:
+        """The process the page names `name` (its pid, or PID@HOST), if the model knows it."""
+        return next((p for p in self.processes.values() if p.name == name), None)
+
     def admit_loadgen(self, datagram: Datagram) -> bool:
         """Whether a load generator's datagram is new (not one already folded, sent again)."""
-        pid = datagram.source.pid
-        last = self.loadgen_seqs.pop(pid, -1)
-        self.loadgen_seqs[pid] = max(last, datagram.seq)
+        key = (datagram.source.host, datagram.source.pid)
+        last = self.loadgen_seqs.pop(key, -1)
+        self.loadgen_seqs[key] = max(last, datagram.seq)
         if len(self.loadgen_seqs) > MAX_LOADGENS:
             self.loadgen_seqs.popitem(last=False)
         if datagram.seq <= last:
@@ -43,16 +60,17 @@ class Sources:
     def admit(self, datagram: Datagram) -> Process | None:
         """The process a worker's datagram comes from, its losses and its server's shape taken in;
         None: the datagram is to be dropped (a retired or gone process, a replay, no room)."""
-        pid = datagram.source.pid
-        if pid in self.ignored_pids:
+        host, pid = key = datagram.source.host, datagram.source.pid
+        if key in self.ignored:
             return None
-        process = self.processes.get(pid)
+        process = self.processes.get(key)
         if process is None:
             if len(self.processes) >= MAX_PROCESSES and not evict_gone(self.processes):
                 self._reject("too_many_sources")
                 return None
-            process = self.processes[pid] = Process(pid, datagram.source.host, datagram.source.mode)
-            process.server = f"{process.host}:{pid}"
+            name = process_name(host, pid, host == self.host)
+            process = self.processes[key] = Process(pid, host, datagram.source.mode, name)
+            process.server = f"{host}:{pid}"
         elif process.gone_ns is not None:
             return None
         if datagram.seq <= process.last_seq:
@@ -73,15 +91,15 @@ class Sources:
         return process
 
     def retire(self, pids: Iterable[int]) -> set[str]:
-        """The processes of a retired server leave, and their stragglers are ignored from now;
-        returns the ids of the servers they belonged to."""
-        pids = list(pids)
-        servers = {self.processes[pid].server for pid in pids if pid in self.processes}
-        for pid in pids:
-            self.ignored_pids[pid] = None
-            self.processes.pop(pid, None)
+        """The processes of a retired server (this host's: the dashboard stopped it) leave, and
+        their stragglers are ignored from now; returns the ids of the servers they belonged to."""
+        keys = [(self.host, pid) for pid in pids]
+        servers = {self.processes[key].server for key in keys if key in self.processes}
+        for key in keys:
+            self.ignored[key] = None
+            self.processes.pop(key, None)
         for server_id in servers:
             self.shapes.pop(server_id, None)
-        while len(self.ignored_pids) > MAX_IGNORED_PIDS:
-            self.ignored_pids.popitem(last=False)
+        while len(self.ignored) > MAX_IGNORED_PIDS:
+            self.ignored.popitem(last=False)
         return servers

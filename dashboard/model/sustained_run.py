@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from dashboard.loadspec.plan import LATE_S, Plan
 from dashboard.model.runs import SETTLE_NS
 from dashboard.model.stats import percentiles
+from dashboard.model.tasks import ProcessKey
 
 RECENT = 4_096  # over the most requests in flight at once (plan.MAX_CONNECTIONS)
 SERVED_BY = 64  # pids kept of the processes its requests began in (workers come and go)
@@ -99,7 +100,7 @@ class SustainedRun:
     state_ms: dict[str, float] = field(default_factory=dict)
     hub_blocked_ms: float = 0.0
     # The newest pids its requests began in: by them the model tells the server the run loads.
-    served_by: OrderedDict[int, None] = field(default_factory=OrderedDict)
+    served_by: OrderedDict[ProcessKey, None] = field(default_factory=OrderedDict)
     scene: None = None
 
     def record_sent(self, index: int, t_ns: int) -> None:
@@ -118,12 +119,12 @@ class SustainedRun:
         """When request `index` of a fixed rate was due."""
         return self.start_ns + round(self.plan.due_s(index) * 1e9)
 
-    def record_begin(self, index: int, t_ns: int, sent_ns: int, pid: int) -> None:
+    def record_begin(self, index: int, t_ns: int, sent_ns: int, process: ProcessKey) -> None:
         if index in self.begun or index < 0:
             return
         _remember(self.begun, index, t_ns)
-        self.served_by.pop(pid, None)
-        self.served_by[pid] = None
+        self.served_by.pop(process, None)
+        self.served_by[process] = None
         if len(self.served_by) > SERVED_BY:
             self.served_by.popitem(last=False)
         self.waiting.pop(index, None)
@@ -134,7 +135,7 @@ class SustainedRun:
     def record_end(self, index: int, t_ns: int) -> None:
         self.serving.pop(index, None)
 
-    def pids(self) -> Iterable[int]:
+    def processes(self) -> Iterable[ProcessKey]:
         """The processes its requests began in, newest first."""
         return reversed(self.served_by)
 

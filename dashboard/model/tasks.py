@@ -9,11 +9,20 @@ from dataclasses import dataclass, field
 from threadpulse_agent.protocol import Python
 
 TASK_KEY_SEPARATOR = ":"  # the page gets it in its bootstrap data to build and split keys
+ProcessKey = tuple[str, int]  # (host, pid): every container's first process is pid 1
 
 
-def task_key(pid: int, task_id: int) -> str:
-    """How frames, spans and the page name a task: its id is unique only within its process."""
-    return f"{pid}{TASK_KEY_SEPARATOR}{task_id}"
+def task_key(process: int | str, task_id: int) -> str:
+    """How frames, spans and the page name a task: its id is unique only within its process, named
+    as `Process.name` does (a pid, or PID@HOST on another host). The page splits it at the last
+    separator: a host's name is the agent's to choose."""
+    return f"{process}{TASK_KEY_SEPARATOR}{task_id}"
+
+
+def process_name(host: str, pid: int, local: bool) -> str:
+    """How the page and the API name a process: its pid on the dashboard's own host (as before
+    there were hosts, so one host's page and old recordings read as they did), PID@HOST elsewhere."""
+    return str(pid) if local else f"{pid}@{host}"
 
 
 @dataclass(frozen=True, slots=True)  # slots: a replay holds one per process per sample
@@ -64,11 +73,12 @@ class TaskState:
 
 @dataclass
 class Process:
-    """One workload process, as its agent reports it."""
+    """One workload process, as its agent reports it; known by (host, pid) (`key`)."""
 
     pid: int
     host: str
     mode: str
+    name: str = ""  # process_name: the pid (the default: this host's) or PID@HOST
     server: str = ""  # the id of its server (`src.server`); until the agent says, HOST:PID
     python: Python | None = None  # its interpreter (`src.python`), once the agent says
     tasks: dict[int, TaskState] = field(default_factory=dict)
@@ -83,6 +93,13 @@ class Process:
     stalled_ns: int | None = None  # since when
     stalled_runs: set[str] = field(default_factory=set)  # runs with a request held up by it
     gone_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        self.name = self.name or str(self.pid)
+
+    @property
+    def key(self) -> ProcessKey:
+        return (self.host, self.pid)
 
     @property
     def gil(self) -> bool:

@@ -43,6 +43,7 @@ def task_detail(process: Process, task: TaskState, now_ns: int) -> dict:
     return {
         **task_view(task, now_ns),
         "pid": process.pid,
+        "host": process.host,
         "native_id": task.native_id,
         "state_ms": {label: round(ms) for label, ms in task.state_ms.items()},
         "history": [{"at_ms": at, "state": state} for at, state in task.history],
@@ -55,6 +56,8 @@ def process_view(model: Model, process: Process, group: ServerGroup) -> dict:
     """A process without its tasks (frames send tasks apart), with its server's slots per worker."""
     return {
         "pid": process.pid,
+        "host": process.host,
+        "key": process.name,  # what frames' task keys and the page know it by: unique across hosts
         "server": group.id,
         "slots": group.slots(model),
         "status": process.status,
@@ -121,7 +124,7 @@ def frame_parts(model: Model, now_ns: int) -> dict:
         **_shared(model, now_ns),
         "processes": [process_view(model, p, g) for p, g in placed(model)],
         "tasks": {
-            task_key(p.pid, t.id): task_view(t, now_ns, with_age=False)
+            task_key(p.name, t.id): task_view(t, now_ns, with_age=False)
             for p in model.processes.values()
             for t in p.tasks.values()
         },

@@ -18,6 +18,7 @@ from dashboard.model.events import Datagrams, Event
 from dashboard.recording.codec import BadEvent, from_json
 from dashboard.recording.fileformat import FORMAT, SCHEMA, Header, open_for_reading
 from dashboard.recording.schema import BadField, check
+from threadpulse_agent.reporter import wire_host
 
 MAX_LINE_BYTES = 1 << 20  # the largest line the writer makes is one batch of 512 datagrams (~300 KB)
 DEFAULT_MAX_EVENTS = 500_000  # run.py --replay-max-events; ~7.7 hours of a busy scene (docs/recording.md)
@@ -41,6 +42,12 @@ class Recording:
     @property
     def end_ns(self) -> int:
         return self.events[-1].t_ns if self.events else self.start_ns
+
+    @property
+    def host(self) -> str:
+        """The recording dashboard's host, as its agents named it: the host of the pids its own
+        events name without one (/proc samples, the servers it started)."""
+        return wire_host(self.header["host"])
 
 
 def read_recording(

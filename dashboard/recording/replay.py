@@ -66,6 +66,7 @@ class Replayer:
         self.recording = recording
         self.on_replace = on_replace  # the broadcaster's restart: viewers start again after a seek
         self.store = store
+        store.replace(Model(recording.host))  # whose own host it was: the pids it names without one
         self.clock = clock
         self.position_ns = recording.start_ns
         # The scenes the recording holds, in the order they were played, each with the time it
@@ -116,7 +117,7 @@ class Replayer:
     def _seek(self, t_ns: int) -> None:
         """Fold a fresh model up to `t_ns` and hand it to the store and the viewers (under the lock)."""
         events = self.recording.events
-        model, self._next = Model(), 0
+        model, self._next = Model(self.recording.host), 0
         while self._next < len(events) and events[self._next].t_ns <= t_ns:
             fold(model, events[self._next])
             self._next += 1

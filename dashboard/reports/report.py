@@ -177,22 +177,24 @@ def _notes(model: Model, from_ms: float, spans: int) -> list[str]:
 def _lanes(model: Model, spans: list[Span]) -> list[dict]:
     """The pool as the timeline draws it: the processes that served in the span with all their
     tasks still known (idle slots too), and tasks seen only in the span's requests."""
-    keys: dict[int, dict[int, str]] = {}
+    keys: dict[str, dict[int, str]] = {}  # per process name (a pid, or PID@HOST), its tasks
     for span in spans:
-        pid, task_id = (int(part) for part in span.task.split(TASK_KEY_SEPARATOR))
-        keys.setdefault(pid, {})[task_id] = f"task {task_id}"
-    for pid, tasks in keys.items():
-        process = model.processes.get(pid)
+        process_name, _, task_id = span.task.rpartition(TASK_KEY_SEPARATOR)
+        keys.setdefault(process_name, {})[int(task_id)] = f"task {task_id}"
+    for process_name, tasks in keys.items():
+        process = model.sources.named(process_name)
         for task in process.tasks.values() if process is not None else ():
             tasks[task.id] = task.name
+    pid_of = {name: int(name.partition("@")[0]) for name in keys}
     return [
         {
-            "pid": pid,
-            "status": "alive" if pid in model.processes else "gone",
+            "pid": pid_of[process_name],
+            "key": process_name,
+            "status": "gone" if model.sources.named(process_name) is None else "alive",
             "tasks": [
                 {"id": task_id, "name": name, "state": "idle", "request": None}
                 for task_id, name in sorted(tasks.items())
             ],
         }
-        for pid, tasks in sorted(keys.items())
+        for process_name, tasks in sorted(keys.items(), key=lambda item: (pid_of[item[0]], item[0]))
     ]

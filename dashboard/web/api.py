@@ -167,19 +167,20 @@ def get_state() -> ResponseReturnValue:
     return jsonify(current_services().store.use(lambda model: state_view(model, now)))
 
 
-@api.get("/tasks/<int:pid>/<int:task_id>")
-def inspect_task(pid: int, task_id: int) -> ResponseReturnValue:
-    """One task in detail: what the page shows when a tile is clicked."""
+@api.get("/tasks/<pid>/<int:task_id>")
+def inspect_task(pid: str, task_id: int) -> ResponseReturnValue:
+    """One task in detail: what the page shows when a tile is clicked. The process is named as
+    the page names it: its pid, or PID@HOST on another host."""
     now = current_services().store.now_ns()
 
     def find(model: Model) -> dict | None:
-        process = model.processes.get(pid)
+        process = model.sources.named(pid)
         task = process.tasks.get(task_id) if process is not None else None
         return None if task is None else task_detail(process, task, now)
 
     detail = current_services().store.use(find)
     if detail is None:
-        return jsonify(error=f"no task {task_id} in process {pid}"), 404
+        return jsonify(error=f"no task {task_id} in process {pid[:80]}"), 404
     return jsonify(detail)
 
 

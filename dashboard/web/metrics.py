@@ -9,7 +9,7 @@ Every metric is listed, with its labels, in docs/metrics.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, request
@@ -49,9 +49,10 @@ class Scrape:
 
     state: dict
     routes: list[RouteSample]
-    losses: dict[int, tuple[int, int]]  # pid -> (events the agent dropped, datagrams lost)
+    losses: dict[str, tuple[int, int]]  # process name -> (events the agent dropped, datagrams lost)
     rejected: dict[str, int]
     kernel_dropped: int | None
+    host: str  # the dashboard's own: the host of a server no longer on the page (its routes stay)
 
 
 def read(model: Model, now_ns: int) -> Scrape:
@@ -67,8 +68,9 @@ def read(model: Model, now_ns: int) -> Scrape:
         for server, book in model.routes.servers.items()
         for route, figures in book.figures.items()
     ]
-    losses = {pid: (p.dropped, p.lost) for pid, p in model.processes.items()}
-    return Scrape(state_view(model, now_ns), routes, losses, dict(model.rejected), model.kernel_drops)
+    losses = {p.name: (p.dropped, p.lost) for p in model.processes.values()}
+    state = state_view(model, now_ns)
+    return Scrape(state, routes, losses, dict(model.rejected), model.kernel_drops, model.sources.host)
 
 
 def families(scrape: Scrape) -> Iterator[Metric]:
@@ -79,11 +81,13 @@ def families(scrape: Scrape) -> Iterator[Metric]:
     yield from _servers(servers, workers)
     yield from _workers(workers, scrape.losses)
     yield from _queues(servers)
-    yield from _routes(scrape.routes)
+    hosts = {server["id"]: server["host"] for server in state["servers"]}
+    yield from _routes(scrape.routes, lambda server: hosts.get(server, scrape.host))
     yield from _collector(scrape)
 
 
-WORKER_LABELS = ["server", "worker"]
+SERVER_LABELS = ["server", "host"]
+WORKER_LABELS = ["server", "host", "worker"]
 
 
 def _server_of(process: dict) -> str:
@@ -96,21 +100,23 @@ def _busy(process: dict) -> int:
 
 def _servers(servers: list[dict], workers: list[dict]) -> Iterator[Metric]:
     capacity = GaugeMetricFamily(
-        "threadpulse_capacity", "Requests the server can serve at once (absent: unbounded)", labels=["server"]
+        "threadpulse_capacity",
+        "Requests the server can serve at once (absent: unbounded)",
+        labels=SERVER_LABELS,
     )
     utilisation = GaugeMetricFamily(
-        "threadpulse_utilisation_ratio", "Tasks busy over the server's capacity", labels=["server"]
+        "threadpulse_utilisation_ratio", "Tasks busy over the server's capacity", labels=SERVER_LABELS
     )
     for server in servers:
         if server.get("capacity"):
             busy = sum(_busy(p) for p in workers if _server_of(p) == server["id"])
-            capacity.add_metric([server["id"]], server["capacity"])
-            utilisation.add_metric([server["id"]], busy / server["capacity"])
+            capacity.add_metric([server["id"], server["host"]], server["capacity"])
+            utilisation.add_metric([server["id"], server["host"]], busy / server["capacity"])
     yield capacity
     yield utilisation
 
 
-def _workers(workers: list[dict], losses: dict[int, tuple[int, int]]) -> Iterator[Metric]:
+def _workers(workers: list[dict], losses: dict[str, tuple[int, int]]) -> Iterator[Metric]:
     labels = WORKER_LABELS
     busy = GaugeMetricFamily("threadpulse_tasks_busy", "Tasks serving a request", labels=labels)
     idle = GaugeMetricFamily("threadpulse_tasks_idle", "Tasks alive in the pool, no request", labels=labels)
@@ -138,7 +144,7 @@ def _workers(workers: list[dict], losses: dict[int, tuple[int, int]]) -> Iterato
         labels=labels,
     )
     for process in workers:
-        key = [_server_of(process), str(process["pid"])]
+        key = [_server_of(process), process["host"], str(process["pid"])]
         busy.add_metric(key, _busy(process))
         idle.add_metric(key, sum(1 for t in process["tasks"] if t["state"] == "idle"))
         if process.get("slots"):
@@ -146,7 +152,7 @@ def _workers(workers: list[dict], losses: dict[int, tuple[int, int]]) -> Iterato
             utilisation.add_metric(key, _busy(process) / process["slots"])
         if process.get("queue") is not None:
             in_worker.add_metric(key, process["queue"])
-        agent_dropped, datagrams_lost = losses.get(process["pid"], (0, 0))
+        agent_dropped, datagrams_lost = losses.get(process["key"], (0, 0))
         dropped.add_metric(key, agent_dropped)
         lost.add_metric(key, datagrams_lost)
     yield from (busy, idle, slots, utilisation, in_worker, dropped, lost)
@@ -158,41 +164,42 @@ def _queues(servers: list[dict]) -> Iterator[Metric]:
     client = GaugeMetricFamily(
         "threadpulse_queued_client",
         "Requests the dashboard's load generator sent that no task has picked up yet",
-        labels=["server"],
+        labels=SERVER_LABELS,
     )
     backlog = GaugeMetricFamily(
         "threadpulse_accept_backlog",
         "Connections in the kernel's accept queue of the server's listening socket",
-        labels=["server"],
+        labels=SERVER_LABELS,
     )
     for server in servers:
-        queues = server["queues"]
-        client.add_metric([server["id"]], queues["client"])
+        queues, labels = server["queues"], [server["id"], server["host"]]
+        client.add_metric(labels, queues["client"])
         if queues["accept_backlog"] is not None:
-            backlog.add_metric([server["id"]], queues["accept_backlog"])
+            backlog.add_metric(labels, queues["accept_backlog"])
     yield client
     yield backlog
 
 
-def _routes(routes: list[RouteSample]) -> Iterator[Metric]:
+def _routes(routes: list[RouteSample], host_of: Callable[[str], str]) -> Iterator[Metric]:
     requests_total = CounterMetricFamily(
         "threadpulse_requests",
         "Requests that ended at a worker, by route and status (`error`: the app raised)",
-        labels=["server", "route", "status"],
+        labels=["server", "host", "route", "status"],
     )
     wait = HistogramMetricFamily(
         "threadpulse_queue_wait_seconds",
         "From sent to picked up by a task, for requests the dashboard's load generator sent",
-        labels=["server", "route"],
+        labels=["server", "host", "route"],
     )
     service = HistogramMetricFamily(
-        "threadpulse_service_seconds", "From picked up by a task to done", labels=["server", "route"]
+        "threadpulse_service_seconds", "From picked up by a task to done", labels=["server", "host", "route"]
     )
     for sample in routes:
+        labels = [sample.server, host_of(sample.server), sample.route]
         for status, count in sorted(sample.statuses.items()):
-            requests_total.add_metric([sample.server, sample.route, status], count)
-        wait.add_metric([sample.server, sample.route], *sample.queue_wait)
-        service.add_metric([sample.server, sample.route], *sample.service)
+            requests_total.add_metric([*labels, status], count)
+        wait.add_metric(labels, *sample.queue_wait)
+        service.add_metric(labels, *sample.service)
     yield from (requests_total, wait, service)
 
 

@@ -6,7 +6,8 @@
 // drawn; the stage and the audience page draw every slot and size the tiles to fit (fit.js).
 // On the laptop page a tile with a task opens the inspector on click or Enter.
 // A server's panels sit together under its own header (server-heads.js); the fitted pages draw
-// headers only when more than one server reports.
+// headers only when more than one server reports. Servers are grouped by host, each group under a
+// host heading once more than one host reports (with one, the page is as it always was).
 
 import { element, setAttr, setText } from "./dom.js";
 import { fitTiles } from "./fit.js";
@@ -78,6 +79,14 @@ function paintTile(tile, task, clock, selected, inspectable) {
 function horizontalPadding(el) {
   const style = getComputedStyle(el);
   return parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+}
+
+/** A host's heading above its servers: the name its agents report (`src.host`). */
+function hostHead(host) {
+  const el = element("h2", "host-head", null);
+  el.dataset.host = host;
+  setText(el, `host ${host}`);
+  return el;
 }
 
 class ProcessPanel {
@@ -170,6 +179,7 @@ export class PoolsView {
     this.emptyNote = emptyNote;
     this.panels = new Map(); // pid -> ProcessPanel
     this.heads = new Map(); // server id -> ServerHead
+    this.hostHeads = new Map(); // host -> its heading, while more than one host reports
     this.order = []; // the elements in the container, in the order last placed
     this.selectedKey = null;
     this.fit = fit;
@@ -224,22 +234,38 @@ export class PoolsView {
         this.heads.delete(id);
       }
     }
-    const groups = new Map(); // server id -> panels, in the store's order
+    const hosts = new Map(); // host -> server id -> panels, in the store's order
     for (const proc of store.processes.values()) {
+      const host = proc.host ?? "";
+      if (!hosts.has(host)) hosts.set(host, new Map());
+      const groups = hosts.get(host);
       const key = proc.server ?? "";
       if (!groups.has(key)) groups.set(key, []);
       groups.get(key).push(this.panels.get(proc.pid).el);
     }
-    const order = [];
-    for (const [id, panels] of groups) {
-      const server = servers.get(id);
-      if (headed && server) {
-        if (!this.heads.has(id)) this.heads.set(id, new ServerHead(id));
-        const head = this.heads.get(id);
-        head.update(server);
-        order.push(head.el);
+    const hostHeaded = hosts.size > 1;
+    for (const [host, el] of this.hostHeads) {
+      if (!hostHeaded || !hosts.has(host)) {
+        el.remove();
+        this.hostHeads.delete(host);
       }
-      order.push(...panels);
+    }
+    const order = [];
+    for (const [host, groups] of hosts) {
+      if (hostHeaded) {
+        if (!this.hostHeads.has(host)) this.hostHeads.set(host, hostHead(host));
+        order.push(this.hostHeads.get(host));
+      }
+      for (const [id, panels] of groups) {
+        const server = servers.get(id);
+        if (headed && server) {
+          if (!this.heads.has(id)) this.heads.set(id, new ServerHead(id));
+          const head = this.heads.get(id);
+          head.update(server);
+          order.push(head.el);
+        }
+        order.push(...panels);
+      }
     }
     if (order.length === this.order.length && order.every((el, i) => el === this.order[i])) return;
     this.container.append(...order);

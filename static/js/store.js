@@ -6,9 +6,12 @@
 const MAX_RUNS = 20;
 const MAX_SPANS = 4_000; // the snapshot brings at most 2,000; frames add up to 500 each
 
+// A process as the store keeps it. Its `pid` is the dashboard's name for it, unique across hosts
+// (`key`: the pid on the dashboard's own host, PID@HOST on another): two hosts' pid 1 are two.
 function processOf(proc) {
   return {
-    pid: String(proc.pid),
+    pid: String(proc.key ?? proc.pid),
+    host: proc.host ?? null,
     server: proc.server ?? null,
     slots: proc.slots ?? null,
     status: proc.status,
@@ -48,7 +51,8 @@ function spanReader(fields) {
 export class Store {
   /**
    * @param {{taskKeySeparator: string, history: object}} bootstrap the page's bootstrap data: how
-   * the dashboard names tasks in frames ("pid:id": a task id is unique only within its process),
+   * the dashboard names tasks in frames ("pid:id", the pid a process key such as "1@web-2" on
+   * another host: a task id is unique only within its process),
    * and how to read its history (span_fields, span_window_ms, series_points)
    */
   constructor({ taskKeySeparator, history }) {
@@ -88,9 +92,10 @@ export class Store {
     return `${pid}${this.keySeparator}${id}`;
   }
 
-  /** [pid, id] of a task key, both as strings. */
+  /** [pid, id] of a task key, both as strings: split at the last separator (a host's name, part
+   * of a process key on another host, is its agent's to choose). */
   splitTaskKey(key) {
-    const at = key.indexOf(this.keySeparator);
+    const at = key.lastIndexOf(this.keySeparator);
     return [key.slice(0, at), key.slice(at + this.keySeparator.length)];
   }
 
@@ -170,7 +175,7 @@ export class Store {
 
   /** The process set changed: keep known processes in place, append new ones. */
   replaceProcesses(list) {
-    const incoming = new Map(list.map((proc) => [String(proc.pid), processOf(proc)]));
+    const incoming = new Map(list.map((proc) => [String(proc.key ?? proc.pid), processOf(proc)]));
     const order = [...this.processes.keys()].filter((pid) => incoming.has(pid));
     for (const pid of incoming.keys()) {
       if (!this.processes.has(pid)) order.push(pid);

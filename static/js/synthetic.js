@@ -120,6 +120,7 @@ export function feed(store, search, { onChange, onStatus }) {
     const pid = 10_000 + p;
     procs.push({
       pid,
+      key: String(pid),
       server: SERVER_ID,
       slots: Math.min(TASKS_PER_PROCESS, lanes - p * TASKS_PER_PROCESS),
       status: "alive",
