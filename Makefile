@@ -6,7 +6,7 @@ ARGS ?=
 
 # Debian packages the tests and benchmarks drive: a real browser, a real load tool, and Apache
 # with mod_wsgi on Debian's own Python (the mod_wsgi mode).
-DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv
+DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv iproute2
 
 .PHONY: run test lint format setup setup-dev system-packages mod-wsgi free-threaded bench dist clean
 
