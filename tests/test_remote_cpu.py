@@ -9,6 +9,7 @@ from dashboard.model.live import Model
 from dashboard.model.views import state_view
 from threadpulse_agent.protocol import (
     Datagram,
+    ProcessGone,
     Source,
     Task,
     begin_event,
@@ -57,7 +58,7 @@ def test_a_remote_hosts_readings_are_judged_as_this_hosts_and_its_times_aligned(
     )
     h2.reading(start + 100 * MS, 0)
     h2.reading(start + 200 * MS, 95)
-    (process,) = model.processes.values()
+    (process,) = model.processes.values()  # h2's pid 1
     task = process.tasks[5]
     assert (task.state, task.why) == ("running", None)
     h2.reading(start + 300 * MS, 120, runnable_ms=70)  # runnable most of the window: no core
@@ -65,9 +66,15 @@ def test_a_remote_hosts_readings_are_judged_as_this_hosts_and_its_times_aligned(
     h2.reading(start + 250 * MS, 0)  # older than the last reading taken: dropped
     assert (task.state, round(task.cpu_pct)) == ("starved", 60)  # 120 ms over 200 ms
 
-    (shown,) = state_view(model, start + 2_000 * MS)["processes"]
+    (shown,) = state_view(model, start + 2_000 * MS)["processes"]  # before this host's pid 1 came
     (request,) = [t["request"] for t in shown["tasks"] if t["request"]]
     assert 2_000 - 1 <= request["age_ms"] <= 2_000
+
+    # A runner on the dashboard's own host: its processes' /proc is the collector's to read.
+    model.apply(Datagram(Source("dash", 1, "launched", "worker"), 0, 0, start, (), ()), start)
+    sampler_here = Source("dash", 7, "sampler", "sampler")
+    model.apply(Datagram(sampler_here, 0, 0, start, None, (ProcessGone(1, start),)), start)
+    assert model.sources.local(1).gone_ns is None
 
     h2.send(SAMPLER, start + 400 * MS, [process_gone_event(1, start + 400 * MS + AHEAD)])
     assert process.gone_ns == start + 400 * MS + DELAY  # aligned, late by the least delay seen

@@ -176,7 +176,8 @@ class Model:
                 self._fold_each(datagram.events, self._apply_loadgen_event)
             return
         if datagram.source.role == "sampler":
-            self._apply_readings(datagram)
+            if datagram.source.host != self.sources.host:  # this host's /proc the collector reads itself
+                self._apply_readings(datagram)
             return
         process = self.sources.admit(datagram)
         if process is None:
