@@ -18,6 +18,7 @@ from bench.common import interleaved, median, on_cpu, parser, report, spawned, t
 from dashboard.collector.udp import Collector
 from dashboard.model.store import Store
 from threadpulse_agent.protocol import EVENTS_PER_DATAGRAM, Source, begin_event, encode, end_event
+from threadpulse_agent.reporter import this_host
 
 COLLECTOR_CPU, SENDER_CPU = 0, 1
 RATES = (10_000, 50_000, 100_000, 0)  # events/s; 0: as fast as the sender can
@@ -42,7 +43,7 @@ def send(port: int, rate: int, seconds: float) -> None:
     import socket
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    source = Source("bench", os.getpid(), "bench", "worker")
+    source = Source(this_host(), os.getpid(), "bench", "worker")  # this host's: its /proc is sampled
     batch = events()
     interval = EVENTS_PER_DATAGRAM / rate if rate else 0.0
     start = time.monotonic()
