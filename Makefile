@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 ARGS ?=
 
 # Debian packages the tests and benchmarks drive: a real browser, a real load tool, Apache with
-# mod_wsgi on Debian's own Python (the mod_wsgi mode), Redis and nginx (many viewers: docs/deploy.md).
-DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv redis-server nginx
+# mod_wsgi on Debian's own Python (the mod_wsgi mode), Redis and nginx (many viewers: docs/deploy.md),
+# and iproute2 (`ip netns`: the test hosts of tests/hosts.py).
+DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv redis-server nginx iproute2
 
 .PHONY: run test lint format setup setup-dev system-packages mod-wsgi free-threaded bench dist clean
 

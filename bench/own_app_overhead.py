@@ -42,8 +42,8 @@ from bench.common import (
     wait_http,
 )
 from bench.in_process import CALLS_PER_FLUSH, EVENTS_PER_REQUEST, PathCost, path_cost
-from dashboard.launch.launcher import injected_env
 from dashboard.servers.manager import free_port
+from threadpulse_agent.runner import injected_env
 
 APP_DIR = PROJECT_ROOT / "tests" / "apps"
 PATH = "/post/7"

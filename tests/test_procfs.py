@@ -9,8 +9,9 @@ import threading
 import time
 from contextlib import ExitStack
 
-from dashboard.collector.procfs import NS_PER_TICK, accept_backlog, sample_process
+from dashboard.collector.procfs import accept_backlog, sample_process
 from tests.support import wait_for
+from threadpulse_agent.procstat import NS_PER_TICK
 
 PID = os.getpid()
 

@@ -87,6 +87,21 @@ def stall_end_event(task: int, t_ns: int) -> tuple:
     return ("stall_end", task, t_ns)
 
 
+def process_cpu_event(pid: int, t_ns: int, cpu_ns: int) -> tuple:
+    """A remote host's sampler read a process of its command's tree: its CPU so far."""
+    return ("process_cpu", pid, t_ns, cpu_ns)
+
+
+def thread_cpu_event(pid: int, tid: int, t_ns: int, on_cpu_ns: int, runnable_ns: int) -> tuple:
+    """A remote host's sampler read a thread's schedstat: ns on a CPU, ns runnable but waiting."""
+    return ("thread_cpu", pid, tid, t_ns, on_cpu_ns, runnable_ns)
+
+
+def process_gone_event(pid: int, t_ns: int) -> tuple:
+    """A process of a remote command's tree has exited (or turned zombie) since the last look."""
+    return ("process_gone", pid, t_ns)
+
+
 def request_name(process: int | str, number: int) -> str:
     """A request's name on the page and in the API, `PID-N` (`PID@HOST-N` on another host than the
     dashboard's): the wire carries only N, a number of its process, which costs the request path

@@ -53,10 +53,18 @@ def _patch_gunicorn(module: ModuleType) -> None:
         pool = getattr(self, "tpool", None)  # gthread's executor, made before the app is loaded
         if pool is not None:
             probes.queue_depth = pool._work_queue.qsize
-        if not _is_asgi(self.wsgi) and _claim():  # an ASGI app is wrapped as uvicorn loads it
+        # An ASGI app is wrapped as uvicorn loads it; an app that wrapped itself (the demo app does)
+        # is left as it is: two agents in a process counted each request twice.
+        if not _is_asgi(self.wsgi) and not _instrumented(self.wsgi) and _claim():
             self.wsgi = instrument(self.wsgi)
 
     worker_class.load_wsgi = load_wsgi_instrumented
+
+
+def _instrumented(app: Any) -> bool:
+    """Whether a WSGI app already runs under the agent: it is the agent, or a Flask app whose
+    `wsgi_app` is (`app.wsgi_app = instrument(app.wsgi_app)`)."""
+    return isinstance(app, AgentMiddleware) or isinstance(getattr(app, "wsgi_app", None), AgentMiddleware)
 
 
 def _is_asgi(app: Any) -> bool:

@@ -21,6 +21,8 @@ from threadpulse_agent.encoding import (
     encode_batches,
     end_event,
     phase_event,
+    process_cpu_event,
+    process_gone_event,
     queue_event,
     reply_event,
     request_name,
@@ -30,6 +32,7 @@ from threadpulse_agent.encoding import (
     stack_event,
     stall_end_event,
     stall_event,
+    thread_cpu_event,
 )
 from threadpulse_agent.schema import (
     DATAGRAM_FIELDS,
@@ -55,6 +58,8 @@ from threadpulse_agent.schema import (
     End,
     Event,
     Phase,
+    ProcessCpu,
+    ProcessGone,
     Python,
     Queue,
     Reply,
@@ -67,6 +72,7 @@ from threadpulse_agent.schema import (
     Stall,
     StallEnd,
     Task,
+    ThreadCpu,
 )
 from threadpulse_agent.tag import TAG_ASGI, TAG_ENVIRON, TAG_HEADER, make_tag, parse_tag
 
@@ -97,6 +103,8 @@ __all__ = [
     "End",
     "Event",
     "Phase",
+    "ProcessCpu",
+    "ProcessGone",
     "ProtocolError",
     "Python",
     "Queue",
@@ -110,6 +118,7 @@ __all__ = [
     "Stall",
     "StallEnd",
     "Task",
+    "ThreadCpu",
     "begin_event",
     "decode",
     "decode_event",
@@ -119,6 +128,8 @@ __all__ = [
     "make_tag",
     "parse_tag",
     "phase_event",
+    "process_cpu_event",
+    "process_gone_event",
     "queue_event",
     "reply_event",
     "request_name",
@@ -128,4 +139,5 @@ __all__ = [
     "stack_event",
     "stall_end_event",
     "stall_event",
+    "thread_cpu_event",
 ]

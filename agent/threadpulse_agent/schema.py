@@ -107,7 +107,41 @@ class StallEnd(NamedTuple):
     t_ns: Count
 
 
-Event = Union[Begin, End, Sent, Reply, RunEnd, Phase, Stack, Queue, Sampling, Stall, StallEnd]
+class ProcessCpu(NamedTuple):
+    pid: Count
+    t_ns: Count
+    cpu_ns: Count
+
+
+class ThreadCpu(NamedTuple):
+    pid: Count
+    tid: Count
+    t_ns: Count
+    on_cpu_ns: Count
+    runnable_ns: Count
+
+
+class ProcessGone(NamedTuple):
+    pid: Count
+    t_ns: Count
+
+
+Event = Union[
+    Begin,
+    End,
+    Sent,
+    Reply,
+    RunEnd,
+    Phase,
+    Stack,
+    Queue,
+    Sampling,
+    Stall,
+    StallEnd,
+    ProcessCpu,
+    ThreadCpu,
+    ProcessGone,
+]
 
 
 def _kind(record: type) -> str:
@@ -146,7 +180,7 @@ SERVER_FIELDS = (
 # `src.python`: the interpreter the process runs on ("bool" is true or false), read by the agent.
 PYTHON_FIELDS = (("version", "str"), ("gil", "bool"))
 TASK_KINDS = ("thread", "greenlet", "asyncio")
-ROLES = ("worker", "loadgen")
+ROLES = ("worker", "loadgen", "sampler")
 
 
 @dataclass(frozen=True)

@@ -9,41 +9,23 @@ whole tree.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import threadpulse_agent
 from dashboard.addresses import base_url
 from dashboard.children import Spawner, guarded_pids, release_tree
 from dashboard.launch.address import listening, pick
-from threadpulse_agent import ENV_COLLECTOR, ENV_MODE
+from threadpulse_agent.runner import exit_code, injected_env
 
 log = logging.getLogger(__name__)
 
-# Only its sitecustomize.py, which loads the agent by path: in an installed dashboard the agent's
-# parent folder is site-packages, and on the user's PYTHONPATH it would bring all of it along.
-BOOTSTRAP = Path(threadpulse_agent.__file__).parent / "bootstrap"
 EXIT_WAIT_S = 1.5  # as the server manager's: the guard ends a slower tree alone
 
 # Called with the launched tree's pids (empty once it is gone) and its base URL (None until found).
 OnChange = Callable[[list[int], "str | None"], None]
-
-
-def exit_code(returncode: int) -> int:
-    """A shell's exit code for a child's returncode: 128 + N for one killed by signal N."""
-    return returncode if returncode >= 0 else 128 - returncode
-
-
-def injected_env(collector_url: str, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """What the user's command gets beside its own environment: the bootstrap folder first on
-    PYTHONPATH (the user's entries kept after it), and where the agent reports."""
-    environ = os.environ if environ is None else environ
-    pythonpath = os.pathsep.join(p for p in (str(BOOTSTRAP), environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": pythonpath, ENV_COLLECTOR: collector_url, ENV_MODE: "launched"}
 
 
 class Launcher:

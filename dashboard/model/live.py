@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from dashboard.loadspec.plan import Plan
+from dashboard.model.clocks import Clocks
 from dashboard.model.cpu import judge_cpu
 from dashboard.model.expiry import expire
 from dashboard.model.headers import SceneHeader, ServerInfo
 from dashboard.model.history import Series, Spans
+from dashboard.model.remote_cpu import readings
 from dashboard.model.request_life import RequestLife
 from dashboard.model.routes import RouteBook
 from dashboard.model.run_book import LoadRun, RunBook
@@ -63,6 +65,7 @@ class Model:
         self.tallies = Tallies()  # done and failed per server id; the totals are their sum
         self.rejected: dict[str, int] = {}
         self.sources = Sources(self.tallies, self.reject, this_host() if host is None else host)
+        self.clocks = Clocks(self.sources.host)  # each other host's clock's offset from this one
         # Servers the dashboard launched or attached to: (their pids, their base URL or None).
         self.launched: dict[str, tuple[frozenset[int], str | None]] = {}
         self.kernel_drops: int | None = None  # datagrams the kernel dropped on the collector's socket
@@ -167,9 +170,14 @@ class Model:
         """Fold one decoded datagram into the model."""
         self.reject("bad_event", datagram.bad_events)
         self.reject("bad_task", datagram.bad_tasks)
+        datagram = self.clocks.aligned(datagram, now_ns)
         if datagram.source.role == "loadgen":
             if self.sources.admit_loadgen(datagram):
                 self._fold_each(datagram.events, self._apply_loadgen_event)
+            return
+        if datagram.source.role == "sampler":
+            if datagram.source.host != self.sources.host:  # this host's /proc the collector reads itself
+                self._apply_readings(datagram)
             return
         process = self.sources.admit(datagram)
         if process is None:
@@ -236,6 +244,21 @@ class Model:
             self.requests.process_gone(process, now_ns)
             return
         judge_cpu(process, sample, now_ns, self.runs)
+
+    def _apply_readings(self, datagram: Datagram) -> None:
+        """Another host's /proc as its sampler read it, judged as this host's own readings are; a
+        reading not newer than the last one taken of its process (sent again, or late) is dropped."""
+        found, gone = readings(datagram.events)
+        for reading in found:
+            process = self.processes.get((datagram.source.host, reading.pid))
+            if process is None or process.gone_ns is not None:
+                continue
+            if not process.cpu or reading.t_ns > process.cpu[-1][0]:
+                judge_cpu(process, reading.sample, reading.t_ns, self.runs)
+        for pid, t_ns in gone:
+            process = self.processes.get((datagram.source.host, pid))
+            if process is not None and process.gone_ns is None:
+                self.requests.process_gone(process, t_ns)
 
     def tick(self, now_ns: int, backlog: int | None) -> None:
         """Once per sampling round: the accept queue, the per-second series, expiry."""
