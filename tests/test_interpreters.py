@@ -4,6 +4,8 @@ packages in a venv of it made on first use; bad input refused with a reason, not
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from dashboard.cli.run import parse_args
@@ -130,6 +132,17 @@ def test_a_bad_python_in_a_server_request_is_refused_and_changes_nothing(dashboa
         reply = dashboard.post("/api/server", body)
         assert reply.status_code == 400 and says in reply.json()["error"], (body, reply.text)
     assert dashboard.get("/api/server").json() == before
+
+
+def test_two_runs_wanting_the_same_venv_make_it_once(tmp_path, monkeypatch, capsys):
+    """Test lanes and checkouts share the venvs' cache: two at once, each seeing no venv, both made
+    it, one removing the other's half-made one. Under the cache's lock the second finds it made."""
+    monkeypatch.setattr(interpreters, "HOME", tmp_path)
+    python = interpreter("3.12")
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda _: interpreters._venv(python), range(2)))
+    assert made[0] == made[1] and (made[0].parent.parent / ".threadpulse-ready").exists()
+    assert capsys.readouterr().err.count("== making a venv of") == 1
 
 
 @pytest.mark.integration

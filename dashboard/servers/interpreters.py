@@ -130,8 +130,18 @@ def _venv(python: Path) -> Path:
     venv_python = venv / "bin" / "python"
     if (venv / ".threadpulse-ready").exists():
         return venv_python
-    shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
+    with free_threaded.building(venv.parent):
+        if not (venv / ".threadpulse-ready").exists():  # else made while this one waited
+            _make_venv(python, venv)
+    return venv_python
+
+
+def _make_venv(python: Path, venv: Path) -> None:
+    """Make it from scratch (what an attempt cut short left is removed first), ready marked last."""
+    venv_python = venv / "bin" / "python"
+    real = python.resolve()
+    shutil.rmtree(venv, ignore_errors=True)
     print(
         f"== making a venv of {python} with {', '.join(free_threaded.PACKAGES)} in {venv} (once)",
         file=sys.stderr,
@@ -152,4 +162,3 @@ def _venv(python: Path) -> Path:
                 f"{' '.join(free_threaded.PACKAGES)}"
             )
     (venv / ".threadpulse-ready").write_text(str(real))
-    return venv_python
