@@ -14,8 +14,15 @@ DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv red
 run: setup
 	$(PY) run.py $(ARGS)
 
+# Two phases: the tests in two lanes at once (pytest-xdist; a file's tests share a lane, so its
+# fixtures start once), then alone the `solo` ones, which judge CPU shares or time and would judge
+# the other lane's load. Both run, whatever the first gives; pytest's exit 5 (no test selected) is
+# a phase that PYTEST_ARGS (a file, -k) left empty.
 test: setup-dev system-packages mod-wsgi free-threaded lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	status=0; \
+	$(PY) -m pytest -m "not solo" -n 2 --dist loadfile $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
+	$(PY) -m pytest -m solo $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
+	exit $$status
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

@@ -42,7 +42,12 @@ def parallel_cpu_pct(burners: int = 2, window_s: float = 1.0) -> float:
     """Percent of one core that `burners` pure-CPU processes got together over `window_s`.
 
     The burners run in their own session and process group, which is killed however this ends.
+    Measured beside another lane of tests (pytest-xdist) it would judge that lane's load: a test
+    that calls it is marked `solo`, which `make test` runs alone.
     """
+    assert "PYTEST_XDIST_WORKER" not in os.environ, (
+        "this test measures CPU shares beside another lane of tests: mark it @pytest.mark.solo"
+    )
     leader = subprocess.Popen([sys.executable, "-c", BURN, str(burners)], start_new_session=True)
     try:
         procs = wait_for(lambda: _burning(leader.pid, burners), 10, 0.02, f"{burners} CPU burners running")

@@ -160,6 +160,7 @@ GIL_STARVED_TILE = """() => [...document.querySelectorAll('.tile[data-state=star
     .some(t => t.querySelector('.tile-state').textContent.includes('GIL'))"""
 
 
+@pytest.mark.solo  # starved by the GIL, not by a core: no other lane may take the cores
 def test_cpu_burst_shows_gil_starvation_on_tiles_timeline_and_charts(page: Page, dashboard):
     """10 x cpu 500 ms on 4 threads of one process: the threads take turns holding the GIL, so
     the dashboard's schedstat reading marks some of them starved by the GIL (not by a core), and

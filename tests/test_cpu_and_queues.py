@@ -8,7 +8,8 @@ import pytest
 from tests.cores import against_control
 from tests.support import managed, wait_for
 
-pytestmark = pytest.mark.integration
+# CPU shares and the GIL, judged alone: beside another lane of tests they would judge its load.
+pytestmark = [pytest.mark.integration, pytest.mark.solo]
 
 
 def busy_tasks(state: dict) -> list[dict]:

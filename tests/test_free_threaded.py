@@ -52,6 +52,7 @@ def test_the_free_threaded_build_reports_its_gil_off_through_the_agent(free_dash
 
 
 @pytest.mark.integration
+@pytest.mark.solo
 def test_four_cpu_bound_threads_use_the_cores_and_none_waits_on_the_gil(free_dashboard):
     """4 × /cpu on one process of 4 threads: with the GIL they share one core (test_cpu_and_queues);
     without it the process gets at least 75% of what two plain CPU-burning processes get now, and

@@ -4,6 +4,8 @@ packages in a venv of it made on first use; bad input refused with a reason, not
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from dashboard.cli.run import parse_args
@@ -20,7 +22,8 @@ REFUSING = {
     "mod_wsgi": "Debian's mod_wsgi is built against Debian's own Python",
     "asyncio": "Quart and Hypercorn run on the project's Python only",
 }
-TAKING = ("flask-dev-serial", "flask-dev-threaded", "gunicorn-sync", "gunicorn-gthread")
+TAKING = ("flask-dev-serial", "flask-dev-threaded", "gunicorn-sync", "gunicorn-gthread", "granian")
+GRANIAN_FREE = "granian cannot run on a free-threaded Python ({}): there Granian runs its workers as threads"
 
 
 def test_the_modes_that_can_take_another_python_and_the_others_say_why_not():
@@ -30,6 +33,22 @@ def test_the_modes_that_can_take_another_python_and_the_others_say_why_not():
     assert {name for name, mode in REGISTRY.items() if mode.other_python} == set(REFUSING)
     for name, reason in REFUSING.items():
         assert reason in REGISTRY[name].view()["other_python"]
+    assert {name for name, mode in REGISTRY.items() if mode.view()["free_threaded"]} == {"granian"}
+
+
+def test_granian_refuses_the_free_threaded_build_by_name_and_by_path(capsys):
+    """Issue 20: on a free-threaded Python Granian runs its workers as threads of one process; the
+    dashboard, waiting for worker processes, ended it unseen after 20 s. Refused with that reason,
+    the build named (exit 2) or given as a path (found by asking it), where gthread takes both."""
+    with pytest.raises(SystemExit) as exit_:
+        parse_args(["--mode", "granian", "--python", "free-threaded"])
+    assert exit_.value.code == 2
+    assert GRANIAN_FREE.format("free-threaded") in capsys.readouterr().err
+    path = str(free_threaded.PYTHON)
+    with pytest.raises(BadServerRequest) as refused:
+        interpreters.resolve(path, get_mode("granian"))
+    assert GRANIAN_FREE.format(path) in str(refused.value)
+    assert interpreters.resolve(path, get_mode("gunicorn-gthread")) == free_threaded.PYTHON
 
 
 @pytest.mark.parametrize("mode", sorted(REFUSING))
@@ -102,6 +121,7 @@ BAD_BODIES = [
     ({"mode": "gunicorn-sync", "python": "/bin/true"}, "not a Python 3"),
     ({"mode": "gunicorn-sync", "python": "free-threading"}, "no executable file there"),
     ({"mode": "gunicorn-gevent", "python": "free-threaded"}, "gevent does not support free-threading"),
+    ({"mode": "granian", "python": "free-threaded"}, GRANIAN_FREE.format("free-threaded")),
 ]
 
 
@@ -112,6 +132,17 @@ def test_a_bad_python_in_a_server_request_is_refused_and_changes_nothing(dashboa
         reply = dashboard.post("/api/server", body)
         assert reply.status_code == 400 and says in reply.json()["error"], (body, reply.text)
     assert dashboard.get("/api/server").json() == before
+
+
+def test_two_runs_wanting_the_same_venv_make_it_once(tmp_path, monkeypatch, capsys):
+    """Test lanes and checkouts share the venvs' cache: two at once, each seeing no venv, both made
+    it, one removing the other's half-made one. Under the cache's lock the second finds it made."""
+    monkeypatch.setattr(interpreters, "HOME", tmp_path)
+    python = interpreter("3.12")
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda _: interpreters._venv(python), range(2)))
+    assert made[0] == made[1] and (made[0].parent.parent / ".threadpulse-ready").exists()
+    assert capsys.readouterr().err.count("== making a venv of") == 1
 
 
 @pytest.mark.integration

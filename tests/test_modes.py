@@ -177,6 +177,7 @@ def test_modes_api_describes_every_mode_for_the_page(dash):
 
 
 @integration
+@pytest.mark.solo
 @pytest.mark.parametrize(("mode", "case"), LAW_CASES, ids=[f"{n}-{c.count}x{c.ms}" for n, c in LAW_CASES])
 def test_burst_larger_than_capacity_follows_the_queueing_law(dash, mode, case):
     """peak_busy = capacity (= count when unbounded); makespan ≈ ceil(n / c) · s."""
@@ -207,6 +208,7 @@ def test_threaded_dev_server_runs_each_request_on_a_fresh_thread(dash):
 
 
 @integration
+@pytest.mark.solo
 @pytest.mark.parametrize("mode", GREEN)
 def test_500_concurrent_io_requests_overlap_on_one_os_thread(dash, mode):
     """Green threads and asyncio tasks wait for I/O without a thread each: 500 × 1 s on one process
@@ -269,6 +271,7 @@ def test_cpu_request_stalls_every_other_green_thread(dash, mode):
 
 
 @integration
+@pytest.mark.solo
 def test_cpu_pool_processes_appear_with_their_cpu(dash):
     """/cpu-pool hands its work to a process pool; the pool's processes report and show CPU, each
     at least a quarter of what two plain CPU burners get on this machine right now (a fixed 20%

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# A makespan bound, judged alone (make test runs solo tests after the others).
+pytestmark = [pytest.mark.integration, pytest.mark.solo]
 
 COUNT, CAPACITY, SERVICE_MS = 12, 4, 400
 

@@ -287,6 +287,7 @@ def shown_scene(dash: Dashboard, run: dict) -> dict:
 
 
 @integration
+@pytest.mark.solo
 def test_scene_1_the_serial_dev_server_takes_four_waits_in_a_row(dash):
     """The law: 4 × 500 ms on one slot take 2.0 s, one at a time; the verdict says so."""
     scene, run = fire_scene(dash, "dev-serial")
@@ -304,6 +305,7 @@ def test_scene_1_the_serial_dev_server_takes_four_waits_in_a_row(dash):
 
 
 @integration
+@pytest.mark.solo
 def test_scene_4_gthread_names_the_worker_when_the_accept_is_uneven(dash):
     """gunicorn #908: 16 × 500 ms on 4 × 2 take 1.0 s by the law, and more when one worker accepts
     more than its threads can take, at worst all 16 on its 2 threads: 8 × 500 ms (measured here
@@ -321,6 +323,7 @@ def test_scene_4_gthread_names_the_worker_when_the_accept_is_uneven(dash):
 
 
 @integration
+@pytest.mark.solo
 def test_scene_5_the_gil_shows_threads_starved_and_the_verdict_counts_it(dash):
     """The GIL: 4 CPU-bound requests on 4 threads of one process compute one at a time, so they
     take 4 × 500 ms on any number of cores; the threads are seen starved for the GIL, live (the
@@ -344,6 +347,7 @@ def test_scene_5_the_gil_shows_threads_starved_and_the_verdict_counts_it(dash):
 
 
 @integration
+@pytest.mark.solo
 def test_scene_6_without_the_gil_gives_a_verdict_that_holds_and_no_thread_waits_on_the_gil(dash):
     """Issue 20: the GIL scene's load on the free-threaded build, predicted from this machine's
     cores; its verdict is as predicted or blames the cores, never the GIL, and no task is seen

@@ -11,6 +11,8 @@ without it is redone from scratch).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -20,7 +22,7 @@ import sys
 import tarfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from dashboard.children import PROJECT_ROOT
@@ -69,12 +71,25 @@ def prepare(say: Callable[[str], None] = print) -> Path:
         say(f"== the free-threaded Python is up to date ({PYTHON})")
         return PYTHON
     HOME.mkdir(parents=True, exist_ok=True)
-    version = _source_version(say)
-    prefix = HOME / f"python-{version}"
-    if not _ready(prefix, version):
-        _build(version, prefix, say)
-    _make_venv(prefix, say)
+    with building(HOME):
+        if _ready(VENV, _venv_key()):  # built by another run while this one waited
+            say(f"== the free-threaded Python was built meanwhile ({PYTHON})")
+            return PYTHON
+        version = _source_version(say)
+        prefix = HOME / f"python-{version}"
+        if not _ready(prefix, version):
+            _build(version, prefix, say)
+        _make_venv(prefix, say)
     return PYTHON
+
+
+@contextlib.contextmanager
+def building(folder: Path) -> Iterator[None]:
+    """Hold `folder`'s lock while building into it: two runs at once (checkouts, test lanes) share
+    the cache, and one's `rmtree` of a half-made step would pull it from under the other."""
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _ready(folder: Path, key: str) -> bool:

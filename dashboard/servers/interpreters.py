@@ -24,9 +24,11 @@ FREE_THREADED = "free-threaded"
 # The modes' pins need it (gunicorn 27: 3.10); the agent itself runs on 3.9.
 MIN_VERSION = (3, 10)
 HOME = free_threaded.HOME.parent / "interpreters"
+# Its version, whether it has the modes' packages, and whether it is a free-threaded build.
 PROBE = (
-    "import importlib.util as u, sys; "
-    "print(*sys.version_info[:2], all(u.find_spec(m) for m in ('flask', 'gunicorn')))"
+    "import importlib.util as u, sys, sysconfig; "
+    "print(*sys.version_info[:2], all(u.find_spec(m) for m in ('flask', 'gunicorn')), "
+    "bool(sysconfig.get_config_var('Py_GIL_DISABLED')))"
 )
 PROBE_TIMEOUT_S = 20
 
@@ -43,7 +45,7 @@ def resolve(choice: object, mode: Mode) -> Path | None:
             raise BadServerRequest(lacking)
         python = free_threaded.PYTHON
     else:
-        python = _user_python(Path(choice).expanduser())
+        python = _user_python(Path(choice).expanduser(), mode)
     _check_runs(mode, python)
     return python
 
@@ -57,6 +59,16 @@ def check(choice: object, mode: Mode) -> None:
         )
     if mode.other_python is not None:
         raise BadServerRequest(f"{mode.name} cannot run on another Python: {mode.other_python}")
+    if choice == FREE_THREADED:
+        _refuse_free_threaded(mode, FREE_THREADED)
+
+
+def _refuse_free_threaded(mode: Mode, python: str) -> None:
+    """A mode that runs on other Pythons but not on a free-threaded one (`python`) says why."""
+    if mode.free_threaded is not None:
+        raise BadServerRequest(
+            f"{mode.name} cannot run on a free-threaded Python ({python}): {mode.free_threaded}"
+        )
 
 
 def on_python(argv: list[str], python: Path | None) -> list[str]:
@@ -84,7 +96,7 @@ def _check_runs(mode: Mode, python: Path) -> None:
         )
 
 
-def _user_python(path: Path) -> Path:
+def _user_python(path: Path, mode: Mode) -> Path:
     """`path` itself when it has the modes' packages, else a venv of it holding them."""
     if not path.is_file() or not os.access(path, os.X_OK):
         raise BadServerRequest(f"python {path}: no executable file there; give the path of a Python")
@@ -97,7 +109,7 @@ def _user_python(path: Path) -> Path:
             f"python {path}: it does not run as a Python ({exc.__class__.__name__})"
         ) from None
     words = done.stdout.split()
-    if done.returncode != 0 or len(words) != 3 or not all(w.isdecimal() for w in words[:2]):
+    if done.returncode != 0 or len(words) != 4 or not all(w.isdecimal() for w in words[:2]):
         raise BadServerRequest(f"python {path}: not a Python 3 (it did not answer as one)")
     version = (int(words[0]), int(words[1]))
     if version < MIN_VERSION:
@@ -105,6 +117,8 @@ def _user_python(path: Path) -> Path:
             f"python {path} is Python {version[0]}.{version[1]}; the modes need "
             f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or newer"
         )
+    if words[3] == "True":
+        _refuse_free_threaded(mode, str(path))
     return path if words[2] == "True" else _venv(path)
 
 
@@ -116,8 +130,18 @@ def _venv(python: Path) -> Path:
     venv_python = venv / "bin" / "python"
     if (venv / ".threadpulse-ready").exists():
         return venv_python
-    shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
+    with free_threaded.building(venv.parent):
+        if not (venv / ".threadpulse-ready").exists():  # else made while this one waited
+            _make_venv(python, venv)
+    return venv_python
+
+
+def _make_venv(python: Path, venv: Path) -> None:
+    """Make it from scratch (what an attempt cut short left is removed first), ready marked last."""
+    venv_python = venv / "bin" / "python"
+    real = python.resolve()
+    shutil.rmtree(venv, ignore_errors=True)
     print(
         f"== making a venv of {python} with {', '.join(free_threaded.PACKAGES)} in {venv} (once)",
         file=sys.stderr,
@@ -138,4 +162,3 @@ def _venv(python: Path) -> Path:
                 f"{' '.join(free_threaded.PACKAGES)}"
             )
     (venv / ".threadpulse-ready").write_text(str(real))
-    return venv_python

@@ -94,6 +94,8 @@ class Mode:
     # Why the mode cannot run on a Python other than the project's (run.py --python, issue 20);
     # None: it can (its command starts with `python_module`).
     other_python: str | None = None
+    # Why the mode cannot run on a free-threaded Python, though it can on another one; None: it can.
+    free_threaded: str | None = None
 
     def validate(self, given: dict) -> dict[str, int]:
         """Every parameter as a whole number within bounds (defaults for the missing ones)."""
@@ -155,6 +157,7 @@ class Mode:
             "task_kind": self.task_kind,
             "task": self.task,
             "other_python": self.other_python,
+            "free_threaded": self.free_threaded,
         }
 
 
