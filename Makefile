@@ -8,12 +8,12 @@ ARGS ?=
 # with mod_wsgi on Debian's own Python (the mod_wsgi mode).
 DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv
 
-.PHONY: run test lint format setup setup-dev system-packages mod-wsgi free-threaded bench dist clean
+.PHONY: run test lint format setup setup-dev system-packages extras mod-wsgi free-threaded bench dist clean
 
 run: setup
 	$(PY) run.py $(ARGS)
 
-test: setup-dev system-packages mod-wsgi free-threaded lint
+test: setup-dev system-packages extras mod-wsgi free-threaded lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev
@@ -66,6 +66,11 @@ system-packages:
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# What modes need beyond `make run` (requirements-uwsgi.txt: uWSGI, compiled, ~20 s), installed now
+# rather than when each is first chosen (dashboard/servers/on_demand.py): the tests run every mode.
+extras: setup
+	$(PY) -c "from dashboard.servers.modes import REGISTRY; [m.prepare() for m in REGISTRY.values()]"
+
 # The mod_wsgi mode's daemons run as www-data on Debian's Python: their own environment.
 mod-wsgi: setup system-packages
 	$(PY) -c "from dashboard.servers.modes.mod_wsgi import prepare; prepare()"
@@ -85,7 +90,7 @@ dist: setup
 	rm -rf dist
 	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist . ./agent
 
-bench: setup-dev system-packages mod-wsgi
+bench: setup-dev system-packages extras mod-wsgi
 	$(PY) -m bench.all
 
 clean:

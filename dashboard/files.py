@@ -1,5 +1,5 @@
 """Where Threadpulse's own files are: templates/, static/, the default talk (scenes/), the demo app
-(workload/), the browser libraries (node_modules/) and requirements.txt. A checkout has them beside
+(workload/), the browser libraries (node_modules/) and the requirements files. A checkout has them beside
 the dashboard package; the wheel carries them inside it, in dashboard/bundled/ (pyproject.toml,
 hatch_build.py), since a top-level `templates` or `workload` in site-packages would clash with
 other projects' and users' own."""
