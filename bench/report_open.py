@@ -13,6 +13,7 @@ side by side (issue 22's target: drawn ≤ 1.5 s).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,7 +47,7 @@ def open_report(playwright, path: Path) -> float:
         context.set_offline(True)
         page = context.new_page()
         page.goto(url)
-        return page.wait_for_function(ALL_CHARTS_DRAWN, timeout=60_000, polling="raf").json_value()
+        return float(page.wait_for_function(ALL_CHARTS_DRAWN, timeout=60_000, polling="raf").json_value())
 
 
 def open_live(playwright, url: str, plotly: bytes) -> tuple[float, float]:
@@ -63,7 +64,7 @@ def open_live(playwright, url: str, plotly: bytes) -> tuple[float, float]:
         pressed = page.evaluate("performance.now()")
         page.keyboard.press("c")
         drawn = page.wait_for_function(ALL_CHARTS_DRAWN, timeout=60_000, polling="raf").json_value()
-        return tile, drawn - pressed
+        return float(tile), float(drawn - pressed)
 
 
 def measure(rounds: int, against: Path | None, folder: Path) -> dict[str, dict]:
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--against", type=Path, help="another plotly.js to measure beside the served one")
     args = p.parse_args(argv)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="threadpulse-bench-") as folder:
         results = measure(1 if args.quick else args.rounds, args.against, Path(folder))
     rows = []
@@ -149,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         "every chart it shows is drawn (`performance.now()` since the navigation's start); the live page "
         "(gunicorn gthread 2 × 4): until its first tile, and from the key C until all six charts "
         "are drawn (plotly.js fetched then). Another plotly.js (`--against`) replaces the served "
-        "one in the same report and, through the browser's routing, on the live page."
+        "one in the same report and, through the browser's routing, on the live page. Load "
+        f"average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (nproc "
+        f"{os.cpu_count()}): the machine's other tenants slow both variants alike, not evenly."
     )
     report("report_open", "Report and live page: drawn", body, argv, args)
     return 0
