@@ -28,9 +28,10 @@ format: setup-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-setup: $(VENV)/.runtime $(VENV)/.agent node_modules/.package-lock.json
+setup: $(VENV)/.runtime $(VENV)/.agent node_modules/.browser-libs
 
-setup-dev: setup $(VENV)/.dev
+# ESLint's install first: it brings the browser libraries too, so `setup` finds them done.
+setup-dev: node_modules/.dev-tools setup $(VENV)/.dev
 
 $(VENV)/bin/python:
 	@echo "== creating $(VENV) with $(PYTHON)"
@@ -80,9 +81,18 @@ mod-wsgi: setup system-packages
 free-threaded: setup
 	$(PY) -c "from dashboard.servers.free_threaded import prepare; prepare()"
 
-node_modules/.package-lock.json: package.json package-lock.json
-	@echo "== installing browser libraries and ESLint from npm (lockfile)"
+# make run needs only the browser libraries (package.json's dependencies: 4 packages); the tests and
+# lint need ESLint too (devDependencies: 95 packages, ~10 s of a first run). npm ci empties
+# node_modules first, so each recipe leaves the stamps of what it installed, and only those.
+node_modules/.browser-libs: package.json package-lock.json
+	@echo "== installing the browser libraries from npm (lockfile)"
+	npm ci --omit=dev --no-audit --no-fund
+	touch $@
+
+node_modules/.dev-tools: package.json package-lock.json
+	@echo "== installing the browser libraries and ESLint from npm (lockfile)"
 	npm ci --no-audit --no-fund
+	touch node_modules/.browser-libs $@
 
 # Both wheels into dist/: threadpulse (the dashboard, the agent bundled, the browser libraries built
 # from the lockfile by npm ci) and threadpulse-agent (the agent alone, for users' apps).
