@@ -9,7 +9,7 @@ ARGS ?=
 # and iproute2 (`ip netns`: the test hosts of tests/hosts.py).
 DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv redis-server nginx iproute2
 
-.PHONY: run test lint format setup setup-dev system-packages mod-wsgi free-threaded bench dist clean
+.PHONY: run test lint format setup setup-dev system-packages extras mod-wsgi free-threaded bench dist clean
 
 run: setup
 	$(PY) run.py $(ARGS)
@@ -18,7 +18,7 @@ run: setup
 # fixtures start once), then alone the `solo` ones, which judge CPU shares or time and would judge
 # the other lane's load. Both run, whatever the first gives; pytest's exit 5 (no test selected) is
 # a phase that PYTEST_ARGS (a file, -k) left empty.
-test: setup-dev system-packages mod-wsgi free-threaded lint
+test: setup-dev system-packages extras mod-wsgi free-threaded lint
 	status=0; \
 	$(PY) -m pytest -m "not solo" -n 2 --dist loadfile $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
 	$(PY) -m pytest -m solo $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
@@ -36,9 +36,10 @@ format: setup-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-setup: $(VENV)/.runtime $(VENV)/.agent node_modules/.package-lock.json
+setup: $(VENV)/.runtime $(VENV)/.agent node_modules/.browser-libs
 
-setup-dev: setup $(VENV)/.dev
+# ESLint's install first: it brings the browser libraries too, so `setup` finds them done.
+setup-dev: node_modules/.dev-tools setup $(VENV)/.dev
 
 $(VENV)/bin/python:
 	@echo "== creating $(VENV) with $(PYTHON)"
@@ -74,6 +75,11 @@ system-packages:
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# What modes need beyond `make run` (requirements-uwsgi.txt: uWSGI, compiled, ~20 s), installed now
+# rather than when each is first chosen (dashboard/servers/on_demand.py): the tests run every mode.
+extras: setup
+	$(PY) -c "from dashboard.servers.modes import REGISTRY; [m.prepare() for m in REGISTRY.values()]"
+
 # The mod_wsgi mode's daemons run as www-data on Debian's Python: their own environment.
 mod-wsgi: setup system-packages
 	$(PY) -c "from dashboard.servers.modes.mod_wsgi import prepare; prepare()"
@@ -83,9 +89,18 @@ mod-wsgi: setup system-packages
 free-threaded: setup
 	$(PY) -c "from dashboard.servers.free_threaded import prepare; prepare()"
 
-node_modules/.package-lock.json: package.json package-lock.json
-	@echo "== installing browser libraries and ESLint from npm (lockfile)"
+# make run needs only the browser libraries (package.json's dependencies: 4 packages); the tests and
+# lint need ESLint too (devDependencies: 95 packages, ~10 s of a first run). npm ci empties
+# node_modules first, so each recipe leaves the stamps of what it installed, and only those.
+node_modules/.browser-libs: package.json package-lock.json
+	@echo "== installing the browser libraries from npm (lockfile)"
+	npm ci --omit=dev --no-audit --no-fund
+	touch $@
+
+node_modules/.dev-tools: package.json package-lock.json
+	@echo "== installing the browser libraries and ESLint from npm (lockfile)"
 	npm ci --no-audit --no-fund
+	touch node_modules/.browser-libs $@
 
 # Both wheels into dist/: threadpulse (the dashboard, the agent bundled, the browser libraries built
 # from the lockfile by npm ci) and threadpulse-agent (the agent alone, for users' apps).
@@ -93,7 +108,7 @@ dist: setup
 	rm -rf dist
 	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir dist . ./agent
 
-bench: setup-dev system-packages mod-wsgi
+bench: setup-dev system-packages extras mod-wsgi
 	$(PY) -m bench.all
 
 clean:

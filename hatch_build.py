@@ -14,8 +14,14 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-# What the pages load (dashboard/web/pages.py serves it), and the licence that goes with it.
-BROWSER_FILES = ("socket.io-client/dist/socket.io.min.js", "socket.io-client/LICENSE")
+# What the pages load (dashboard/files.py names them, dashboard/web/pages.py serves them, the report
+# inlines plotly.js), and the licences that go with them.
+BROWSER_FILES = (
+    "socket.io-client/dist/socket.io.min.js",
+    "socket.io-client/LICENSE",
+    "plotly.js-basic-dist-min/plotly-basic.min.js",
+    "plotly.js-basic-dist-min/LICENSE",
+)
 
 
 class BrowserLibraries(BuildHookInterface):

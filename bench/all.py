@@ -15,6 +15,7 @@ BENCHMARKS = (
     "loadgen_ceiling",
     "viewers",
     "tile_latency",
+    "report_open",
     "frame_budget",
     "cpu_shares",
     "modes",

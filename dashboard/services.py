@@ -116,6 +116,7 @@ class Services:
             raise BadServerRequest("server parameters must be a JSON object")
         get_mode(mode).startable(params)  # refused before anything changes: bursts run on
         interpreter = resolve(python, get_mode(mode))
+        get_mode(mode).prepare(log.info)  # a first choice installs what it needs (uWSGI): bursts run on
         self.load.stop_all("cut short: the server was switched")
         return self.servers.switch(mode, params, interpreter, str(python) if interpreter else None)
 

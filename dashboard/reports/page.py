@@ -1,5 +1,6 @@
-"""The report as one HTML file that opens offline: plotly.js from the Python package, the page's
-CSS and its own ES modules from static/, all inlined; no other asset, no network.
+"""The report as one HTML file that opens offline: plotly.js (the same partial bundle the live page
+loads, dashboard/files.py), the page's CSS and its own ES modules from static/, all inlined; no
+other asset, no network.
 
 The modules stay modules: each becomes a `data:` URL named in an import map, and their relative
 imports (`from "./dom.js"`) are rewritten to those names, since a `data:` URL has no folder to
@@ -13,7 +14,7 @@ from functools import cache
 
 from flask import render_template
 
-from dashboard.files import PROJECT_ROOT
+from dashboard.files import PLOTLY_JS, PROJECT_ROOT
 
 JS = PROJECT_ROOT / "static" / "js"
 CSS = (PROJECT_ROOT / "static" / "css" / "dashboard.css", PROJECT_ROOT / "static" / "css" / "report.css")
@@ -37,9 +38,8 @@ def render_report(data: dict) -> str:
 
 @cache
 def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs().replace("</script", "<\\/script")  # none today; a script must not end early
+    # A `</script` in it would end the report's script early (plotly.js has none today).
+    return PLOTLY_JS.read_text(encoding="utf-8").replace("</script", "<\\/script")
 
 
 @cache

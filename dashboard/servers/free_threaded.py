@@ -6,13 +6,11 @@ outside the package registries, so `make free-threaded` (see `prepare`) fetches 
 at low priority into a cache outside the checkout, and makes a venv of it holding the pinned
 Flask and gunicorn, as `make mod-wsgi` does for Apache's daemons: keyed by the source version
 and the pins, and never half-installed (a marker written last says a step finished; a step
-without it is redone from scratch).
+without it is redone from scratch: on_demand.py's steps, which install uWSGI too).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import re
@@ -20,12 +18,12 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from dashboard.children import PROJECT_ROOT
+from dashboard.servers.on_demand import BuildFailed, building, mark, ready, step
 
 HOME = (
     Path("/var/cache/threadpulse/free_threaded")
@@ -51,54 +49,31 @@ REQUIREMENTS = PROJECT_ROOT / "requirements.txt"
 PACKAGES = ("Flask", "gunicorn")
 OPTIONAL_PACKAGES = ("granian",)
 NICE = 15
-HEARTBEAT_S = 20.0
-
-
-class BuildFailed(SystemExit):
-    """A step of the build failed; the message says which and where its log is."""
 
 
 def missing() -> str | None:
     """Why the free-threaded Python cannot be used yet, said so the user can act; None if ready."""
-    if not _ready(VENV, _venv_key()):
+    if not ready(VENV, _venv_key()):
         return f"the free-threaded Python is not built ({VENV}); `make free-threaded` builds it (~4 min)"
     return None
 
 
 def prepare(say: Callable[[str], None] = print) -> Path:
     """Build (or find) the free-threaded interpreter and its venv; the venv's python."""
-    if _ready(VENV, _venv_key()):
+    if ready(VENV, _venv_key()):
         say(f"== the free-threaded Python is up to date ({PYTHON})")
         return PYTHON
     HOME.mkdir(parents=True, exist_ok=True)
     with building(HOME):
-        if _ready(VENV, _venv_key()):  # built by another run while this one waited
+        if ready(VENV, _venv_key()):  # built by another run while this one waited
             say(f"== the free-threaded Python was built meanwhile ({PYTHON})")
             return PYTHON
         version = _source_version(say)
         prefix = HOME / f"python-{version}"
-        if not _ready(prefix, version):
+        if not ready(prefix, version):
             _build(version, prefix, say)
         _make_venv(prefix, say)
     return PYTHON
-
-
-@contextlib.contextmanager
-def building(folder: Path) -> Iterator[None]:
-    """Hold `folder`'s lock while building into it: two runs at once (checkouts, test lanes) share
-    the cache, and one's `rmtree` of a half-made step would pull it from under the other."""
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def _ready(folder: Path, key: str) -> bool:
-    marker = folder / ".threadpulse-ready"
-    return marker.exists() and marker.read_text() == key
-
-
-def _mark(folder: Path, key: str) -> None:
-    (folder / ".threadpulse-ready").write_text(key)
 
 
 def _venv_key() -> str:
@@ -146,7 +121,7 @@ def _build(version: str, prefix: Path, say: Callable[[str], None]) -> None:
     started = time.monotonic()
     say(f"== building the free-threaded CPython {version} into {prefix} (~4 min on 2 cores; log {log})")
     with open(log, "w") as out:
-        _step(
+        step(
             "fetching Debian's source package",
             ["apt-get", "source", "--download-only", PACKAGE],
             work,
@@ -161,33 +136,12 @@ def _build(version: str, prefix: Path, say: Callable[[str], None]) -> None:
         source = next(p for p in work.iterdir() if p.is_dir())
         nice = ["nice", "-n", str(NICE)]
         configure = ["./configure", "--disable-gil", "--without-ensurepip", f"--prefix={prefix}"]
-        _step("configuring", [*nice, *configure], source, out, say)
-        _step("compiling", [*nice, "make", f"-j{os.cpu_count() or 1}"], source, out, say)
-        _step("installing", [*nice, "make", "altinstall"], source, out, say)
+        step("configuring", [*nice, *configure], source, out, say)
+        step("compiling", [*nice, "make", f"-j{os.cpu_count() or 1}"], source, out, say)
+        step("installing", [*nice, "make", "altinstall"], source, out, say)
     shutil.rmtree(work)
-    _mark(prefix, version)
+    mark(prefix, version)
     say(f"== built in {time.monotonic() - started:.0f} s")
-
-
-def _step(title: str, argv: list[str], cwd: Path, out, say: Callable[[str], None]) -> None:
-    """Run one step with its output in the log, saying every HEARTBEAT_S that it is alive."""
-    say(f"   {title}: {' '.join(argv)}")
-    out.flush()
-    started = time.monotonic()
-    process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-    done = threading.Event()
-
-    def heartbeat() -> None:
-        while not done.wait(HEARTBEAT_S):
-            say(f"   ... {title}, {time.monotonic() - started:.0f} s")
-
-    threading.Thread(target=heartbeat, daemon=True).start()
-    try:
-        code = process.wait()
-    finally:
-        done.set()
-    if code != 0:
-        raise BuildFailed(f"{title} failed (exit {code}): see the end of {out.name}")
 
 
 def _make_venv(prefix: Path, say: Callable[[str], None]) -> None:
@@ -204,7 +158,7 @@ def _make_venv(prefix: Path, say: Callable[[str], None]) -> None:
             continue
         if subprocess.run([*pip, "--only-binary", ":all:", name]).returncode != 0:
             say(f"   {name} has no free-threaded wheel: its mode runs on the project's Python only")
-    _mark(VENV, _venv_key())
+    mark(VENV, _venv_key())
 
 
 if __name__ == "__main__":

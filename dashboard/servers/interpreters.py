@@ -19,6 +19,7 @@ from pathlib import Path
 from dashboard.children import PROJECT_ROOT
 from dashboard.servers import free_threaded
 from dashboard.servers.mode import BadServerRequest, Mode
+from dashboard.servers.on_demand import building
 
 FREE_THREADED = "free-threaded"
 # The modes' pins need it (gunicorn 27: 3.10); the agent itself runs on 3.9.
@@ -131,7 +132,7 @@ def _venv(python: Path) -> Path:
     if (venv / ".threadpulse-ready").exists():
         return venv_python
     venv.parent.mkdir(parents=True, exist_ok=True)
-    with free_threaded.building(venv.parent):
+    with building(venv.parent):
         if not (venv / ".threadpulse-ready").exists():  # else made while this one waited
             _make_venv(python, venv)
     return venv_python

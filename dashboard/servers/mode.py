@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from dashboard.servers.on_demand import BuildFailed, Extra
 
 # Listen queue every mode asks for: a burst of 500 connects at once must not overflow it.
 LISTEN_BACKLOG = 1024
@@ -96,6 +98,9 @@ class Mode:
     other_python: str | None = None
     # Why the mode cannot run on a free-threaded Python, though it can on another one; None: it can.
     free_threaded: str | None = None
+    # Pinned packages the mode needs beyond requirements.txt (`make run`'s), installed the first
+    # time it is chosen (`prepare`); None: it needs none.
+    extra: Extra | None = None
 
     def validate(self, given: dict) -> dict[str, int]:
         """Every parameter as a whole number within bounds (defaults for the missing ones)."""
@@ -129,6 +134,16 @@ class Mode:
             raise BadServerRequest(f"{self.name} cannot start: {lacking}")
         return values
 
+    def prepare(self, say: Callable[[str], None] = print) -> None:
+        """Install the mode's `extra` if it is not yet (waiting for an install under way), before
+        anything changes; BadServerRequest when that fails, the mode left not installed."""
+        if self.extra is None:
+            return
+        try:
+            self.extra.install(say)
+        except BuildFailed as exc:
+            raise BadServerRequest(f"{self.name} cannot start: {exc}") from None
+
     def capacity(self, params: dict[str, int]) -> int | None:
         """How many requests the server serves at once; None when unbounded."""
         raise NotImplementedError
@@ -158,6 +173,7 @@ class Mode:
             "task": self.task,
             "other_python": self.other_python,
             "free_threaded": self.free_threaded,
+            "install": self.extra.note() if self.extra is not None else None,
         }
 
 

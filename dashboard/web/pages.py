@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from functools import cache
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from dashboard import __version__
-from dashboard.files import PROJECT_ROOT
+from dashboard.files import PLOTLY_JS, SOCKET_IO_CLIENT
 from dashboard.loadspec.http_request import METHODS
 from dashboard.loadspec.limits import ENDPOINTS, MAX_COUNT, MAX_MS
 from dashboard.loadspec.plan import MAX_CONNECTIONS, MAX_RATE, MAX_SECONDS
@@ -27,7 +27,6 @@ from dashboard.web.auth import token_matches
 
 pages = Blueprint("pages", __name__)
 
-SOCKET_IO_CLIENT = PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 PRESETS = [
     {"key": "1", "label": "10 × io 500 ms", "endpoint": "io", "count": 10, "ms": 500},
     {"key": "2", "label": "10 × cpu 500 ms", "endpoint": "cpu", "count": 10, "ms": 500},
@@ -111,20 +110,18 @@ def watch() -> ResponseReturnValue:
     return render_template("watch.html", bootstrap=_live_bootstrap())
 
 
-@cache
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
-
-
 @pages.get("/vendor/plotly.min.js")
 def plotly_js() -> ResponseReturnValue:
-    return Response(_plotly_js(), mimetype="text/javascript", headers={"Cache-Control": "max-age=3600"})
+    return _browser_library(PLOTLY_JS, "plotly.js")
 
 
 @pages.get("/vendor/socket.io.min.js")
 def socket_io_js() -> ResponseReturnValue:
-    if not SOCKET_IO_CLIENT.is_file():
-        abort(500, "the Socket.IO client is not installed: run `make setup` (npm ci)")
-    return send_file(SOCKET_IO_CLIENT, mimetype="text/javascript", max_age=3600)
+    return _browser_library(SOCKET_IO_CLIENT, "the Socket.IO client")
+
+
+def _browser_library(path: Path, name: str) -> ResponseReturnValue:
+    """A library from node_modules (npm ci of package-lock.json), or a 500 saying how to get it."""
+    if not path.is_file():
+        abort(500, f"{name} is not installed ({path}): run `make setup` (npm ci)")
+    return send_file(path, mimetype="text/javascript", max_age=3600)

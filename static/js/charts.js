@@ -1,4 +1,4 @@
-// Charts (Plotly, served by the dashboard from the Python plotly package): throughput,
+// Charts (plotly.js's basic bundle from npm, served by the dashboard): throughput,
 // concurrency against capacity, latency split into queue wait and service, service p95 by route
 // (in the timeline's route colours), CPU per process and per task. Redrawn with Plotly.react only when a new per-second point arrives (so at most
 // about once a second), and only while the charts are on screen. Few traces, SVG: each holds
@@ -30,7 +30,7 @@ export class Charts {
   /**
    * @param {HTMLElement} grid the element the charts go into
    * @param {import("./store.js").Store} store
-   * @param {() => Promise<object>} loadPlotly resolves to the Plotly library; 4.8 MB, so it
+   * @param {() => Promise<object>} loadPlotly resolves to the Plotly library; 1.2 MB, so it
    *   is fetched the first time the charts are shown, not with the page
    * @param {{only?: string[], minFontPx?: number, windowS?: number, routes?: RouteColours}} options
    *   which charts to draw (all by default), the smallest type on them (the stage's is readable

@@ -143,7 +143,8 @@ export class ModeSwitcher {
   describe() {
     const mode = this.modes.get(this.select.value);
     if (!mode) return;
-    setText(this.sentence, mode.sentence ?? "");
+    // A mode installed on first choice (uWSGI) says so, and what it costs.
+    setText(this.sentence, [mode.sentence, mode.install].filter(Boolean).join(" "));
     this.showCapacity(mode);
   }
 

@@ -1,4 +1,4 @@
-"""uWSGI: a master and N worker processes, each with M threads."""
+"""uWSGI: a master and N worker processes, each with M threads; installed on first use (on_demand.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from dashboard.files import PROJECT_ROOT
 from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog
+from dashboard.servers.on_demand import Extra
 
 
 def _uwsgi() -> str:
@@ -25,6 +27,8 @@ class Uwsgi(WorkersTimesThreads):
         "share its GIL, as under gunicorn gthread."
     )
     other_python = "uWSGI embeds the Python it was compiled with (the project's), so it cannot take another"
+    # Compiled from source (no wheels): installed when the mode is first chosen, not by `make run`.
+    extra = Extra("uWSGI", PROJECT_ROOT / "requirements-uwsgi.txt", "compiled from source, ~20 s on 2 cores")
     task = "a thread of a uWSGI worker (made by uWSGI in C, so Python calls it Dummy-N)"
     law_cases = (
         LawCase({"workers": 1, "threads": 4}, 12, 300, 4),
