@@ -1,5 +1,6 @@
-"""`make bench`: every benchmark but the ten-minute soak, one after another, each in its own process
-(so one benchmark's pinning or threads never leak into the next). Flags are passed on to each."""
+"""`make bench`: every benchmark but the ten-minute soak and the valgrind count (bench.instructions,
+a quarter of an hour), one after another, each in its own process (so one benchmark's pinning or
+threads never leak into the next). Flags are passed on to each."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ BENCHMARKS = (
     "viewers",
     "tile_latency",
     "report_open",
+    "first_flush",
     "frame_budget",
     "cpu_shares",
     "modes",

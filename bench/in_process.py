@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from werkzeug.test import EnvironBuilder
 
-from bench.common import HOST, interleaved, median
 from threadpulse_agent.middleware import AgentMiddleware
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.reporter import Reporter, local_source
@@ -59,6 +58,9 @@ def path_cost(bare: Callable, path: str, rounds: int) -> PathCost:
     """`bare` and the same app in the middleware, CALLS_PER_FLUSH calls at a time, interleaved
     (ABBA); after each wrapped batch a real reporter flushes the events to a UDP port nobody
     reads, as it would 20 times a second (its wake-up set as in a server)."""
+    # Imported here: bench.instructions runs this module's calls under valgrind, without the dashboard
+    from bench.common import HOST, interleaved, median
+
     recorder = Recorder()
     recorder.notify = threading.Event().set
     wrapped = AgentMiddleware(bare, recorder, TaskRegistry())

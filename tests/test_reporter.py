@@ -22,6 +22,7 @@ from tests.support import ROOT, wait_for
 from threadpulse_agent.protocol import Queue, decode, queue_event
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.reporter import ROSTER_INTERVAL_S, Reporter, local_source
+from threadpulse_agent.tasks import TaskRegistry
 
 LONG = 60.0  # an interval no test waits out: what arrives before it came on the leading edge
 
@@ -83,6 +84,34 @@ def test_a_flood_goes_out_in_at_most_one_flush_an_interval(collector):
     elapsed = time.monotonic() - started
     assert reporter.flushes <= elapsed / reporter.interval + 2
     assert (recorder.waiting(), recorder.dropped) == (0, 0)  # every event was sent
+
+
+def test_a_clicks_first_event_goes_out_before_the_roster_and_the_pollers_are_read(collector):
+    """Issue 22: after a quiet spell the roster is due (every second), and reading it (/proc) or
+    a poller (other threads' frames) made the reporter wait for the GIL behind the request's own
+    thread before the click's first event could go. Here the poller blocks until the event has
+    arrived: it can only arrive if it went out first, in a flush of its own."""
+    registry = TaskRegistry()
+    registry.current()  # a task the first roster names: the event's task is no news
+    release, calls = threading.Event(), []
+
+    def blocking(now_ns: int) -> list:
+        calls.append(now_ns)
+        if len(calls) > 1:
+            release.wait(20)
+        return []
+
+    recorder = Recorder()
+    reporter = reporter_to(collector, recorder, registry=registry, pollers=[blocking], active=lambda: False)
+    collector.settimeout(5)
+    reporter.start()
+    try:
+        assert decode(collector.recv(65_535)).tasks  # the first tick's roster
+        recorder.add(queue_event(1, 0))
+        assert received(collector) == [Queue(1, 0)]
+    finally:
+        release.set()
+        reporter.stop()
 
 
 def test_an_idle_reporter_polls_once_a_second_and_a_busy_one_every_interval(collector):

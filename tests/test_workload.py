@@ -90,6 +90,21 @@ def test_middleware_records_the_end_of_a_request_that_raises_and_reraises():
     assert [type(decode_event(e)) for e in recorder.drain()] == [Begin, End]
 
 
+def test_a_status_that_is_no_text_costs_its_end_event_and_a_drop_never_an_error_in_the_app():
+    """The status line is cut to its code on the reporter thread (issue 22: work off the request
+    path); an app's bad status (an int) fails only there, counted as a dropped event, where it
+    once raised a TypeError into the app from the agent's start_response."""
+    recorder = Recorder()
+
+    def app(environ, start_response):
+        start_response(200, [])
+        return [b"ok"]
+
+    _call(AgentMiddleware(app, recorder, TaskRegistry()), {"REQUEST_METHOD": "GET", "PATH_INFO": "/x"})
+    assert [type(decode_event(list(event))) for event in recorder.drain()] == [Begin]
+    assert recorder.dropped == 1
+
+
 def test_a_full_buffer_drops_and_counts_instead_of_growing():
     recorder = Recorder(limit=3)
     for i in range(10):

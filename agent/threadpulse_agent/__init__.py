@@ -39,7 +39,7 @@ def instrument(app: Callable, mode: str | None = None) -> Callable:
         # A reporter per process: after a fork the child gets a fresh buffer and its own thread.
         recorder.reset()
         registry.reset()
-        middleware.busy.clear()
+        middleware.reset()
         pollers = [StackSampler(middleware.busy, registry.frame).poll, QueueProbe().poll]
         pollers += green_pollers(registry)
         source = local_source(source_mode, "worker")

@@ -1,9 +1,10 @@
 """The agent's one OS thread that turns buffered events into datagrams, at most 20 times a second.
 
 The first event after a quiet spell goes out at once (the recorder wakes the reporter when an
-event lands in its empty buffer); the ones after it wait for the end of the interval, so a flood
-of requests still costs 20 flushes a second. While no request is in flight and nothing is
-buffered, the thread sleeps until the next roster is due instead of waking 20 times a second.
+event lands in its empty buffer), before the roster and the pollers are read; the ones after it
+wait for the end of the interval, so a flood of requests still costs 20 flushes a second. While
+no request is in flight and nothing is buffered, the thread sleeps until the next roster is due
+instead of waking 20 times a second.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from threadpulse_agent.tasks import TaskRegistry, os_threading
 
 FLUSH_INTERVAL_S = 0.05
 ROSTER_INTERVAL_S = 1.0
+QUIET_INTERVALS = 4  # intervals with no event sent: the next event starts a click's requests
 
 
 def parse_collector(url: str) -> tuple[str, int]:
@@ -94,6 +96,8 @@ class Reporter:
         while True:
             stopping = self._wait(sent, ticked, next_roster)
             ticked = time.monotonic()
+            if self._leading_edge(sent, ticked, seen) and self.flush():
+                sent = ticked
             tasks = None
             roster_due = ticked >= next_roster
             if roster_due:
@@ -114,11 +118,23 @@ class Reporter:
                     continue
                 for event in events:
                     self.recorder.add(event)
-            if self.flush(tasks):
+            events = self.recorder.waiting()
+            if self.flush(tasks) and events:  # a roster alone holds no click back
                 sent = ticked
             if stopping:
                 self._sock.close()
                 return
+
+    def _leading_edge(self, sent: float, now: float, seen: int) -> bool:
+        """Whether events wait after a quiet spell (QUIET_INTERVALS with none sent), none from a
+        task the collector has not seen in a roster: they go out in a flush of their own before
+        the roster and the pollers are read, whose reads (/proc, other threads' frames) would hold
+        a click's first request back behind a request thread that holds the GIL (a switch
+        interval, 5 ms, each time the reporter lets go of it). A server that keeps sending never
+        has such a spell, so this adds no datagram to its flushes."""
+        if now - sent < QUIET_INTERVALS * self.interval or not self.recorder.waiting():
+            return False
+        return self.registry is None or self.registry.generation == seen
 
     def _wait(self, sent: float, ticked: float, next_roster: float) -> bool:
         """Sleep until the next tick is due; True when the reporter is asked to stop.
