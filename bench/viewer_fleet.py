@@ -24,27 +24,14 @@ import requests
 
 from bench.common import median, percentile, table
 from dashboard.files import PROJECT_ROOT
-from tests.proxies import nginx_round_robin, redis_server
-from tests.support import Dashboard, wait_for
+from tests.proxies import nginx_round_robin, redis_server, viewer_process
+from tests.support import Dashboard
 
 PROBE_TIMEOUT_S = 3.0
 PROBE_EVERY_S = 0.05
 BURST_MS = 100
 SLOTS = 8  # the primary's default server: 2 workers × 4 threads
 HEALTH_P99_MS = 200.0
-
-
-def _viewer_process(queue: str, primary: Dashboard) -> Dashboard:
-    dash = Dashboard("--viewers-only", "--message-queue", queue, "--primary", primary.url)
-
-    def seeded() -> bool:
-        try:
-            return dash.get("/api/state").status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_for(seeded, 60, what="a viewer-only process to seed its mirror")
-    return dash
 
 
 def _crowd(port: int, count: int) -> subprocess.Popen:
@@ -78,7 +65,7 @@ def session(processes: int, per_process: int, proxied: int, seconds: float) -> d
         primary.wait_processes(2)
         viewers = []
         for _ in range(processes):
-            viewers.append(_viewer_process(queue, primary))
+            viewers.append(viewer_process(queue, primary, 60))
             stack.callback(viewers[-1].stop_leaving_nothing, 20)
         proxy = stack.enter_context(nginx_round_robin([v.url.removeprefix("http://") for v in viewers]))
         ports = [v.port for v in viewers] + [int(proxy.rsplit(":", 1)[1])]

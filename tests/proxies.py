@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import requests
+
 from dashboard.servers.manager import free_port
-from tests.support import ARTIFACTS, wait_for
+from tests.support import ARTIFACTS, Dashboard, wait_for
 
 # The config docs/deploy.md gives, for a proxy in front of viewer-only processes: plain round
 # robin (no ip_hash, no sticky cookie), WebSocket upgrades passed through.
@@ -101,3 +103,20 @@ def nginx_round_robin(upstreams: list[str]) -> Iterator[str]:
             yield f"http://127.0.0.1:{port}"
         finally:
             _stop(proc)
+
+
+def viewer_process(queue: str, primary: Dashboard, timeout: float = 30) -> Dashboard:
+    """A viewer-only process on `queue`, once its mirror holds the primary's view (GET /api/state
+    answers)."""
+    dash = Dashboard("--viewers-only", "--message-queue", queue, "--primary", primary.url)
+
+    def seeded() -> bool:
+        if dash.proc.poll() is not None:
+            raise AssertionError(f"viewer-only process exited: {dash.log()}")
+        try:
+            return dash.get("/api/state").status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_for(seeded, timeout, what="the viewer-only process to seed its mirror")
+    return dash

@@ -20,7 +20,7 @@ from dashboard.broadcaster import apply_frame, diff, merge_frames
 from dashboard.cli.run import parse_args
 from dashboard.mirror import Mirror, NotSeeded
 from dashboard.servers.manager import free_port
-from tests.proxies import nginx_round_robin, redis_server
+from tests.proxies import nginx_round_robin, redis_server, viewer_process
 from tests.support import ROOT, Dashboard, Viewer, page_at, serving, wait_for
 
 CAPACITY = 4  # the primary's workload: 1 worker x 4 threads
@@ -35,22 +35,6 @@ class Fleet:
 
     def __init__(self, queue: str, primary: Dashboard, viewers: list[Dashboard]) -> None:
         self.queue, self.primary, self.viewers = queue, primary, viewers
-
-
-def viewer_process(queue: str, primary: Dashboard) -> Dashboard:
-    """A viewer-only process, once its mirror holds the primary's view (GET /api/state answers)."""
-    dash = Dashboard("--viewers-only", "--message-queue", queue, "--primary", primary.url)
-
-    def seeded() -> bool:
-        if dash.proc.poll() is not None:
-            raise AssertionError(f"viewer-only process exited: {dash.log()}")
-        try:
-            return dash.get("/api/state").status_code == 200
-        except requests.RequestException:
-            return False
-
-    wait_for(seeded, 30, what="the viewer-only process to seed its mirror")
-    return dash
 
 
 @pytest.fixture(scope="module")
