@@ -40,9 +40,12 @@ def remove_stale(parent: Path | None = None) -> list[Path]:
 
 
 def start_ticks(pid: int) -> int | None:
-    """When the process started, in clock ticks since boot; None if there is no such process."""
+    """When the process started, in clock ticks since boot; None if there is no such process, or
+    only its zombie: a dashboard worker killed at gunicorn's graceful timeout stays one until the
+    master reaps it, and the orphan guards that clean up after it look in that moment."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat.rpartition(")")[2].split()[19])  # field 22, counted after the command name
+    fields = stat.rpartition(")")[2].split()  # counted after the command name
+    return None if fields[0] in ("Z", "X") else int(fields[19])  # state, and field 22: starttime

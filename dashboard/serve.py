@@ -16,7 +16,7 @@ import webbrowser
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from dashboard import gunicorn_errors
+from dashboard import gunicorn_errors, logfolders
 from dashboard.addresses import host_port
 from dashboard.app import MAX_BODY_BYTES, create_app
 from dashboard.config import GREEN_CONNECTIONS, Config
@@ -49,6 +49,9 @@ class DashboardServer(BaseApplication):
             "when_ready": self._when_ready,
             "pre_fork": self.ending.pre_fork,
             "worker_exit": self._worker_exit,
+            # A worker killed at the graceful timeout (a server slow to stop) never removed its log
+            # folder; its guards usually do, and the master, last to go, looks once more.
+            "on_exit": lambda server: logfolders.remove_stale(),
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
