@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from dashboard.servers import free_threaded
 from dashboard.servers.manager import free_port
 from tests.cores import against_control
-from tests.support import ROOT, Dashboard, page_at, serving, wait_for
+from tests.support import ROOT, Dashboard, alive, page_at, serving, wait_for
 from tests.test_cpu_and_queues import busy_tasks, measured_mid_burst
 from tests.test_launch import own_server
 
@@ -78,6 +78,39 @@ def test_the_dev_server_and_gunicorn_sync_run_free_threaded_too(free_dashboard, 
     free_dashboard.wait_processes(1, 20)
     python = wait_for(lambda: _python(free_dashboard), 20, what=f"{mode}'s interpreter")
     assert python["gil"] is False, python
+
+
+@pytest.mark.integration
+def test_granian_runs_free_threaded_as_one_process_holding_every_workers_threads(free_dashboard):
+    """Issue 20: on a free-threaded Python Granian runs its workers as threads of one process (its
+    MTServer); the manager waited for worker processes that never came and ended it after 20 s.
+    Now it waits for one process, drawn with all 2 × 2 blocking threads as its slots, and a burst
+    larger than them is served 4 at a time and counted exactly; switched away, nothing is left.
+    (It also puts the module's dashboard back on gthread 1 × 4.)"""
+    reply = free_dashboard.post(
+        "/api/server", {"mode": "granian", "workers": 2, "threads": 2, "python": "free-threaded"}
+    )
+    assert reply.status_code == 200, reply.text
+    assert len(reply.json()["pids"]) == 1 and reply.json()["capacity"] == 4, reply.json()
+    free_dashboard.wait_processes(1, 20)
+    url = reply.json()["url"]
+
+    def server() -> dict | None:
+        found = [s for s in free_dashboard.get("/api/state").json()["servers"] if s["url"] == url]
+        return found[0] if found and found[0]["python"] else None
+
+    shape = wait_for(server, 20, what="Granian's shape and interpreter from its agent")
+    assert shape["python"]["gil"] is False, shape
+    assert (shape["kind"], shape["workers"], shape["threads"]) == ("granian, 2 workers as threads", 1, 4)
+    assert (shape["capacity"], shape["slots"]) == (4, 4), shape
+    run = free_dashboard.wait_run(free_dashboard.fire("io", 12, 300))
+    assert (run["state"], run["sent"], run["done"], run["failed"]) == ("done", 12, 12, 0), run
+    assert run["peak_busy"] == 4, run
+    back = free_dashboard.post(
+        "/api/server", {"mode": "gunicorn-gthread", "workers": 1, "threads": 4, "python": "free-threaded"}
+    )
+    assert back.status_code == 200, back.text
+    assert alive(reply.json()["pids"]) == []  # it panics on SIGTERM there: the guard ends it all
 
 
 @pytest.mark.integration

@@ -4,7 +4,9 @@ packages in a venv of it made on first use; bad input refused with a reason, not
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +25,6 @@ REFUSING = {
     "asyncio": "Quart and Hypercorn run on the project's Python only",
 }
 TAKING = ("flask-dev-serial", "flask-dev-threaded", "gunicorn-sync", "gunicorn-gthread", "granian")
-GRANIAN_FREE = "granian cannot run on a free-threaded Python ({}): there Granian runs its workers as threads"
 
 
 def test_the_modes_that_can_take_another_python_and_the_others_say_why_not():
@@ -33,22 +34,21 @@ def test_the_modes_that_can_take_another_python_and_the_others_say_why_not():
     assert {name for name, mode in REGISTRY.items() if mode.other_python} == set(REFUSING)
     for name, reason in REFUSING.items():
         assert reason in REGISTRY[name].view()["other_python"]
-    assert {name for name, mode in REGISTRY.items() if mode.view()["free_threaded"]} == {"granian"}
 
 
-def test_granian_refuses_the_free_threaded_build_by_name_and_by_path(capsys):
-    """Issue 20: on a free-threaded Python Granian runs its workers as threads of one process; the
-    dashboard, waiting for worker processes, ended it unseen after 20 s. Refused with that reason,
-    the build named (exit 2) or given as a path (found by asking it), where gthread takes both."""
-    with pytest.raises(SystemExit) as exit_:
-        parse_args(["--mode", "granian", "--python", "free-threaded"])
-    assert exit_.value.code == 2
-    assert GRANIAN_FREE.format("free-threaded") in capsys.readouterr().err
-    path = str(free_threaded.PYTHON)
-    with pytest.raises(BadServerRequest) as refused:
-        interpreters.resolve(path, get_mode("granian"))
-    assert GRANIAN_FREE.format(path) in str(refused.value)
-    assert interpreters.resolve(path, get_mode("gunicorn-gthread")) == free_threaded.PYTHON
+def test_a_free_threaded_python_is_told_by_name_and_by_path_and_granian_takes_its_shape():
+    """Issue 20: on a free-threaded Python Granian runs its workers as threads of one process, so
+    the manager waits for that one process and draws every blocking thread as its slot; the build
+    is known by name, and a path to it (or any Python) by asking it."""
+    assert interpreters.gil_disabled(None) is False
+    assert interpreters.gil_disabled(free_threaded.PYTHON) is True
+    assert interpreters.gil_disabled(free_threaded.PYTHON.resolve()) is True  # asked, not named
+    assert interpreters.gil_disabled(Path(sys.executable)) is False
+    granian, params = get_mode("granian"), {"workers": 2, "threads": 2}
+    assert (granian.processes_up(params, True), granian.slots_up(params, True)) == (1, 4)
+    assert (granian.processes_up(params, False), granian.slots_up(params, False)) == (3, 2)
+    gthread = get_mode("gunicorn-gthread")
+    assert (gthread.processes_up(params, True), gthread.slots_up(params, True)) == (3, 2)
 
 
 @pytest.mark.parametrize("mode", sorted(REFUSING))
@@ -121,7 +121,6 @@ BAD_BODIES = [
     ({"mode": "gunicorn-sync", "python": "/bin/true"}, "not a Python 3"),
     ({"mode": "gunicorn-sync", "python": "free-threading"}, "no executable file there"),
     ({"mode": "gunicorn-gevent", "python": "free-threaded"}, "gevent does not support free-threading"),
-    ({"mode": "granian", "python": "free-threaded"}, GRANIAN_FREE.format("free-threaded")),
 ]
 
 

@@ -139,14 +139,22 @@ def _from_granian() -> Server | None:
         return _granian_shape
     _granian_looked = True
     common = sys.modules.get("granian.server.common")
-    if common is None or multiprocessing.current_process().name != "granian-worker":
+    forked = multiprocessing.current_process().name == "granian-worker"
+    # On a free-threaded Python Granian runs its workers as threads of its one process (MTServer).
+    one_process = not forked and not getattr(sys, "_is_gil_enabled", lambda: True)()
+    if common is None or not (forked or one_process):
         return None
     for found in gc.get_objects():
         if isinstance(found, common.AbstractServer):
             workers, threads = int(found.workers), int(found.blocking_threads)
             listen = (address((found.bind_addr, found.bind_port))[:MAX_NAME],)
-            master = server_id(os.getppid())
-            _granian_shape = Server(master, "granian", workers, threads, None, workers * threads, listen)
+            if forked:
+                master = server_id(os.getppid())
+                _granian_shape = Server(master, "granian", workers, threads, None, workers * threads, listen)
+            else:  # one process holding every worker's blocking threads: drawn as its slots
+                kind = f"granian, {workers} workers as threads"
+                capacity = workers * threads
+                _granian_shape = Server(server_id(os.getpid()), kind, 1, capacity, None, capacity, listen)
             break
     return _granian_shape
 

@@ -9,6 +9,7 @@ pins). Everything is checked before anything changes: bad input is a BadServerRe
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -25,11 +26,10 @@ FREE_THREADED = "free-threaded"
 # The modes' pins need it (gunicorn 27: 3.10); the agent itself runs on 3.9.
 MIN_VERSION = (3, 10)
 HOME = free_threaded.HOME.parent / "interpreters"
-# Its version, whether it has the modes' packages, and whether it is a free-threaded build.
+# Its version, and whether it has the modes' packages.
 PROBE = (
-    "import importlib.util as u, sys, sysconfig; "
-    "print(*sys.version_info[:2], all(u.find_spec(m) for m in ('flask', 'gunicorn')), "
-    "bool(sysconfig.get_config_var('Py_GIL_DISABLED')))"
+    "import importlib.util as u, sys; "
+    "print(*sys.version_info[:2], all(u.find_spec(m) for m in ('flask', 'gunicorn')))"
 )
 PROBE_TIMEOUT_S = 20
 
@@ -60,16 +60,21 @@ def check(choice: object, mode: Mode) -> None:
         )
     if mode.other_python is not None:
         raise BadServerRequest(f"{mode.name} cannot run on another Python: {mode.other_python}")
-    if choice == FREE_THREADED:
-        _refuse_free_threaded(mode, FREE_THREADED)
 
 
-def _refuse_free_threaded(mode: Mode, python: str) -> None:
-    """A mode that runs on other Pythons but not on a free-threaded one (`python`) says why."""
-    if mode.free_threaded is not None:
-        raise BadServerRequest(
-            f"{mode.name} cannot run on a free-threaded Python ({python}): {mode.free_threaded}"
-        )
+@functools.lru_cache(maxsize=32)
+def gil_disabled(python: Path | None) -> bool:
+    """Whether `python` (None: the project's own) is a free-threaded build: some servers take
+    another shape there (Granian runs its workers as threads of one process)."""
+    if python is None:
+        return False
+    if python == free_threaded.PYTHON:
+        return True
+    code = "import sys, sysconfig; sys.exit(0 if sysconfig.get_config_var('Py_GIL_DISABLED') else 1)"
+    try:
+        return subprocess.run([python, "-I", "-c", code], timeout=PROBE_TIMEOUT_S).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def on_python(argv: list[str], python: Path | None) -> list[str]:
@@ -110,7 +115,7 @@ def _user_python(path: Path, mode: Mode) -> Path:
             f"python {path}: it does not run as a Python ({exc.__class__.__name__})"
         ) from None
     words = done.stdout.split()
-    if done.returncode != 0 or len(words) != 4 or not all(w.isdecimal() for w in words[:2]):
+    if done.returncode != 0 or len(words) != 3 or not all(w.isdecimal() for w in words[:2]):
         raise BadServerRequest(f"python {path}: not a Python 3 (it did not answer as one)")
     version = (int(words[0]), int(words[1]))
     if version < MIN_VERSION:
@@ -118,8 +123,6 @@ def _user_python(path: Path, mode: Mode) -> Path:
             f"python {path} is Python {version[0]}.{version[1]}; the modes need "
             f"{MIN_VERSION[0]}.{MIN_VERSION[1]} or newer"
         )
-    if words[3] == "True":
-        _refuse_free_threaded(mode, str(path))
     return path if words[2] == "True" else _venv(path)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dashboard.addresses import family
 from dashboard.children import Spawner, guarded_pids, release_tree, terminate_tree
-from dashboard.servers.interpreters import on_python
+from dashboard.servers.interpreters import gil_disabled, on_python
 from dashboard.servers.mode import Mode
 from dashboard.servers.modes import get_mode
 from threadpulse_agent import ENV_COLLECTOR, ENV_MODE
@@ -149,7 +149,7 @@ class ServerManager:
             self._lock.release()
 
     def _publish(self, retired: list[int]) -> None:
-        slots = self._mode.slots_per_process(self._params) if self._mode else None
+        slots = self._mode.slots_up(self._params, gil_disabled(self._python)) if self._mode else None
         info = self.info()
         self._shown_pids = info["pids"]
         self.on_change(info, slots, retired)
@@ -166,12 +166,13 @@ class ServerManager:
         argv = on_python(mode.command(params, self.host, port), self._python)
         self._proc = self.spawner.spawn(argv, env, log_path)
         url = f"http://{self.host}:{port}"
+        processes = mode.processes_up(params, gil_disabled(self._python))
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:  # its guard has ended whatever it forked
                 self._proc = None
                 raise StartError(f"{mode.name} exited at start: {_tail(log_path)}")
-            if answers(self.host, port) and len(guarded_pids(self._proc)) >= mode.tree_size(params):
+            if answers(self.host, port) and len(guarded_pids(self._proc)) >= processes:
                 self._url, self.alive_ns = url, time.monotonic_ns()
                 return
             time.sleep(POLL_S)

@@ -96,8 +96,9 @@ class Mode:
     # Why the mode cannot run on a Python other than the project's (run.py --python, issue 20);
     # None: it can (its command starts with `python_module`).
     other_python: str | None = None
-    # Why the mode cannot run on a free-threaded Python, though it can on another one; None: it can.
-    free_threaded: str | None = None
+    # Whether, on a free-threaded Python, the server runs its workers as threads of one process
+    # (Granian's MTServer) rather than as processes: one process to wait for, holding every slot.
+    workers_as_threads_without_gil: bool = False
     # Pinned packages the mode needs beyond requirements.txt (`make run`'s), installed the first
     # time it is chosen (`prepare`); None: it needs none.
     extra: Extra | None = None
@@ -157,6 +158,16 @@ class Mode:
         or one process for a mode without workers."""
         return params["workers"] + 1 if "workers" in params else 1
 
+    def processes_up(self, params: dict[str, int], gil_off: bool) -> int:
+        """The processes of its tree once it is up, on a Python whose GIL is on or off."""
+        return 1 if gil_off and self.workers_as_threads_without_gil else self.tree_size(params)
+
+    def slots_up(self, params: dict[str, int], gil_off: bool) -> int | None:
+        """The tiles each of those processes draws before any request."""
+        if gil_off and self.workers_as_threads_without_gil:
+            return self.capacity(params)
+        return self.slots_per_process(params)
+
     def command(self, params: dict[str, int], host: str, port: int) -> list[str]:
         """The argv that starts the server in the foreground, bound to host:port."""
         raise NotImplementedError
@@ -172,7 +183,6 @@ class Mode:
             "task_kind": self.task_kind,
             "task": self.task,
             "other_python": self.other_python,
-            "free_threaded": self.free_threaded,
             "install": self.extra.note() if self.extra is not None else None,
         }
 

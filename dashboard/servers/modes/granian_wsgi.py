@@ -17,12 +17,10 @@ class GranianWsgi(WorkersTimesThreads):
         "place while it stays open."
     )
     task = "a blocking thread of a Granian worker (started by Rust, so Python calls it Dummy-N)"
-    # Found under the dashboard (issue 20): Granian answered, but the manager waited for a master and
-    # its worker processes that never came, and ended it after 20 s (SIGTERM, on which it panics).
-    free_threaded = (
-        "there Granian runs its workers as threads of one process (its MTServer), not as the worker "
-        "processes this mode is drawn and started with; run it on the project's Python"
-    )
+    # On a free-threaded Python Granian runs its workers as threads of one process (its MTServer):
+    # the manager, waiting for a master and worker processes that never came, ended it after 20 s
+    # (issue 20). There it is one process whose workers' blocking threads are all its slots.
+    workers_as_threads_without_gil = True
     law_cases = (
         LawCase({"workers": 2, "threads": 2}, 12, 300, 4),
         LawCase({"workers": 1, "threads": 4}, 12, 300, 4, "one worker", tested=False),
