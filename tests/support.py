@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -271,3 +272,13 @@ def alive(pids: list[int]) -> list[int]:
         except psutil.Error:
             pass
     return out
+
+
+@contextmanager
+def udp_listener(timeout: float) -> Iterator[socket.socket]:
+    """A UDP socket on a free loopback port, standing in for the collector where a test reads the
+    datagrams themselves; `recv` gives up after `timeout` seconds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(timeout)
+        yield sock

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import ROOT, wait_for
+from tests.support import ROOT, udp_listener, wait_for
 from threadpulse_agent.protocol import Queue, decode, queue_event
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.reporter import ROSTER_INTERVAL_S, Reporter, local_source
@@ -29,13 +29,8 @@ LONG = 60.0  # an interval no test waits out: what arrives before it came on the
 
 @pytest.fixture
 def collector() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(10)
-    try:
+    with udp_listener(10) as sock:
         yield sock
-    finally:
-        sock.close()
 
 
 def received(sock: socket.socket) -> list[tuple]:

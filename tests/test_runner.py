@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import wait_for
+from tests.support import udp_listener, wait_for
 from threadpulse_agent.protocol import ProcessCpu, ProcessGone, ThreadCpu, decode
 from threadpulse_agent.runner import BOOTSTRAP, parse
 from threadpulse_agent.signing import unseal
@@ -45,13 +45,8 @@ signal.pause()
 
 @pytest.fixture
 def collector() -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    try:
+    with udp_listener(0.2) as sock:
         yield sock
-    finally:
-        sock.close()
 
 
 def runner(*args: str, **kwargs) -> subprocess.Popen:
