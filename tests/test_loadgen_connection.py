@@ -18,6 +18,7 @@ from dashboard.loadgen.replies import MAX_HEAD
 from dashboard.loadgen.sustained import sustain
 from dashboard.loadspec.http_request import HttpRequest
 from dashboard.loadspec.plan import Plan
+from tests.support import wait_for
 from threadpulse_agent.protocol import Reply, RunEnd, Sent, decode_event
 from threadpulse_agent.recorder import Recorder
 
@@ -123,3 +124,52 @@ def test_a_server_on_an_ipv6_address_is_named_bracketed_in_the_host_header(kind)
         server.shutdown()
         server.server_close()
     assert set(Hosts.seen) == {f"[::1]:{server.server_address[1]}"}
+
+
+def _syn_sent_to(port: int) -> bool:
+    """Whether a connection to `port` on this host is still waiting for its handshake (the OS's
+    own table: state 02 is SYN_SENT)."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return any(row[2].endswith(f":{port:04X}") and row[3] == "02" for row in rows)
+
+
+def test_a_request_whose_handshake_is_not_done_at_once_goes_out_when_it_is():
+    """The generator writes a request the moment its connect is done, which on loopback is inside
+    connect() itself; a server whose accept queue is full drops the SYN, so the handshake ends a
+    second later, on the SYN's retransmission: the request must still go out then, whole."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # Linux queues one connection beyond a backlog of 0
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(2):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    events: list = []
+    sender = threading.Thread(target=lambda: events.extend(burst(f"http://127.0.0.1:{port}", 1)))
+    sender.start()
+    try:
+        wait_for(lambda: _syn_sent_to(port), timeout=DEADLINE_S, what="the burst's SYN dropped")
+        filler_ports = {filler.getsockname()[1] for filler in fillers}
+        listener.settimeout(DEADLINE_S)
+        while True:
+            connection, (_, peer_port) = listener.accept()
+            if peer_port not in filler_ports:
+                break
+            connection.close()
+        connection.settimeout(DEADLINE_S)
+        with connection, connection.makefile("rb") as head:
+            lines = list(iter(head.readline, b"\r\n"))
+            connection.sendall(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        sender.join(DEADLINE_S)
+    finally:
+        listener.close()
+        for filler in fillers:
+            filler.close()
+    assert lines[0] == b"GET / HTTP/1.1\r\n" and any(
+        line.startswith(b"X-Threadpulse-Tag: b1/0/") for line in lines
+    )
+    assert [(e.index, e.status) for e in events if isinstance(e, Reply)] == [(0, 204)]

@@ -37,8 +37,8 @@ async def _one(
     connection: Connection | None = None
     try:
         async with asyncio.timeout(REQUEST_TIMEOUT_S):
-            connection = await connect(address, head_only, replied, Connection.close, set())
-            connection.send(wire[0] + tag_line(make_tag(run, index, sent)) + wire[1], (index, sent))
+            first = (wire[0] + tag_line(make_tag(run, index, sent)) + wire[1], (index, sent))
+            connection = await connect(address, head_only, replied, Connection.close, set(), first)
             await connection.closed
     except (OSError, TimeoutError):
         pass
