@@ -10,6 +10,7 @@ gthread worker is kept as `--dashboard-worker gthread`, where each open connecti
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import webbrowser
 
@@ -25,6 +26,12 @@ from dashboard.green import OnThreads
 from dashboard.services import Services
 
 log = logging.getLogger(__name__)
+
+# How long a thread may hold the GIL while another waits for it. A click's path crosses four of
+# the dashboard's threads (the hub, an API thread, the collector, the broadcaster) while the
+# collector's /proc rounds and the broadcaster's diffs run pure Python; at CPython's 5 ms a waiting
+# thread could lose up to 5 ms at each hand-over.
+SWITCH_INTERVAL_S = 0.001
 
 
 class DashboardServer(BaseApplication):
@@ -73,6 +80,7 @@ class DashboardServer(BaseApplication):
             raise SystemExit(code) from None
 
     def load(self) -> Flask | OnThreads:
+        sys.setswitchinterval(SWITCH_INTERVAL_S)  # in the worker: the dashboard's own process
         app, self.services = create_app(self.config, on_end=self.ending.end)
         if self.config.dashboard_worker == "gthread":
             return app
