@@ -124,6 +124,30 @@ def test_a_fold_that_raises_is_logged_counted_and_the_collector_outlives_it(capl
     assert "a datagram failed" in caplog.text
 
 
+def test_a_datagram_is_folded_while_a_proc_round_is_still_running(monkeypatch):
+    """A /proc round runs 16-100 ms on a busy machine; on the collector's one thread a datagram
+    that came meanwhile waited for the round's end, and a click's first lit tile with it. The
+    round is held here (a slow /proc cannot be made to order) while a request arrives."""
+    entered, release = threading.Event(), threading.Event()
+
+    def held(pid, tids):
+        entered.set()
+        release.wait(30)
+
+    monkeypatch.setattr("dashboard.collector.udp.sample_process", held)
+    collector, store = started()
+    agent = Agent(collector)
+    try:
+        agent.send(tasks=[Task(7, "T0", "thread", 7)])
+        assert entered.wait(30), "no /proc round began"
+        agent.send([begin_event(7, 100, 0, "GET", "/io", "")])
+        poll(store, lambda m: [t for t in tasks_of(m) if t["state"] == "running"], "the request folded")
+    finally:
+        release.set()
+        agent.close()
+        collector.stop()
+
+
 def test_a_reported_thread_gets_its_cpu_read_from_proc(collector):
     """The agent reads no CPU (GIL-bound, ~380 ms a call): the collector samples /proc by itself."""
     _, store, agent = collector

@@ -1,4 +1,4 @@
-"""The collector thread: receives datagrams, samples /proc, and folds both into the model."""
+"""The collector: receives datagrams and samples /proc, on a thread each, folding both into the model."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 
 from dashboard.addresses import ANY_TO_LOOPBACK, family, host_port, is_loopback
 from dashboard.collector.guard import ReplayGuard
@@ -62,10 +63,13 @@ def refuse_open_collector(host: str, key: bytes | None) -> None:
 
 
 class Collector:
-    """One thread: datagrams as they come, /proc every 100 ms, each batch one event for the store.
+    """Two threads: datagrams as they come, /proc every 100 ms, each batch one event for the store.
 
-    With a key, only signed datagrams are taken, each once and while fresh (guard.py); without one
-    (on loopback only), a datagram's envelope, if any, is removed unchecked."""
+    Apart because a /proc round is pure Python that runs 16-100 ms on a busy machine: on one thread
+    a datagram that came during a round waited for its end (a click's first lit tile with it,
+    docs/live-frames.md). With a key, only signed datagrams are taken, each once and while fresh
+    (guard.py); without one (on loopback only), a datagram's envelope, if any, is removed unchecked.
+    """
 
     def __init__(
         self, store: Store, host: str = COLLECTOR_HOST, port: int = 0, key: bytes | None = None
@@ -79,7 +83,10 @@ class Collector:
         self.sock.bind((host, port))
         self.sock.setblocking(False)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="threadpulse-collector", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._receiving, name="threadpulse-collector", daemon=True),
+            threading.Thread(target=self._sampling, name="threadpulse-proc-sampler", daemon=True),
+        ]
 
     @property
     def url(self) -> str:
@@ -88,27 +95,24 @@ class Collector:
         return f"udp://{host_port(ANY_TO_LOOPBACK.get(host, host), port)}"
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        for thread in self._threads:
+            thread.join(timeout=2)
         self.sock.close()
 
-    def _run(self) -> None:
-        next_sample = time.monotonic()
+    def _receiving(self) -> None:
         while not self._stop.is_set():
-            timeout = max(0.0, next_sample - time.monotonic())
-            readable, _, _ = select.select([self.sock], [], [], min(timeout, 0.5))
-            try:
-                if readable:
-                    self._receive()
-                if time.monotonic() >= next_sample:
-                    self._sample()
-                    next_sample = time.monotonic() + SAMPLE_INTERVAL_S
-            except Exception:  # the collector must outlive a datagram it did not foresee
-                log.exception("collector: a batch failed")
-                next_sample = time.monotonic() + SAMPLE_INTERVAL_S
+            readable, _, _ = select.select([self.sock], [], [], 0.5)  # then look at _stop again
+            if readable:
+                _outliving(self._receive)
+
+    def _sampling(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            _outliving(self._sample)
 
     def _receive(self) -> None:
         good: list[Datagram] = []
@@ -147,6 +151,14 @@ class Collector:
         backlog = accept_backlog(port) if port else None
         drops = kernel_drops(self.sock)
         self.store.apply(Sample(time.monotonic_ns(), samples, backlog, drops))
+
+
+def _outliving(batch: Callable[[], None]) -> None:
+    """Run one batch; the collector must outlive a datagram or a /proc file it did not foresee."""
+    try:
+        batch()
+    except Exception:
+        log.exception("collector: a batch failed")
 
 
 def _what_to_sample(model: Model) -> tuple[dict[int, list[int]], int | None]:
