@@ -25,6 +25,12 @@ DEFAULT_WORKER = "gevent"
 # gthread: gunicorn's threads, one held by each open connection (a viewer's too).
 DEFAULT_THREADS = {"gevent": 16, "gthread": 100}
 MAX_THREADS = 2000
+# How long a thread of the dashboard's processes (the dashboard's worker, the load generator) may
+# hold the GIL while another waits for it. A click's path crosses the hub, an API thread, the
+# collector and the broadcaster, and the generator's loop beside its reporter, while /proc rounds,
+# frame diffs and datagram encoding run pure Python: at CPython's 5 ms each hand-over could cost up
+# to 5 ms (docs/live-frames.md). Never set in the server being watched.
+SWITCH_INTERVAL_S = 0.001
 GREEN_CONNECTIONS = 5000  # open connections one green worker holds (viewers, slow clients, requests)
 DEFAULT_CAP_MB = 200  # run.py --record-cap-mb: a recording stops here, the dashboard runs on
 MAX_CAP_MB = 100_000

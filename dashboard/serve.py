@@ -20,18 +20,12 @@ from gunicorn.app.base import BaseApplication
 from dashboard import gunicorn_errors, logfolders
 from dashboard.addresses import host_port
 from dashboard.app import MAX_BODY_BYTES, create_app
-from dashboard.config import GREEN_CONNECTIONS, Config
+from dashboard.config import GREEN_CONNECTIONS, SWITCH_INTERVAL_S, Config
 from dashboard.ending import Ending
 from dashboard.green import OnThreads
 from dashboard.services import Services
 
 log = logging.getLogger(__name__)
-
-# How long a thread may hold the GIL while another waits for it. A click's path crosses four of
-# the dashboard's threads (the hub, an API thread, the collector, the broadcaster) while the
-# collector's /proc rounds and the broadcaster's diffs run pure Python; at CPython's 5 ms a waiting
-# thread could lose up to 5 ms at each hand-over.
-SWITCH_INTERVAL_S = 0.001
 
 
 class DashboardServer(BaseApplication):

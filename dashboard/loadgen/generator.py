@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 
+from dashboard.config import SWITCH_INTERVAL_S
 from dashboard.loadgen.burst import fire
 from dashboard.loadgen.commands import MAX_LINE, Cancel, CommandError, Fire, Sustain, parse
 from dashboard.loadgen.reporting import reporting_to
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--collector", required=True, help="udp://HOST:PORT of the dashboard's collector")
     parser.add_argument("--heartbeat", type=Path, required=True, help="file touched while the loop turns")
     args = parser.parse_args(argv)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # the loop must not wait out the reporter's encoding
     with reporting_to(args.collector, parser) as recorder:
         asyncio.run(serve(recorder, args.heartbeat))
 
