@@ -131,13 +131,18 @@ def report(
     print(section, flush=True)
     if args.quick or args.no_doc:
         return
-    marker = section_name or name
+    replace_block(RESULTS, section_name or name, section)
+
+
+def replace_block(page: Path, marker: str, section: str) -> None:
+    """Put `section` between `page`'s `<!-- bench:MARKER -->` lines (appended if it has none),
+    leaving the page's hand-written text around it as it is."""
     start, end = f"<!-- bench:{marker} -->", f"<!-- /bench:{marker} -->"
-    text = RESULTS.read_text() if RESULTS.exists() else _PAGE_HEAD
+    text = page.read_text() if page.exists() else _PAGE_HEAD
     block = f"{start}\n{section}{end}"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text.rstrip()}\n\n{block}\n"
-    RESULTS.write_text(text)
+    page.write_text(text)
 
 
 # -- processes ------------------------------------------------------------------------------------

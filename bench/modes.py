@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.common import command_line, machine, median, parser, table
+from bench.common import command_line, machine, median, parser, replace_block, table
 from dashboard.config import DEFAULT_MODE
 from dashboard.files import PROJECT_ROOT
 from dashboard.servers.mode import LawCase
@@ -116,32 +116,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = table(COLUMNS, [r.row() for r in results])
     print(body, flush=True)
     if not (args.quick or args.no_doc):
-        RESULTS.write_text(_page(body, command_line("bench.modes", argv), rounds))
+        replace_block(RESULTS, "modes", _block(body, command_line("bench.modes", argv), rounds))
     return 0
 
 
-def _page(body: str, command: str, rounds: int) -> str:
-    return f"""# Server modes against the queueing law
-
-Written by `{command}` ({machine()}). A burst of n concurrent `/io?ms=s` requests on a server
-that serves c at once should take ceil(n/c)·s (c = n for unbounded modes) and keep exactly c busy
-at its peak. Each case ran {rounds} times on a real server switched live through
-`POST /api/server`; "makespan" is the median from the first request sent to the last reply,
-"peak busy" the peaks seen (from the agent's start and end times), "ratio" makespan / law.
-"Queue wait by wave": the requests' waits (picked up − sent) sorted and cut into waves of c, the
-median of each; by the law wave k waits k·s.
-
-{body}
-
-Where the ratio is well above 1 with several workers, the law is not wrong: a gunicorn gthread
-worker keeps accepting connections while its threads are busy, so one worker queues requests
-another could serve (gunicorn issue #908); the page shows it per worker. uWSGI's threads each
-accept only when they are free, so its spread stays even. The green-thread and asyncio rows with
-500 requests ran on one OS thread each: the time above the law is that one thread accepting,
-parsing and answering 500 connections (and the agent recording them), one after another.
-
-mod_wsgi is not among the modes: see the README's note on it.
-"""
+def _block(body: str, command: str, rounds: int) -> str:
+    """What the run writes into docs/modes.md; the page's explanations around it are hand-written."""
+    return (
+        f"Written by `{command}` ({machine()}). Each case ran {rounds} times on a real server switched "
+        "live through `POST /api/server`.\n\n"
+        f"{body}\n"
+    )
 
 
 if __name__ == "__main__":

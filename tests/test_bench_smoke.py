@@ -39,3 +39,15 @@ def test_quick_variant_prints_a_table(name):
         assert set(lines[1].replace(" ", "")) <= {"|", "-"}, lines[1]
         assert all(line.count("|") == columns for line in lines), lines
     assert (doc.read_bytes() if doc.exists() else None) == before
+
+
+def test_a_benchmark_rewrites_its_block_and_leaves_the_hand_written_text(tmp_path):
+    """bench.modes wrote the whole of docs/modes.md from a template, so each run dropped the
+    sections written by hand since (Granian, the free-threaded build, mod_wsgi)."""
+    from bench.common import replace_block
+
+    page = tmp_path / "modes.md"
+    around = "# Title\n\n<!-- bench:modes -->\n{}<!-- /bench:modes -->\n\nHand-written.\n"
+    page.write_text(around.format("old table\n"))
+    replace_block(page, "modes", "new table\n")
+    assert page.read_text() == around.format("new table\n")
