@@ -4,12 +4,11 @@ issue 19 is `pip install` of the agent's folder into the app's venv, then `instr
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 
 from tests.pythons import interpreter, stack
-from tests.support import ROOT
+from tests.support import ROOT, udp_listener
 from threadpulse_agent.protocol import End, decode
 
 APP = """\
@@ -64,28 +63,25 @@ def test_pip_install_of_the_agent_folder_on_python_3_9_instruments_a_flask_app(t
         ":all:",
         *(pin for pin in stack("3.9").pins if pin.startswith(("Flask", "Werkzeug"))),
     )
-    collector = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    collector.bind(("127.0.0.1", 0))
-    collector.settimeout(0.5)
-    env = {"THREADPULSE_COLLECTOR": f"udp://127.0.0.1:{collector.getsockname()[1]}"}
-    app = subprocess.Popen(
-        [venv / "bin" / "python", "-c", APP],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert app.stdout.readline().startswith(str(venv / "lib" / "python3.9" / "site-packages"))
-        ends: list[End] = []
-        deadline = time.monotonic() + 30
-        while len(ends) < 3 and time.monotonic() < deadline:
-            try:
-                ends += [e for e in decode(collector.recv(65_535)).events if isinstance(e, End)]
-            except TimeoutError:
-                continue
-        assert [end.status for end in ends] == ["200"] * 3
-    finally:
-        app.communicate(timeout=30)
-        collector.close()
+    with udp_listener(0.5) as collector:
+        env = {"THREADPULSE_COLLECTOR": f"udp://127.0.0.1:{collector.getsockname()[1]}"}
+        app = subprocess.Popen(
+            [venv / "bin" / "python", "-c", APP],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert app.stdout.readline().startswith(str(venv / "lib" / "python3.9" / "site-packages"))
+            ends: list[End] = []
+            deadline = time.monotonic() + 30
+            while len(ends) < 3 and time.monotonic() < deadline:
+                try:
+                    ends += [e for e in decode(collector.recv(65_535)).events if isinstance(e, End)]
+                except TimeoutError:
+                    continue
+            assert [end.status for end in ends] == ["200"] * 3
+        finally:
+            app.communicate(timeout=30)

@@ -25,7 +25,7 @@ from dashboard.model.routes import (
 )
 from dashboard.model.views import spans_view, state_view
 from dashboard.servers.manager import free_port
-from tests.support import ROOT, wait_for
+from tests.support import ROOT, udp_listener, wait_for
 from threadpulse_agent.protocol import Begin, End, Source, Task, begin_event, decode, encode, end_event
 
 MS = 1_000_000
@@ -154,9 +154,11 @@ app.wsgi_app = instrument(app.wsgi_app)  # the documented manual way: the app's 
 def blog_under_gunicorn(tmp_path):
     """tests/apps/blog, unchanged, wrapped by hand in the agent, served by gunicorn gthread 1 × 2;
     its agent reports to a UDP socket of the test's."""
-    collector = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    collector.bind(("127.0.0.1", 0))
-    collector.settimeout(0.2)
+    with udp_listener(0.2) as collector:
+        yield from _blog_served(tmp_path, collector)
+
+
+def _blog_served(tmp_path, collector: socket.socket):
     (tmp_path / "blog_wsgi.py").write_text(WRAPPER)
     port = free_port()
     env = {
@@ -185,7 +187,6 @@ def blog_under_gunicorn(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(5)
-        collector.close()
 
 
 def _answers(url: str) -> bool:
