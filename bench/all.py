@@ -18,6 +18,7 @@ BENCHMARKS = (
     "tile_latency",
     "report_open",
     "first_flush",
+    "first_state",
     "frame_budget",
     "cpu_shares",
     "modes",

@@ -64,6 +64,16 @@ def command_line(module: str, argv: Sequence[str] | None) -> str:
 # -- statistics -----------------------------------------------------------------------------------
 
 
+def checkouts(against: Path | None) -> dict[str, Path | None]:
+    """The trees a benchmark measures side by side: this one (None), and `against` when given."""
+    return {"this tree": None} if against is None else {"this tree": None, str(against): against}
+
+
+def run_py_of(tree: Path | None) -> dict:
+    """tests.support.Dashboard's arguments for another checkout's run.py (none for this one's)."""
+    return {} if tree is None else {"command": [sys.executable, str(tree / "run.py")], "cwd": tree}
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (a value that occurred); NaN for no values."""
     return nearest_rank(sorted(values), p / 100) if values else math.nan

@@ -14,7 +14,6 @@ import http.client
 import os
 import random
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.click_path import STAMPS, breakdown, read_recording, stage_rows
-from bench.common import interleaved, median, parser, percentile, report, table
+from bench.common import checkouts, interleaved, median, parser, percentile, report, run_py_of, table
 from tests.support import Dashboard, launch_chromium
 
 TARGET_P50_MS = 25.0
@@ -111,8 +110,7 @@ def measure(samples: int, clicks: int, tree: Path | None = None) -> dict:
 
     folder = Path(tempfile.mkdtemp(prefix="tile-latency-"))
     recording = folder / "events.jsonl"
-    where = {} if tree is None else {"command": [sys.executable, str(tree / "run.py")], "cwd": tree}
-    dash = Dashboard("--record", str(recording), **where)
+    dash = Dashboard("--record", str(recording), **run_py_of(tree))
     try:
         info = dash.wait_serving()
         dash.wait_processes(2)
@@ -166,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--against", type=Path, help="another checkout, measured beside this one")
     args = p.parse_args(argv)
     samples, clicks = (5, 2) if args.quick else (args.samples, args.clicks)
-    trees = (
-        {"this tree": None} if args.against is None else {"this tree": None, str(args.against): args.against}
-    )
+    trees = checkouts(args.against)
     load_before = os.getloadavg()[0]
     rounds = interleaved(
         1 if args.quick else args.rounds,
