@@ -125,6 +125,19 @@ def _children_of(pid: int) -> list[int]:
     return out
 
 
+def none_dead(pids: list[int]) -> bool:
+    """Whether each of `pids` still runs: a SIGKILLed server is a zombie, still in its parent's
+    children, until it is reaped, and its connections are already reset."""
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    return False
+        except (OSError, IndexError):
+            return False
+    return True
+
+
 def guarded_pids(proc: subprocess.Popen) -> list[int]:
     """The pids of what a guard runs (the server first), without the guard itself."""
     return tree_pids(proc)[1:]

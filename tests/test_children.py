@@ -10,7 +10,7 @@ import time
 
 import psutil
 
-from dashboard.children import Spawner, guarded_pids, release_tree, terminate_tree
+from dashboard.children import Spawner, guarded_pids, none_dead, release_tree, terminate_tree
 from tests.support import ROOT, alive, wait_for
 
 # A server that ignores SIGTERM and starts a grandchild that leaves its session (setsid) and
@@ -121,3 +121,17 @@ def test_every_child_gets_the_spawners_environment_beside_its_own():
         assert log.read_text().split("\n")[0] == "the key child's"
     finally:
         spawner.close()
+
+
+def test_a_killed_process_not_yet_reaped_is_not_seen_alive():
+    """A SIGKILLed server stays in its parent's children as a zombie until reaped; the manager
+    took it for alive then, and a burst the dying server reset read `done`, not failed (issue 17)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert none_dead([os.getpid(), child.pid])
+        child.kill()
+        wait_for(lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE, what="a zombie")
+        assert not none_dead([os.getpid(), child.pid])
+    finally:
+        child.wait()
+    assert not none_dead([child.pid])  # reaped: gone

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dashboard.addresses import base_url
-from dashboard.children import Spawner, guarded_pids, release_tree
+from dashboard.children import Spawner, guarded_pids, none_dead, release_tree
 from dashboard.launch.address import listening, pick
 from threadpulse_agent.runner import exit_code, injected_env
 
@@ -83,8 +83,9 @@ class Launcher:
                 self._proc = None
                 self._exited(proc.returncode)
                 return
-            self.alive_ns = time.monotonic_ns()
             pids = guarded_pids(proc)
+            if pids == self._shown[0] and none_dead(pids):  # seen alive only whole (servers/manager.py)
+                self.alive_ns = time.monotonic_ns()
             url, unnamed = self.target or self._shown[1], self.unnamed
             if url is None or not self._listened:
                 addresses = listening(pids)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dashboard.addresses import family
-from dashboard.children import Spawner, guarded_pids, release_tree, terminate_tree
+from dashboard.children import Spawner, guarded_pids, none_dead, release_tree, terminate_tree
 from dashboard.servers.interpreters import gil_disabled, on_python
 from dashboard.servers.mode import Mode
 from dashboard.servers.modes import get_mode
@@ -133,9 +133,11 @@ class ServerManager:
         if proc is None or self._status != "serving":
             return
         dead = proc.poll() is not None
-        if not dead:
-            self.alive_ns = time.monotonic_ns()
         if not dead and guarded_pids(proc) == self._shown_pids:
+            # Seen alive only whole: the guard outlives a killed server by a moment, and a burst the
+            # dying server reset may end meanwhile (model/dead_target.py counts runs ended since).
+            if none_dead(self._shown_pids):
+                self.alive_ns = time.monotonic_ns()
             return
         if not self._lock.acquire(blocking=False):
             return
