@@ -66,6 +66,7 @@ def create_app(
         services = build(config, out, on_end)
     else:
         services = build_replay(config, out, config.replay)
+    services.message_queue = fanout
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)
