@@ -4,7 +4,9 @@ N viewer-only processes relaying its frames, and a real round-robin nginx in fro
 One room (bench/crowd.py, a child process each) joins every viewer-only process directly and one
 more joins through nginx; a burst fired on the primary keeps frames due every 50 ms while
 `/api/health` is probed through nginx. Redis's CPU (psutil, from /proc of redis-server) over the
-session is divided by the frames the primary published in it. Targets (issue 21): every viewer
+session is divided by the frames the primary published in it; each viewer-only process's CPU
+(its gunicorn worker's) by the messages it sent, frames × its viewers, direct and through nginx:
+a figure the machine's load moves far less than the latencies. Targets (issue 21): every viewer
 gets frames, health through nginx at p99 ≤ 200 ms.
 """
 
@@ -76,10 +78,13 @@ def session(processes: int, per_process: int, proxied: int, seconds: float) -> d
         ready = [crowd.stdout.readline().split() for crowd in crowds]
         assert all(r and r[0] == "ready" for r in ready), ready
         redis_cpu = psutil.Process(redis_proc.pid)
+        workers = [psutil.Process(v.proc.pid).children()[0] for v in viewers]  # run.py is the master
         stop, health = threading.Event(), []
         prober = threading.Thread(target=_health, args=(proxy, stop, health))
         _tell(crowds, "record")
         frames0 = primary.get("/api/health").json()["frames_sent"]
+        sent0 = [v.get("/api/health").json()["frames_sent"] for v in viewers]
+        worker0 = [sum(w.cpu_times()[:2]) for w in workers]
         cpu0, t0, load = sum(redis_cpu.cpu_times()[:2]), time.monotonic(), os.getloadavg()[0]
         prober.start()
         count = min(500, round(SLOTS * (1 + seconds) * 1000 / BURST_MS))
@@ -88,6 +93,8 @@ def session(processes: int, per_process: int, proxied: int, seconds: float) -> d
         stop.set()
         prober.join()
         redis_s = sum(redis_cpu.cpu_times()[:2]) - cpu0
+        worker_s = [sum(w.cpu_times()[:2]) - c for w, c in zip(workers, worker0, strict=True)]
+        messages = [_messages_since(v, s) for v, s in zip(viewers, sent0, strict=True)]
         frames = primary.get("/api/health").json()["frames_sent"] - frames0
         elapsed = time.monotonic() - t0
         _tell(crowds, "stop")
@@ -102,7 +109,16 @@ def session(processes: int, per_process: int, proxied: int, seconds: float) -> d
         "frames_s": frames / elapsed,
         "redis_ms_per_1000": 1e6 * redis_s / frames if frames else math.nan,
         "redis_cpu": redis_s / elapsed,
+        "us_per_message": [1e6 * s / m if m else math.nan for s, m in zip(worker_s, messages, strict=True)],
+        "process_cpu": [s / elapsed for s in worker_s],
     }
+
+
+def _messages_since(viewer: Dashboard, frames0: int) -> int:
+    """Messages a viewer-only process sent its viewers since it had sent `frames0` frames: each
+    frame since, to each of its viewers (the room stays whole while it is measured)."""
+    health = viewer.get("/api/health").json()
+    return (health["frames_sent"] - frames0) * health["viewers"]
 
 
 def body(processes: int, per_process: int, proxied: int, seconds: float, quick: bool) -> str:
@@ -111,7 +127,13 @@ def body(processes: int, per_process: int, proxied: int, seconds: float, quick: 
     result = session(processes, per_process, proxied, seconds)
     rows = []
     names = [f"viewer-only process {i + 1} (direct)" for i in range(processes)] + ["through nginx"]
-    for name, room, want in zip(names, result["rooms"], [per_process] * processes + [proxied], strict=True):
+    costs = [
+        (f"{us:.0f}", f"{cpu:.0%}")
+        for us, cpu in zip(result["us_per_message"], result["process_cpu"], strict=True)
+    ] + [("—", "—")]  # nginx's room is spread over the processes above, and counted there
+    for name, room, want, (us, cpu) in zip(
+        names, result["rooms"], [per_process] * processes + [proxied], costs, strict=True
+    ):
         fps = room["frames_per_viewer_s"]
         rows.append(
             [
@@ -122,6 +144,8 @@ def body(processes: int, per_process: int, proxied: int, seconds: float, quick: 
                 percentile(room["latencies_ms"], 50),
                 percentile(room["latencies_ms"], 95),
                 f"{room['cpu']:.0%}",
+                cpu,
+                us,
             ]
         )
     everyone = sum(r["joined"] for r in result["rooms"]) == processes * per_process + proxied
@@ -135,6 +159,8 @@ def body(processes: int, per_process: int, proxied: int, seconds: float, quick: 
         "delay p50 ms",
         "p95 ms",
         "room core",
+        "process core",
+        "process CPU µs per message",
     ]
     health = (
         f"`/api/health` through nginx: p50 {result['health_p50']:.1f} ms, p99 {result['health_p99']:.1f} ms,"
@@ -154,5 +180,7 @@ def body(processes: int, per_process: int, proxied: int, seconds: float, quick: 
         " through nginx; then an io burst on the primary keeps frames due every 50 ms for"
         f" {seconds:g} s while `/api/health` is probed through nginx every {PROBE_EVERY_S * 1000:.0f} ms"
         f" ({PROBE_TIMEOUT_S:g} s timeout: failed). Frame delay: arrival minus the frame's `now_ms`"
-        " (one host, one monotonic clock). One session, not interleaved: it compares nothing."
+        " (one host, one monotonic clock). Process core: each viewer-only process's gunicorn worker over the"
+        " session; CPU per message: that, over the frames it sent times its viewers (its direct room and its"
+        " share of nginx's). One session, not interleaved: it compares nothing."
     )

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from dashboard.config import Config
-from dashboard.fanout import Fanout, start_fanout
+from dashboard.fanout import Fanout, SlicedManager, start_fanout
 from dashboard.files import PROJECT_ROOT
 from dashboard.green import hub_emit
 from dashboard.loadspec.http_request import MAX_BODY
@@ -50,7 +50,7 @@ def create_app(
         app,
         async_mode=async_mode,
         cors_allowed_origins=socketio_origins(config.allowed_origins),
-        client_manager=fanout,
+        client_manager=fanout or (SlicedManager() if async_mode == "gevent" else None),
     )
     guard_hosts(app, config.host)  # after SocketIO, which wraps app.wsgi_app: this covers its paths too
 
@@ -66,6 +66,7 @@ def create_app(
         services = build(config, out, on_end)
     else:
         services = build_replay(config, out, config.replay)
+    services.message_queue = fanout
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)

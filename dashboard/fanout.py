@@ -1,5 +1,6 @@
 """Frames to viewers in other processes: Flask-SocketIO's Redis message queue, made safe for the
-dashboard's green worker, which is not monkey-patched (dashboard/green.py).
+dashboard's green worker, which is not monkey-patched (dashboard/green.py); and, with a queue or
+without, broadcasts on that worker's hub sent a slice of the room at a time.
 
 python-socketio's RedisManager refuses gevent without a patched `socket`: its listener would be
 a greenlet blocked in a plain socket read, and the hub, every viewer and the API's answers with
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import gevent
 import gevent.queue
 import redis
-from socketio import PubSubManager, RedisManager
+from socketio import Manager, PubSubManager, RedisManager
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ CHANNEL = "flask-socketio"  # Flask-SocketIO's default: an external emitter find
 # Messages waiting for Redis (a frame each, 20 a second): a minute's worth, then dropped and
 # counted, so that a slow or absent Redis never grows the dashboard or makes the hub wait.
 OUTBOX = 1200
+# Viewers handed a frame before the emit yields to the hub. Each hand-over wakes that viewer's
+# writer greenlet, and gevent runs woken greenlets in order: a room of 500 queued at once put
+# every step of an /api/health request (accept, read, answer) behind all 500 writes (~90 µs each
+# here, py-spy), where now it waits behind at most this many.
+VIEWERS_PER_TURN = 50
 
 
 class BadQueueURL(ValueError):
@@ -55,7 +61,31 @@ def check_queue_url(url: str) -> str:
     return url
 
 
-class Fanout(RedisManager):
+class Sliced:
+    """A client manager whose broadcasts, on the hub, go to VIEWERS_PER_TURN viewers at a time."""
+
+    green: bool
+
+    def get_participants(self, namespace: str, room: object) -> Iterator[tuple[str, str]]:
+        """python-socketio's participants (a copy, safe across a yield); on the hub, a turn for
+        the other greenlets after every VIEWERS_PER_TURN, so that a broadcast is sent in slices."""
+        participants = super().get_participants(namespace, room)
+        if not self.green or gevent.getcurrent() is gevent.get_hub():
+            yield from participants
+            return
+        for count, participant in enumerate(participants, 1):
+            yield participant
+            if count % VIEWERS_PER_TURN == 0:
+                gevent.sleep(0)
+
+
+class SlicedManager(Sliced, Manager):
+    """python-socketio's manager for the green worker without a message queue."""
+
+    green = True
+
+
+class Fanout(Sliced, RedisManager):
     """python-socketio's Redis manager; `green`: Redis on OS threads, Socket.IO on the hub.
 
     `on_relay(event, data)` (a viewer-only process's mirror, `relay_to`) sees every broadcast

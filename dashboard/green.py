@@ -11,6 +11,7 @@ requests run on a small pool of OS threads, as they do under gthread, so an API 
 
 from __future__ import annotations
 
+import gc
 import io
 import resource
 import socket
@@ -44,6 +45,15 @@ class GreenWorker(GeventWorker):
         self.sockets = [
             gevent.socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in self.sockets
         ]
+
+    def run(self) -> None:
+        """Serve, with what exists by now (modules, the app, its services) moved out of the
+        collector's reach: a full collection in a viewer-only process holding a room of 500 walked
+        ~130,000 objects and held the hub 100-300 ms (measured with gc.callbacks on a busy
+        machine), a third of them these, which live as long as the process."""
+        gc.collect()
+        gc.freeze()
+        super().run()
 
 
 class OnThreads:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from flask import current_app
 
@@ -50,6 +51,12 @@ class NotLive(RuntimeError):
     """An action that needs a live server, asked of a replay (answered 409)."""
 
 
+class MessageQueue(Protocol):
+    """What the API and /metrics read of a --message-queue (dashboard/fanout.py's Fanout)."""
+
+    dropped: int  # messages not published: Redis too slow or away while the outbox was full
+
+
 @dataclass
 class Services:
     """Live: a collector, a server manager and a load control feed the store. Replay (`replay`
@@ -67,6 +74,7 @@ class Services:
     replay: Replayer | None = None
     recorder: Recorder | None = None
     launcher: Launcher | None = None
+    message_queue: MessageQueue | None = None  # set by the app when frames go through Redis
     _stopping: threading.Event = field(default_factory=threading.Event)
     _recording_lock: threading.Lock = field(default_factory=threading.Lock)
 

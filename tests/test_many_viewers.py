@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, WebSocket, expect
 
 from dashboard.broadcaster import apply_frame, diff, merge_frames
 from dashboard.cli.run import parse_args
+from dashboard.fanout import OUTBOX, Fanout
 from dashboard.mirror import Mirror, NotSeeded
 from dashboard.servers.manager import free_port
 from tests.proxies import nginx_round_robin, redis_server, viewer_process
@@ -99,6 +100,44 @@ def test_a_viewer_process_relays_the_primarys_snapshot_and_burst_and_its_health_
         assert health["primary"] == fleet.primary.url and health["viewers"] == 1
     finally:
         viewer.close()
+
+
+def test_a_viewer_process_metrics_are_its_viewers_and_both_count_what_redis_did_not_take(fleet):
+    """A viewer-only process's /metrics held only the empty model's families: an operator saw
+    nothing of the room it serves. Now it has its viewers, the frames they got and the views its
+    mirror fetched, and no model figures; primary and viewer-only processes alike count, in
+    /metrics and /api/health, the messages they could not publish while Redis was slow
+    (Fanout.dropped, which nothing showed)."""
+    dash = fleet.viewers[1]
+    viewer = Viewer(dash.url)
+    try:
+        viewer.next_snapshot(timeout=10)
+        before = dash.get("/api/health").json()["frames_sent"]
+        fleet.primary.wait_run(fleet.primary.fire("io", 2, 100))
+        wait_for(lambda: dash.get("/api/health").json()["frames_sent"] > before, 10, what="frames relayed")
+        text = dash.get("/metrics").text
+        assert "threadpulse_viewers 1.0" in text and "threadpulse_mirror_seeds_total 1.0" in text
+        (sent,) = [line for line in text.splitlines() if line.startswith("threadpulse_frames_sent_total ")]
+        assert float(sent.split()[1]) > before
+        assert "threadpulse_queue_dropped_total 0.0" in text
+        assert "threadpulse_capacity" not in text and "threadpulse_collector_rejected" not in text
+        primary = fleet.primary.get("/metrics").text
+        assert "threadpulse_queue_dropped_total 0.0" in primary and "threadpulse_capacity{" in primary
+        assert "threadpulse_mirror_seeds" not in primary
+        for process in (dash, fleet.primary):
+            assert process.get("/api/health").json()["queue_dropped"] == 0
+    finally:
+        viewer.close()
+
+
+def test_messages_past_a_full_outbox_are_dropped_and_counted_never_waited_for():
+    """Drop, count, never block: with Redis too slow or away, a green dashboard's publishes wait
+    in an outbox of OUTBOX messages, and the ones after are dropped and counted (Fanout.dropped,
+    which /api/health and /metrics show), so the hub never waits on Redis."""
+    fanout = Fanout("redis://127.0.0.1:1/0", green=True)  # never started: nothing takes from the outbox
+    for _ in range(OUTBOX + 3):
+        fanout.emit("frame", {"version": 1}, namespace="/")
+    assert fanout.dropped == 3
 
 
 def test_a_viewer_process_refuses_actions_naming_the_primary_and_changes_nothing(fleet):

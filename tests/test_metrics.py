@@ -8,6 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 
 from dashboard.broadcaster import Broadcaster
+from dashboard.fanout import Fanout
+from dashboard.mirror import Mirror
 from dashboard.model.live import Model
 from dashboard.model.store import Store
 from dashboard.web.metrics import ModelCollector, ViewerCollector
@@ -16,6 +18,7 @@ from threadpulse_agent.protocol import Source, Task, begin_event, decode, encode
 
 MS = 1_000_000
 WORKER = Source("h", 10, "gunicorn-gthread", "worker")
+QUEUE = "redis://127.0.0.1:1/0"  # never connected to: its manager is only read
 SERVER = "h:10"  # a worker whose agent names no server is a server of its own (model/servers.py)
 
 
@@ -160,7 +163,9 @@ def test_every_metric_is_documented_with_its_labels():
             name, _, labels, _ = (cell.strip() for cell in line.strip("|").split("|"))
             documented[name.strip("`")] = set() if labels == "—" else set(labels.split(", "))
     produced = {}
-    for samples in scraped(model).values():
+    viewers_only = CollectorRegistry()  # a viewer-only process's own families, with a message queue
+    viewers_only.register(ViewerCollector(Mirror("http://primary", lambda *_sent: None), Fanout(QUEUE, True)))
+    for samples in [*scraped(model).values(), *parse(generate_latest(viewers_only).decode()).values()]:
         for sample in samples:
             name = sample.name.removesuffix("_bucket").removesuffix("_count").removesuffix("_sum")
             produced.setdefault(name, set()).update(set(sample.labels) - {"le"})

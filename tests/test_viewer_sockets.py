@@ -10,7 +10,8 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 
 import psutil
 import pytest
@@ -26,23 +27,72 @@ def ws_connect(port: int, rcvbuf: int | None = None) -> tuple[socket.socket, dic
     sock = socket.socket()
     if rcvbuf is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect: the window
+    handshake(sock, port)
+    opcode_byte, length = sock.recv(2, socket.MSG_WAITALL)
+    assert opcode_byte == 0x81 and length < 126, (opcode_byte, length)
+    message = sock.recv(length, socket.MSG_WAITALL).decode()
+    assert message.startswith("0"), message  # Engine.IO's open packet
+    return sock, json.loads(message[1:])
+
+
+def handshake(sock: socket.socket, port: int, headers: str = "") -> bytes:
+    """Connect `sock` and upgrade it to a WebSocket on Socket.IO's path; the reply's header."""
     sock.settimeout(10)
     sock.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
         f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        f"Sec-WebSocket-Version: 13\r\n{headers}\r\n".encode()
     )
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
     assert b" 101 " in head.split(b"\r\n", 1)[0], head
-    opcode_byte, length = sock.recv(2, socket.MSG_WAITALL)
-    assert opcode_byte == 0x81 and length < 126, (opcode_byte, length)
-    message = sock.recv(length, socket.MSG_WAITALL).decode()
-    assert message.startswith("0"), message  # Engine.IO's open packet
-    return sock, json.loads(message[1:])
+    return head
+
+
+class Messages:
+    """A viewer's messages as the dashboard sent them, raw, and inflated where the viewer asked
+    for permessage-deflate (one context for the whole connection, as browsers keep it)."""
+
+    def __init__(self, port: int, deflate: bool = False) -> None:
+        self.sock = socket.socket()
+        offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
+        head = handshake(self.sock, port, offer)
+        assert (b"permessage-deflate" in head.lower()) == deflate, head
+        self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+        self.compressed = 0
+
+    def next(self) -> tuple[bytes, bytes]:
+        """The next data message: (its frame's bytes on the wire, its text as UTF-8)."""
+        while True:
+            head = self.sock.recv(2, socket.MSG_WAITALL)
+            length, extended = head[1] & 0x7F, b""
+            if length >= 126:
+                extended = self.sock.recv(2 if length == 126 else 8, socket.MSG_WAITALL)
+                (length,) = struct.unpack("!H" if length == 126 else "!Q", extended)
+            payload = self.sock.recv(length, socket.MSG_WAITALL) if length else b""
+            assert head[0] & 0x80, "the dashboard sends each message in one frame"
+            if head[0] & 0x0F == 0x1:
+                break
+        wire = head + extended + payload
+        if head[0] & 0x40:  # RSV1: compressed
+            self.compressed += 1
+            payload = self.inflate.decompress(payload + b"\x00\x00\xff\xff")
+        return wire, payload
+
+    def frames(self, count: int, first: Callable[[bytes], bool]) -> dict[int, tuple[bytes, bytes]]:
+        """`count` frames by version, from the first whose text `first` accepts (the frames are
+        read as they come, Engine.IO's pings answered)."""
+        got: dict[int, tuple[bytes, bytes]] = {}
+        while len(got) < count:
+            wire, text = self.next()
+            if text == b"2":
+                self.sock.sendall(frame_header(1) + b"3")
+            elif text.startswith(b'42["frame",') and (got or first(text)):
+                got[json.loads(text[2:])[1]["version"]] = (wire, text)
+        return got
 
 
 def frame_header(length: int) -> bytes:
@@ -230,3 +280,31 @@ def test_a_viewer_that_misses_pings_is_closed_connection_and_all_and_counted(das
         assert dropped(dashboard, "ping_timeout") == before + 1
     finally:
         sock.close()
+
+
+def test_every_viewer_reads_the_same_frames_the_plain_ones_as_the_same_bytes(dashboard):
+    """The law of dashboard/web/shared_frame.py: building a broadcast's WebSocket frame once for
+    every viewer changes nothing a viewer receives. Viewers without extensions get the very same
+    bytes; a viewer that asked for permessage-deflate (as browsers do) gets each message
+    compressed on its own connection, and reads the same text."""
+    viewers = [Messages(dashboard.port), Messages(dashboard.port), Messages(dashboard.port, deflate=True)]
+    try:
+        for viewer in viewers:
+            viewer.next()  # Engine.IO's open packet
+            join(viewer.sock)
+        wait_for(lambda: dashboard.get("/api/health").json()["viewers"] == 3, 10, what="three viewers")
+        run = dashboard.fire("io", 8, 200)
+        named = f'"{run}"'.encode()  # in frames cut once the run began, when all three watched
+        first = viewers[0].frames(4, lambda text: named in text)
+        frames = [first] + [
+            viewer.frames(4, lambda text: json.loads(text[2:])[1]["version"] == min(first))
+            for viewer in viewers[1:]
+        ]
+        assert frames[0] == frames[1]  # wire bytes and text alike
+        assert {v: text for v, (_, text) in frames[2].items()} == {
+            v: text for v, (_, text) in frames[0].items()
+        }
+        assert viewers[2].compressed >= 4 and viewers[0].compressed == 0
+    finally:
+        for viewer in viewers:
+            viewer.sock.close()

@@ -70,8 +70,10 @@ def http_error(exc: HTTPException) -> ResponseReturnValue:
 def health() -> ResponseReturnValue:
     """Also whether actions need the presenter token, whether this request carries it, and how
     many live frames went to viewers since start (read it twice for the frame rate), how many
-    viewers watch and how many the dashboard dropped, by reason."""
+    viewers watch and how many the dashboard dropped, by reason; with a message queue, how many
+    messages it could not publish (Redis too slow or away; null without one)."""
     broadcaster = current_services().broadcaster
+    queue = current_services().message_queue
     viewers_only = current_services().config.primary is not None
     return jsonify(
         ok=True,
@@ -85,6 +87,7 @@ def health() -> ResponseReturnValue:
         viewers=len(broadcaster.viewers),
         viewers_dropped=drop_counts(broadcaster.viewers_dropped()),
         primary=current_services().config.primary,
+        queue_dropped=None if queue is None else queue.dropped,
     )
 
 

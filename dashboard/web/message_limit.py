@@ -55,11 +55,15 @@ class _LimitedConnection(WSConnection):
     def __init__(self, limit: int) -> None:
         super().__init__(ConnectionType.SERVER)
         self.limit = limit
+        self.rewrites = True  # whether an extension rewrites outgoing messages: unknown until accepted
 
     def send(self, event: Event) -> bytes:
-        if isinstance(event, AcceptConnection):
-            event = replace(event, extensions=[*event.extensions, MessageLimit(self.limit)])
-        return super().send(event)
+        if not isinstance(event, AcceptConnection):
+            return super().send(event)
+        others = event.extensions  # simple-websocket's permessage-deflate, if the client asked for it
+        accept = super().send(replace(event, extensions=[*others, MessageLimit(self.limit)]))
+        self.rewrites = any(ext.enabled() for ext in others)
+        return accept
 
 
 class LimitedServer(simple_websocket.Server):

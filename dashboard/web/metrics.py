@@ -23,10 +23,11 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from dashboard.broadcaster import Broadcaster
+from dashboard.mirror import Mirror
 from dashboard.model.live import Model
 from dashboard.model.store import Store
 from dashboard.model.views import state_view
-from dashboard.services import current_services
+from dashboard.services import MessageQueue, current_services
 from dashboard.web.viewer_sockets import drop_counts
 
 metrics = Blueprint("metrics", __name__)
@@ -232,10 +233,12 @@ class ModelCollector(Collector):
 
 
 class ViewerCollector(Collector):
-    """The dashboard's own viewers: not in the model (a replay has viewers of its own too)."""
+    """This process's own viewers and what reached them: not in the model (a replay has viewers
+    of its own too, and a viewer-only process has no model, only them)."""
 
-    def __init__(self, broadcaster: Broadcaster) -> None:
+    def __init__(self, broadcaster: Broadcaster | Mirror, queue: MessageQueue | None = None) -> None:
         self.broadcaster = broadcaster
+        self.queue = queue
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily(
@@ -247,13 +250,33 @@ class ViewerCollector(Collector):
         for reason, count in drop_counts(self.broadcaster.viewers_dropped()).items():
             dropped.add_metric([reason], count)
         yield dropped
+        yield CounterMetricFamily(
+            "threadpulse_frames_sent",
+            "Live frames sent to this process's viewers, each to every viewer",
+            value=self.broadcaster.frames_sent,
+        )
+        if self.queue is not None:
+            yield CounterMetricFamily(
+                "threadpulse_queue_dropped",
+                "Messages not published to the message queue: Redis was too slow or away, its outbox full",
+                value=self.queue.dropped,
+            )
+        if isinstance(self.broadcaster, Mirror):
+            yield CounterMetricFamily(
+                "threadpulse_mirror_seeds",
+                "Views a viewer-only process fetched from its primary: more than one, a frame was missed",
+                value=self.broadcaster.seeds,
+            )
 
 
 @metrics.get("/metrics")
 def scrape() -> Response:
-    """Prometheus's text format, or OpenMetrics when the scraper asks for it (its Accept header)."""
+    """Prometheus's text format, or OpenMetrics when the scraper asks for it (its Accept header);
+    a viewer-only process's, its own viewers and what reached them (it holds no model)."""
+    services = current_services()
     registry = CollectorRegistry()
-    registry.register(ModelCollector(current_services().store))
-    registry.register(ViewerCollector(current_services().broadcaster))
+    if services.config.primary is None:  # a viewer-only process's model is empty: its viewers only
+        registry.register(ModelCollector(services.store))
+    registry.register(ViewerCollector(services.broadcaster, services.message_queue))
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return Response(encode(registry), content_type=content_type)

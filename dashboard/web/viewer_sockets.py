@@ -17,7 +17,7 @@ from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from engineio.async_drivers.gevent import WebSocketWSGI as GeventWebSocketWSGI
 
 from dashboard.web.draining_socket import DrainingSocket, GreenDrainingSocket, ThreadDrainingSocket
-from dashboard.web.message_limit import LimitedServer
+from dashboard.web.shared_frame import SharedFrameServer
 
 # A write that moves no byte for this long ends the viewer (draining_socket.py).
 DRAIN_S = 5.0
@@ -35,7 +35,7 @@ def drop_counts(counted: dict[str, int]) -> dict[str, int]:
 class _Bounded:
     """simple-websocket given Engine.IO's own message limit, on a connection that must drain."""
 
-    ws: LimitedServer
+    ws: SharedFrameServer
     app: Callable
     server_args: dict
     draining: type[DrainingSocket]
@@ -48,8 +48,8 @@ class _Bounded:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         sock = environ["gunicorn.socket"]  # the dashboard is always served by gunicorn (serve.py)
         environ["gunicorn.socket"] = self.draining(sock, DRAIN_S, partial(self.dropped, NOT_DRAINING))
-        # engineio's SimpleWebSocketWSGI.__call__, with LimitedServer for simple_websocket.Server.
-        self.ws = LimitedServer(environ, **self.server_args)
+        # engineio's SimpleWebSocketWSGI.__call__, with SharedFrameServer for simple_websocket.Server.
+        self.ws = SharedFrameServer(environ, **self.server_args)
         try:
             served = self.app(self)
         finally:
