@@ -11,6 +11,7 @@ from dashboard.files import PROJECT_ROOT
 
 BENCHMARKS = (
     "agent_overhead",
+    "in_process",
     "collector_ingest",
     "signing",
     "loadgen_ceiling",

@@ -1,15 +1,25 @@
 """The agent's cost per request measured in process, without sockets, servers or their noise:
 an app called bare and wrapped in the middleware, interleaved round by round, and what the
 reporter spends turning the events into datagrams and sending them. This thread's CPU time, not
-the wall clock, which on a shared machine also counts the time other tenants had the core."""
+the wall clock, which on a shared machine also counts the time other tenants had the core.
+
+Run as `python -m bench.in_process [--against DIR]`: the ratio around Flask's `/hello` (issue
+22's target: at most 1.04) and the µs around a minimal app, each agent in child processes
+alternated, this checkout's and, with `--against`, another checkout's (e.g. main's).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from werkzeug.test import EnvironBuilder
 
@@ -31,6 +41,7 @@ class PathCost:
     agent_us: float
     extra_us: float
     flush_us: float
+    ratio: float  # wrapped over bare, the median of the rounds' ratios
 
 
 def wsgi_call_us(app: Callable, path: str, calls: int) -> float:
@@ -80,5 +91,91 @@ def path_cost(bare: Callable, path: str, rounds: int) -> PathCost:
         runs = interleaved(
             rounds, {"bare": lambda: wsgi_call_us(bare, path, CALLS_PER_FLUSH), "agent": agent}
         )
-    extra = median([a - b for b, a in zip(runs["bare"], runs["agent"], strict=True)])
-    return PathCost(median(runs["bare"]), median(runs["agent"]), extra, median(flush_us))
+    pairs = list(zip(runs["bare"], runs["agent"], strict=True))
+    extra, ratio = median([a - b for b, a in pairs]), median([a / b for b, a in pairs])
+    return PathCost(median(runs["bare"]), median(runs["agent"]), extra, median(flush_us), ratio)
+
+
+TARGET_RATIO = 1.04
+COLUMNS = [
+    "agent",
+    "Flask /hello µs bare",
+    "with the agent",
+    "ratio",
+    "target",
+    "",
+    "minimal app: the agent adds µs",
+]
+
+
+def _child(rounds: int) -> None:
+    """Print this process's figures as JSON: Flask's /hello, then the minimal app."""
+    from workload import create_app
+
+    flask, minimal = (
+        path_cost(create_app().wsgi_app, "/hello", rounds),
+        path_cost(minimal_app, "/hello", rounds),
+    )
+    print(json.dumps([flask.bare_us, flask.agent_us, flask.ratio, minimal.extra_us]))
+
+
+def _run_child(rounds: int, against: Path | None) -> list[float]:
+    """One child's figures; with `against`, that checkout's agent ahead of this one's on its path."""
+    env = dict(os.environ)
+    if against is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(against / "agent"), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.in_process", "--child", str(rounds)],
+        capture_output=True, text=True, env=env, check=True, timeout=1800,
+    )  # fmt: skip
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv
+    if args_in[:1] == ["--child"]:
+        _child(int(args_in[1]))
+        return 0
+    from bench.common import median, parser, report, table
+
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=101, help="rounds of each app in each child")
+    p.add_argument("--runs", type=int, default=2, help="child processes per agent, alternated")
+    p.add_argument("--against", type=Path, metavar="DIR", help="also time the agent of the checkout in DIR")
+    args = p.parse_args(args_in)
+    if args.against is not None and not (args.against / "agent" / "threadpulse_agent").is_dir():
+        print(
+            f"--against {args.against}: no agent/threadpulse_agent there; give a checkout's root",
+            file=sys.stderr,
+        )
+        return 2
+    rounds, runs = (3, 1) if args.quick else (args.rounds, args.runs)
+    agents: list[Path | None] = [None, args.against] if args.against is not None else [None]
+    load_before = os.getloadavg()[0]
+    figures: dict[Path | None, list[list[float]]] = {agent: [] for agent in agents}
+    for _ in range(runs):
+        for agent in agents:
+            figures[agent].append(_run_child(rounds, agent))
+    rows = []
+    for agent, found in figures.items():
+        bare, wrapped, ratio, minimal = (median([f[i] for f in found]) for i in range(4))
+        verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
+        name = f"{agent.name}'s" if agent else "this checkout's"
+        rows.append([name, bare, wrapped, f"{ratio:.3f}", f"≤ {TARGET_RATIO}", verdict, minimal])
+    body = (
+        f"{table(COLUMNS, rows)}\n\n"
+        f"Each agent in {runs} child process(es), alternated; in each, {rounds} rounds of "
+        f"{CALLS_PER_FLUSH} in-process calls an app, bare and wrapped interleaved ABBA, this thread's CPU "
+        "time, a reporter's flush between wrapped batches (untimed, on this thread: no reporter thread "
+        "runs). The ratio is the median of the rounds' ratios, then of the children's. Load average "
+        f"(1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+        f"(nproc {os.cpu_count()})."
+    )
+    report("in_process", "Agent request path, timed in process", body, argv, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,7 +15,9 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.in_process import CALLS_PER_FLUSH, minimal_app, wsgi_call_us
 
@@ -78,11 +80,18 @@ def child(app_name: str, variant: str, calls: int) -> None:
                 recorder.events.clear()
 
 
-def counted(app_name: str, variant: str, calls: int, caches: bool = True) -> Counts:
+def counted(
+    app_name: str, variant: str, calls: int, caches: bool = True, against: Path | None = None
+) -> Counts:
     """What valgrind counts over a whole child run of `calls` requests (without `caches`, only the
-    instructions: twice as fast, the data figures NaN)."""
+    instructions: twice as fast, the data figures NaN); with `against`, the agent of that checkout
+    (its `agent/` ahead of this one's on the child's path)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("THREADPULSE_")}
     env["PYTHONHASHSEED"] = "0"  # the same dict layouts every run
+    if against is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(against / "agent"), env.get("PYTHONPATH", "")]).rstrip(
+            os.pathsep
+        )
     out = subprocess.run(
         [VALGRIND, "--tool=cachegrind", f"--cache-sim={'yes' if caches else 'no'}",
          "--cachegrind-out-file=/dev/null",
@@ -95,33 +104,56 @@ def counted(app_name: str, variant: str, calls: int, caches: bool = True) -> Cou
     return Counts(*(float(m.group(1).replace(",", "")) if m else math.nan for m in found.values()))
 
 
-def per_request(app_name: str, variant: str, calls: int, caches: bool = True) -> Counts:
-    """One request's counts: (2N requests − N requests) / N."""
-    once, twice = counted(app_name, variant, calls, caches), counted(app_name, variant, 2 * calls, caches)
+def per_request(once: Counts, twice: Counts, calls: int) -> Counts:
+    """One request's counts from runs of N and 2N requests: (2N − N) / N."""
     diff = twice - once
     return Counts(diff.instructions / calls, diff.data / calls, diff.d1_misses / calls)
 
 
-def measure(calls: int, apps: tuple[str, ...] = APPS, caches: bool = True) -> list[list[object]]:
-    """One row per app: the bare counts and what the agent adds, on the request path and with the
-    reporter's flush."""
+def measure(
+    calls: int, apps: tuple[str, ...] = APPS, caches: bool = True, against: Path | None = None
+) -> list[list[object]]:
+    """One row per app and agent: the bare counts and what the agent adds, on the request path and
+    with the reporter's flush; with `against`, a second row per app for that checkout's agent,
+    measured in the same run against the same bare counts. The valgrind children run one a core
+    at once: a count does not depend on what else runs."""
+    agents = (None, against) if against is not None else (None,)
+    runs = [
+        (app_name, variant, agent, size)
+        for app_name in apps
+        for variant in VARIANTS
+        for agent in (agents if variant != "bare" else (None,))
+        for size in (calls, 2 * calls)
+    ]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        found = pool.map(lambda run: counted(run[0], run[1], run[3], caches, run[2]), runs)
+        counts = dict(zip(runs, found, strict=True))
+
+    def one(app_name: str, variant: str, agent: Path | None) -> Counts:
+        key = (app_name, variant, agent)
+        return per_request(counts[(*key, calls)], counts[(*key, 2 * calls)], calls)
+
     rows = []
     for app_name in apps:
-        counts = {variant: per_request(app_name, variant, calls, caches) for variant in VARIANTS}
-        bare = counts["bare"]
-        path, flushed = counts["agent"] - bare, counts["flushed"] - counts["agent"]
-        rows.append(
-            [
-                "Flask /hello" if app_name == "flask" else "minimal WSGI app",
-                bare.instructions,
-                path.instructions,
-                f"{100 * path.instructions / bare.instructions:.1f}%",
-                path.data,
-                path.d1_misses,
-                flushed.instructions,
-            ]
-        )
+        bare = one(app_name, "bare", None)
+        for agent in agents:
+            path = one(app_name, "agent", agent) - bare
+            flushed = one(app_name, "flushed", agent) - bare - path
+            name = "Flask /hello" if app_name == "flask" else "minimal WSGI app"
+            rows.append(_row(f"{name}, {agent.name}'s agent" if agent else name, bare, path, flushed))
     return rows
+
+
+def _row(name: str, bare: Counts, path: Counts, flushed: Counts) -> list[object]:
+    return [
+        name,
+        bare.instructions,
+        path.instructions,
+        f"{100 * path.instructions / bare.instructions:.1f}%",
+        path.data,
+        path.d1_misses,
+        flushed.instructions,
+    ]
 
 
 COLUMNS = [
@@ -144,12 +176,27 @@ def main(argv: list[str] | None = None) -> int:
 
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=2000, help="N: each variant runs N and 2N requests")
+    p.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="also count the agent of the checkout in DIR (e.g. main's)",
+    )
     args = p.parse_args(args_in)
+    if args.against is not None and not (args.against / "agent" / "threadpulse_agent").is_dir():
+        print(
+            f"--against {args.against}: no agent/threadpulse_agent there; give a checkout's root",
+            file=sys.stderr,
+        )
+        return 2
     if shutil.which(VALGRIND) is None:
         print(f"{VALGRIND} is missing: apt-get install -y valgrind", file=sys.stderr)
         return 2
     calls = 50 if args.quick else args.calls
-    rows = measure(calls, ("minimal",), caches=False) if args.quick else measure(calls)
+    if args.quick:
+        rows = measure(calls, ("minimal",), caches=False, against=args.against)
+    else:
+        rows = measure(calls, against=args.against)
     body = (
         f"{table(COLUMNS, rows)}\n\n"
         f"valgrind cachegrind (simulated caches), one child Python per variant and size, {calls} and "

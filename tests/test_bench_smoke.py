@@ -18,7 +18,7 @@ from tests.support import ROOT
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("name", [*BENCHMARKS, "soak", "viewers --processes 1"])
+@pytest.mark.parametrize("name", [*BENCHMARKS, "soak", "viewers --processes 1", "in_process --against ."])
 def test_quick_variant_prints_a_table(name):
     """Tables, each a header, its rule and at least one row of figures; docs/benchmarks.md untouched."""
     doc = ROOT / "docs" / "benchmarks.md"
