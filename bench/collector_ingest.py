@@ -2,7 +2,8 @@
 
 A sender process on the other core sends synthetic agent datagrams (begin/end pairs, tagged, 80
 events each as the agent batches them) at fixed rates, then as fast as it can. The collector runs
-here, pinned to one core, exactly as in the dashboard (socket, decode, model, /proc sampling).
+here, pinned to one core, exactly as in the dashboard (its receiving thread: socket, decode, model;
+the /proc rounds run on a thread of their own).
 Targets: at least 100,000 events/s; no loss up to 50,000/s; beyond, every loss counted.
 """
 
@@ -71,7 +72,7 @@ def one_rate(rate: int, seconds: float) -> dict:
     argv = on_cpu(SENDER_CPU, [sys.executable, "-m", "bench.collector_ingest", "--send", f"{port},{rate}"])
     argv += ["--seconds", str(seconds)]
     timeline: list[Sample] = []
-    tid = collector._thread.native_id
+    tid = collector.receiver_id
     try:
         with spawned(argv) as proc:
             deadline = time.monotonic() + seconds + 10
@@ -190,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     body = (
         f"{table(columns, rows)}\n\n"
-        f"Collector thread (socket, decode, model, /proc sampling) pinned to core {COLLECTOR_CPU}; "
+        "Collector's receiving thread (socket, decode, model; its /proc rounds on a thread of their own) "
+        f"pinned to core {COLLECTOR_CPU}; "
         f"sender process on core {SENDER_CPU} sending {EVENTS_PER_DATAGRAM}-event datagrams; "
         f'{rounds} rounds of {seconds:g} s per rate, interleaved; medians. "folded" is measured '
         'while the count rises, so at fixed rates it equals the offered rate. "Per CPU-second" '

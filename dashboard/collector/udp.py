@@ -94,6 +94,11 @@ class Collector:
         host, port = self.sock.getsockname()[:2]
         return f"udp://{host_port(ANY_TO_LOOPBACK.get(host, host), port)}"
 
+    @property
+    def receiver_id(self) -> int | None:
+        """The native id of the thread that takes the datagrams in (for a benchmark of its CPU)."""
+        return self._threads[0].native_id
+
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
