@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from dashboard.addresses import ANY_TO_LOOPBACK, family, host_port, is_loopback
 from dashboard.collector.guard import ReplayGuard
-from dashboard.collector.procfs import accept_backlog, sample_process
+from dashboard.collector.listen_queue import accept_backlog
+from dashboard.collector.procfs import sample_process
 from dashboard.model.events import Datagrams, Sample
 from dashboard.model.live import Model
 from dashboard.model.store import Store
