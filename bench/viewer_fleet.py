@@ -34,10 +34,25 @@ PROBE_EVERY_S = 0.05
 BURST_MS = 100
 SLOTS = 8  # the primary's default server: 2 workers × 4 threads
 HEALTH_P99_MS = 200.0
+# The rooms stand for a room's phones, which take none of the server's cores; on this one machine
+# they share them, so they run at the lowest priority and the servers come first. Their own
+# frames and delays are still measured; `--rooms-nice 0` puts them level with the servers.
+ROOMS_NICE = 19
 
 
-def _crowd(port: int, count: int) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "bench.crowd", "--port", str(port), "--viewers", str(count)]
+def _crowd(port: int, count: int, nice: int) -> subprocess.Popen:
+    argv = [
+        "nice",
+        "-n",
+        str(nice),
+        sys.executable,
+        "-m",
+        "bench.crowd",
+        "--port",
+        str(port),
+        "--viewers",
+        str(count),
+    ]
     return subprocess.Popen(argv, cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -57,7 +72,7 @@ def _health(url: str, stop: threading.Event, out: list[float]) -> None:
             out.append(math.inf)
 
 
-def session(processes: int, per_process: int, proxied: int, seconds: float) -> dict:
+def session(processes: int, per_process: int, proxied: int, seconds: float, nice: int) -> dict:
     """One fleet, one session: the rooms joined, a burst on the primary, the figures."""
     with ExitStack() as stack:
         queue, redis_proc = stack.enter_context(redis_server())
@@ -71,7 +86,7 @@ def session(processes: int, per_process: int, proxied: int, seconds: float) -> d
             stack.callback(viewers[-1].stop_leaving_nothing, 20)
         proxy = stack.enter_context(nginx_round_robin([v.url.removeprefix("http://") for v in viewers]))
         ports = [v.port for v in viewers] + [int(proxy.rsplit(":", 1)[1])]
-        crowds = [_crowd(port, per_process) for port in ports[:-1]] + [_crowd(ports[-1], proxied)]
+        crowds = [_crowd(port, per_process, nice) for port in ports[:-1]] + [_crowd(ports[-1], proxied, nice)]
         for crowd in crowds:
             stack.callback(crowd.wait)
             stack.callback(crowd.kill)
@@ -121,10 +136,10 @@ def _messages_since(viewer: Dashboard, frames0: int) -> int:
     return (health["frames_sent"] - frames0) * health["viewers"]
 
 
-def body(processes: int, per_process: int, proxied: int, seconds: float, quick: bool) -> str:
+def body(processes: int, per_process: int, proxied: int, seconds: float, quick: bool, nice: int) -> str:
     """Run the session and say what it measured, as a table and how it was measured."""
     load = os.getloadavg()
-    result = session(processes, per_process, proxied, seconds)
+    result = session(processes, per_process, proxied, seconds, nice)
     rows = []
     names = [f"viewer-only process {i + 1} (direct)" for i in range(processes)] + ["through nginx"]
     costs = [
@@ -176,8 +191,9 @@ def body(processes: int, per_process: int, proxied: int, seconds: float, quick: 
         " primary (`run.py --message-queue`, default gthread 2 × 4 workload), "
         f"{processes} viewer-only processes (`run.py --viewers-only`, gevent) and nginx round robin over them"
         " (tests/proxies.py's config), all on this machine; a room of raw WebSocket Socket.IO viewers"
-        " (bench/crowd.py, a child process each) joins each viewer-only process directly and one more"
-        " through nginx; then an io burst on the primary keeps frames due every 50 ms for"
+        f" (bench/crowd.py, a child process each, at nice {nice}: phones elsewhere take none of the"
+        " server's cores) joins each viewer-only process directly and one more through nginx; then an io"
+        " burst on the primary keeps frames due every 50 ms for"
         f" {seconds:g} s while `/api/health` is probed through nginx every {PROBE_EVERY_S * 1000:.0f} ms"
         f" ({PROBE_TIMEOUT_S:g} s timeout: failed). Frame delay: arrival minus the frame's `now_ms`"
         " (one host, one monotonic clock). Process core: each viewer-only process's gunicorn worker over the"

@@ -193,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--per-process", type=int, default=500, help="with --processes: viewers on each process")
     p.add_argument("--proxied", type=int, default=300, help="with --processes: viewers through nginx")
+    p.add_argument(
+        "--rooms-nice",
+        type=int,
+        default=viewer_fleet.ROOMS_NICE,
+        help="with --processes: the rooms' niceness (default %(default)s: the servers first, as with phones)",
+    )
     args = p.parse_args(argv)
     if args.processes is not None:
         quick = (
@@ -200,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.quick
             else (args.processes, args.per_process, args.proxied, args.seconds)
         )
-        text = viewer_fleet.body(*quick, quick=args.quick)
+        text = viewer_fleet.body(*quick, quick=args.quick, nice=args.rooms_nice)
         report(
             "viewers", "Viewers across processes: a primary, Redis, nginx", text, argv, args, "viewer-fleet"
         )
