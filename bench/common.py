@@ -69,6 +69,14 @@ def checkouts(against: Path | None) -> dict[str, Path | None]:
     return {"this tree": None} if against is None else {"this tree": None, str(against): against}
 
 
+def no_agent_in(tree: Path | None) -> bool:
+    """Whether `--against tree` names a folder with no agent to measure (said on stderr)."""
+    if tree is None or (tree / "agent" / "threadpulse_agent").is_dir():
+        return False
+    print(f"--against {tree}: no agent/threadpulse_agent there; give a checkout's root", file=sys.stderr)
+    return True
+
+
 def run_py_of(tree: Path | None) -> dict:
     """tests.support.Dashboard's arguments for another checkout's run.py (none for this one's)."""
     return {} if tree is None else {"command": [sys.executable, str(tree / "run.py")], "cwd": tree}

@@ -138,18 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     if args_in[:1] == ["--child"]:
         _child(int(args_in[1]))
         return 0
-    from bench.common import median, parser, report, table
+    from bench.common import median, no_agent_in, parser, report, table
 
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=101, help="rounds of each app in each child")
     p.add_argument("--runs", type=int, default=2, help="child processes per agent, alternated")
     p.add_argument("--against", type=Path, metavar="DIR", help="also time the agent of the checkout in DIR")
     args = p.parse_args(args_in)
-    if args.against is not None and not (args.against / "agent" / "threadpulse_agent").is_dir():
-        print(
-            f"--against {args.against}: no agent/threadpulse_agent there; give a checkout's root",
-            file=sys.stderr,
-        )
+    if no_agent_in(args.against):
         return 2
     rounds, runs = (3, 1) if args.quick else (args.rounds, args.runs)
     agents: list[Path | None] = [None, args.against] if args.against is not None else [None]

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args_in[:1] == ["--child"]:
         child(args_in[1], args_in[2], int(args_in[3]))
         return 0
-    from bench.common import parser, report, table  # not in the child: it imports the dashboard
+    from bench.common import no_agent_in, parser, report, table  # not in the child: it imports the dashboard
 
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=2000, help="N: each variant runs N and 2N requests")
@@ -183,11 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also count the agent of the checkout in DIR (e.g. main's)",
     )
     args = p.parse_args(args_in)
-    if args.against is not None and not (args.against / "agent" / "threadpulse_agent").is_dir():
-        print(
-            f"--against {args.against}: no agent/threadpulse_agent there; give a checkout's root",
-            file=sys.stderr,
-        )
+    if no_agent_in(args.against):
         return 2
     if shutil.which(VALGRIND) is None:
         print(f"{VALGRIND} is missing: apt-get install -y valgrind", file=sys.stderr)
