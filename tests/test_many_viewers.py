@@ -116,9 +116,9 @@ def test_a_viewer_process_metrics_are_its_viewers_and_both_count_what_redis_did_
         fleet.primary.wait_run(fleet.primary.fire("io", 2, 100))
         wait_for(lambda: dash.get("/api/health").json()["frames_sent"] > before, 10, what="frames relayed")
         text = dash.get("/metrics").text
-        assert "threadpulse_viewers 1.0" in text and "threadpulse_mirror_seeds_total 1.0" in text
-        (sent,) = [line for line in text.splitlines() if line.startswith("threadpulse_frames_sent_total ")]
-        assert float(sent.split()[1]) > before
+        figures = {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line[:1] != "#"}
+        assert figures["threadpulse_viewers"] == 1 and figures["threadpulse_frames_sent_total"] > before
+        assert figures["threadpulse_mirror_seeds_total"] >= 1  # once more for each frame a busy machine lost
         assert "threadpulse_queue_dropped_total 0.0" in text
         assert "threadpulse_capacity" not in text and "threadpulse_collector_rejected" not in text
         primary = fleet.primary.get("/metrics").text
