@@ -61,6 +61,7 @@ class Messages:
         offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if deflate else ""
         head = handshake(self.sock, port, offer)
         assert (b"permessage-deflate" in head.lower()) == deflate, head
+        self.accepted = head  # the handshake's answer, extensions and their parameters included
         self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
         self.compressed = 0
 
@@ -282,29 +283,31 @@ def test_a_viewer_that_misses_pings_is_closed_connection_and_all_and_counted(das
         sock.close()
 
 
-def test_every_viewer_reads_the_same_frames_the_plain_ones_as_the_same_bytes(dashboard):
+def test_every_viewer_reads_the_same_frames_and_viewers_alike_get_the_same_bytes(dashboard):
     """The law of dashboard/web/shared_frame.py: building a broadcast's WebSocket frame once for
     every viewer changes nothing a viewer receives. Viewers without extensions get the very same
-    bytes; a viewer that asked for permessage-deflate (as browsers do) gets each message
-    compressed on its own connection, and reads the same text."""
-    viewers = [Messages(dashboard.port), Messages(dashboard.port), Messages(dashboard.port, deflate=True)]
+    bytes; viewers that asked for permessage-deflate (as browsers do) are answered with
+    server_no_context_takeover, so they too get one another's very bytes, compressed, and read
+    the same text (inflated with one context for the connection, as browsers keep it)."""
+    viewers = [Messages(dashboard.port, deflate=deflate) for deflate in (False, False, True, True)]
     try:
         for viewer in viewers:
             viewer.next()  # Engine.IO's open packet
             join(viewer.sock)
-        wait_for(lambda: dashboard.get("/api/health").json()["viewers"] == 3, 10, what="three viewers")
+        wait_for(lambda: dashboard.get("/api/health").json()["viewers"] == 4, 10, what="four viewers")
         run = dashboard.fire("io", 8, 200)
-        named = f'"{run}"'.encode()  # in frames cut once the run began, when all three watched
+        named = f'"{run}"'.encode()  # in frames cut once the run began, when all four watched
         first = viewers[0].frames(4, lambda text: named in text)
         frames = [first] + [
             viewer.frames(4, lambda text: json.loads(text[2:])[1]["version"] == min(first))
             for viewer in viewers[1:]
         ]
-        assert frames[0] == frames[1]  # wire bytes and text alike
+        assert frames[0] == frames[1] and frames[2] == frames[3]  # wire bytes and text alike
         assert {v: text for v, (_, text) in frames[2].items()} == {
             v: text for v, (_, text) in frames[0].items()
         }
         assert viewers[2].compressed >= 4 and viewers[0].compressed == 0
+        assert all(b"server_no_context_takeover" in viewer.accepted for viewer in viewers[2:])
     finally:
         for viewer in viewers:
             viewer.sock.close()

@@ -18,7 +18,7 @@ from dataclasses import replace
 import simple_websocket
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Event
-from wsproto.extensions import Extension
+from wsproto.extensions import Extension, PerMessageDeflate
 from wsproto.frame_protocol import CloseReason, Opcode, RsvBits
 
 NO_BITS = RsvBits(False, False, False)  # MessageLimit claims no reserved bit of a frame
@@ -50,20 +50,41 @@ class MessageLimit(Extension):
 
 
 class _LimitedConnection(WSConnection):
-    """wsproto's server side, which accepts a connection with MessageLimit among its extensions."""
+    """wsproto's server side, which accepts a connection with MessageLimit among its extensions,
+    and permessage-deflate (simple-websocket's, when the client offers it, as browsers do) with
+    `server_no_context_takeover`: each message compressed on its own, so that the same message
+    is the same bytes on every connection that compresses alike (shared_frame.py builds it once)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__(ConnectionType.SERVER)
         self.limit = limit
-        self.rewrites = True  # whether an extension rewrites outgoing messages: unknown until accepted
+        self.frame_kind: tuple | None = None  # connections of one kind frame a message alike; None:
+        # not known yet, or an extension that keeps state between messages
 
     def send(self, event: Event) -> bytes:
         if not isinstance(event, AcceptConnection):
             return super().send(event)
-        others = event.extensions  # simple-websocket's permessage-deflate, if the client asked for it
+        others = [
+            PerMessageDeflate(server_no_context_takeover=True) if isinstance(ext, PerMessageDeflate) else ext
+            for ext in event.extensions
+        ]
         accept = super().send(replace(event, extensions=[*others, MessageLimit(self.limit)]))
-        self.rewrites = any(ext.enabled() for ext in others)
+        self.frame_kind = _frame_kind([ext for ext in others if ext.enabled()])
         return accept
+
+
+def _frame_kind(enabled: list[Extension]) -> tuple | None:
+    """What decides a message's bytes on a connection with these extensions on, or None when
+    they depend on the connection's history."""
+    if not enabled:
+        return ("plain",)
+    if (
+        len(enabled) == 1
+        and isinstance(enabled[0], PerMessageDeflate)
+        and enabled[0].server_no_context_takeover
+    ):
+        return ("deflate", enabled[0].server_max_window_bits)
+    return None
 
 
 class LimitedServer(simple_websocket.Server):
