@@ -67,10 +67,10 @@ async def _line() -> str:
     return (await asyncio.to_thread(sys.stdin.readline)).strip()
 
 
-async def room(port: int, count: int, slow: int) -> dict:
+async def room(port: int, count: int, slow: int, deflate: bool = False) -> dict:
     started = time.monotonic()
     slow_tasks = await _slow(port, slow)
-    viewers = [Viewer() for _ in range(count)]
+    viewers = [Viewer(deflate) for _ in range(count)]
     readers = await _join(viewers, port)
     joined = sum(1 for v in viewers if v.snapshots)
     print(f"ready {joined} {time.monotonic() - started:.1f}", flush=True)
@@ -105,8 +105,9 @@ def main() -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--viewers", type=int, required=True)
     p.add_argument("--slow", type=int, default=0)
+    p.add_argument("--deflate", action="store_true", help="viewers offer permessage-deflate, as browsers do")
     args = p.parse_args()
-    print(json.dumps(asyncio.run(room(args.port, args.viewers, args.slow))), flush=True)
+    print(json.dumps(asyncio.run(room(args.port, args.viewers, args.slow, args.deflate))), flush=True)
 
 
 if __name__ == "__main__":

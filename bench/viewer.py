@@ -14,6 +14,7 @@ import os
 import re
 import struct
 import time
+import zlib
 
 NOW_MS = re.compile(rb'"now_ms":\s*([\d.]+)')
 
@@ -21,7 +22,10 @@ NOW_MS = re.compile(rb'"now_ms":\s*([\d.]+)')
 class Viewer:
     """One viewer: `latencies_ms` holds arrival time minus the frame's `now_ms` (same host clock)."""
 
-    def __init__(self) -> None:
+    def __init__(self, deflate: bool = False) -> None:
+        """`deflate`: offer permessage-deflate, as browsers do, and inflate what comes compressed."""
+        self.deflate = deflate
+        self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
         self.latencies_ms: list[float] = []
         self.snapshots = 0
         self.frames = 0
@@ -33,10 +37,11 @@ class Viewer:
         """Open the WebSocket and join the default namespace."""
         self._reader, self._writer = await asyncio.open_connection(host, port)
         key = base64.b64encode(os.urandom(16)).decode()
+        offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if self.deflate else ""
         self._writer.write(
             f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
             f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+            f"Sec-WebSocket-Version: 13\r\n{offer}\r\n".encode()
         )
         head = await self._reader.readuntil(b"\r\n\r\n")
         if b" 101 " not in head.split(b"\r\n", 1)[0]:
@@ -90,7 +95,10 @@ class Viewer:
                 continue
             parts.append(payload)
             if first & 0x80:
-                return b"".join(parts)
+                whole = b"".join(parts)
+                if first & 0x40:  # RSV1: compressed (permessage-deflate)
+                    whole = self._inflate.decompress(whole + b"\x00\x00\xff\xff")
+                return whole
 
     def _send(self, payload: bytes) -> None:
         """A masked text frame (clients must mask; a zero key leaves the bytes as they are)."""

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
+from typing import NamedTuple
 
 import psutil
 import requests
@@ -40,19 +41,16 @@ HEALTH_P99_MS = 200.0
 ROOMS_NICE = 19
 
 
-def _crowd(port: int, count: int, nice: int) -> subprocess.Popen:
-    argv = [
-        "nice",
-        "-n",
-        str(nice),
-        sys.executable,
-        "-m",
-        "bench.crowd",
-        "--port",
-        str(port),
-        "--viewers",
-        str(count),
-    ]
+class Rooms(NamedTuple):
+    """How the rooms run: their niceness, and whether their viewers offer permessage-deflate."""
+
+    nice: int = ROOMS_NICE
+    deflate: bool = False
+
+
+def _crowd(port: int, count: int, rooms: Rooms) -> subprocess.Popen:
+    argv = ["nice", "-n", str(rooms.nice), sys.executable, "-m", "bench.crowd", "--port", str(port)]
+    argv += ["--viewers", str(count), *(["--deflate"] if rooms.deflate else [])]
     return subprocess.Popen(argv, cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
@@ -72,7 +70,7 @@ def _health(url: str, stop: threading.Event, out: list[float]) -> None:
             out.append(math.inf)
 
 
-def session(processes: int, per_process: int, proxied: int, seconds: float, nice: int) -> dict:
+def session(processes: int, per_process: int, proxied: int, seconds: float, rooms: Rooms) -> dict:
     """One fleet, one session: the rooms joined, a burst on the primary, the figures."""
     with ExitStack() as stack:
         queue, redis_proc = stack.enter_context(redis_server())
@@ -86,7 +84,9 @@ def session(processes: int, per_process: int, proxied: int, seconds: float, nice
             stack.callback(viewers[-1].stop_leaving_nothing, 20)
         proxy = stack.enter_context(nginx_round_robin([v.url.removeprefix("http://") for v in viewers]))
         ports = [v.port for v in viewers] + [int(proxy.rsplit(":", 1)[1])]
-        crowds = [_crowd(port, per_process, nice) for port in ports[:-1]] + [_crowd(ports[-1], proxied, nice)]
+        crowds = [_crowd(port, per_process, rooms) for port in ports[:-1]] + [
+            _crowd(ports[-1], proxied, rooms)
+        ]
         for crowd in crowds:
             stack.callback(crowd.wait)
             stack.callback(crowd.kill)
@@ -136,10 +136,10 @@ def _messages_since(viewer: Dashboard, frames0: int) -> int:
     return (health["frames_sent"] - frames0) * health["viewers"]
 
 
-def body(processes: int, per_process: int, proxied: int, seconds: float, quick: bool, nice: int) -> str:
+def body(processes: int, per_process: int, proxied: int, seconds: float, quick: bool, rooms: Rooms) -> str:
     """Run the session and say what it measured, as a table and how it was measured."""
     load = os.getloadavg()
-    result = session(processes, per_process, proxied, seconds, nice)
+    result = session(processes, per_process, proxied, seconds, rooms)
     rows = []
     names = [f"viewer-only process {i + 1} (direct)" for i in range(processes)] + ["through nginx"]
     costs = [
@@ -191,8 +191,9 @@ def body(processes: int, per_process: int, proxied: int, seconds: float, quick: 
         " primary (`run.py --message-queue`, default gthread 2 × 4 workload), "
         f"{processes} viewer-only processes (`run.py --viewers-only`, gevent) and nginx round robin over them"
         " (tests/proxies.py's config), all on this machine; a room of raw WebSocket Socket.IO viewers"
-        f" (bench/crowd.py, a child process each, at nice {nice}: phones elsewhere take none of the"
-        " server's cores) joins each viewer-only process directly and one more through nginx; then an io"
+        f" (bench/crowd.py, a child process each, at nice {rooms.nice}: phones elsewhere take none of the"
+        f" server's cores{'; offering permessage-deflate, as browsers do' if rooms.deflate else ''})"
+        " joins each viewer-only process directly and one more through nginx; then an io"
         " burst on the primary keeps frames due every 50 ms for"
         f" {seconds:g} s while `/api/health` is probed through nginx every {PROBE_EVERY_S * 1000:.0f} ms"
         f" ({PROBE_TIMEOUT_S:g} s timeout: failed). Frame delay: arrival minus the frame's `now_ms`"

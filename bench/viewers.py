@@ -199,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         default=viewer_fleet.ROOMS_NICE,
         help="with --processes: the rooms' niceness (default %(default)s: the servers first, as with phones)",
     )
+    p.add_argument(
+        "--deflate",
+        action="store_true",
+        help="with --processes: viewers offer permessage-deflate, as browsers do",
+    )
     args = p.parse_args(argv)
     if args.processes is not None:
         quick = (
@@ -206,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.quick
             else (args.processes, args.per_process, args.proxied, args.seconds)
         )
-        text = viewer_fleet.body(*quick, quick=args.quick, nice=args.rooms_nice)
+        rooms = viewer_fleet.Rooms(args.rooms_nice, args.deflate)
+        text = viewer_fleet.body(*quick, quick=args.quick, rooms=rooms)
         report(
             "viewers", "Viewers across processes: a primary, Redis, nginx", text, argv, args, "viewer-fleet"
         )
