@@ -118,8 +118,8 @@ class Reporter:
                     continue
                 for event in events:
                     self.recorder.add(event)
-            events = self.recorder.waiting()
-            if self.flush(tasks) and events:  # a roster alone holds no click back
+            had_events = self.recorder.waiting() > 0
+            if self.flush(tasks) and had_events:  # a roster alone holds no click back
                 sent = ticked
             if stopping:
                 self._sock.close()
