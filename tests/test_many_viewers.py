@@ -57,6 +57,11 @@ def busy_on(view: dict | None, path: str) -> int:
     return sum(1 for task in tasks if (task.get("request") or {}).get("path") == path)
 
 
+def relayed_done(view: dict | None, run: str) -> int:
+    """Requests of run `run` done, as a viewer's view (or a mirror's state) has it."""
+    return next((r["done"] for r in (view or {}).get("runs", []) if r["id"] == run), -1)
+
+
 def test_a_viewer_process_relays_the_primarys_snapshot_and_burst_and_its_health_answers(fleet):
     """A newcomer of a viewer-only process starts from the mirror's snapshot, and the frames of
     a burst fired on the primary follow it through Redis. Meanwhile /api/health answers there
@@ -92,10 +97,14 @@ def test_a_viewer_process_relays_the_primarys_snapshot_and_burst_and_its_health_
         stop.set()
         poller.join(HEALTH_DEADLINE_S + 1)
         assert failures == [] and health_waits and not poller.is_alive()
-        relayed_runs = {r["id"]: r for r in viewer.view["runs"]}
-        assert relayed_runs[run]["done"] == 2 * CAPACITY
-        state = fleet.viewers[0].get("/api/state").json()  # the mirror, as a newcomer gets it
-        assert {r["id"]: r["done"] for r in state["runs"]}[run] == 2 * CAPACITY
+        # The tasks' ends (the agent's datagrams) and the run's count (the generator's reports)
+        # reach the primary apart and may be cut into different frames: wait for the count.
+        wait_for(lambda: relayed_done(viewer.view, run) == 2 * CAPACITY, 10, what="the run's count relayed")
+
+        def mirrored_done() -> int:  # the mirror, as a newcomer gets it
+            return relayed_done(fleet.viewers[0].get("/api/state").json(), run)
+
+        wait_for(lambda: mirrored_done() == 2 * CAPACITY, 10, what="the run's count mirrored")
         health = fleet.viewers[0].get("/api/health").json()
         assert health["primary"] == fleet.primary.url and health["viewers"] == 1
     finally:
