@@ -54,7 +54,7 @@ def create_app(
     )
     guard_hosts(app, config.host)  # after SocketIO, which wraps app.wsgi_app: this covers its paths too
 
-    def emit(event: str, data: dict, skip: str | None = None) -> None:
+    def emit(event: str, data: dict, skip: list[str] | None = None) -> None:
         # A viewer-only process's frames are for its own viewers: they never go back to the queue.
         socketio.emit(event, data, skip_sid=skip, ignore_queue=config.primary is not None)
 

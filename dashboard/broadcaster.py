@@ -17,6 +17,9 @@ from dashboard.model.live import Model
 from dashboard.model.store import Store
 from dashboard.model.views import SPANS_PER_FRAME, frame_parts, spans_view
 
+Emit = Callable[[str, dict, "list[str] | None"], None]
+"""How frames and snapshots leave: `emit(event, data, skip)`, to every viewer but those in `skip`."""
+
 log = logging.getLogger(__name__)
 
 FRAME_INTERVAL_S = 0.05
@@ -151,9 +154,7 @@ class Broadcaster(ViewerBook):
     even while no viewer watches this process.
     """
 
-    def __init__(
-        self, store: Store, emit: Callable[[str, dict, str | None], None], remote_viewers: bool = False
-    ) -> None:
+    def __init__(self, store: Store, emit: Emit, remote_viewers: bool = False) -> None:
         super().__init__()
         self.store = store
         self.emit = emit
@@ -171,15 +172,15 @@ class Broadcaster(ViewerBook):
         self._stop.set()
         self._thread.join(timeout=2)
 
-    def snapshot(self, viewer: str | None = None) -> dict:
-        """What `viewer` (a newcomer, or one that lost track) starts from: the view as of now.
+    def snapshot(self, newcomers: list[str] | None = None) -> dict:
+        """What `newcomers` (viewers that joined, or lost track) start from: the view as of now.
 
         Bringing the view up to date cuts a frame, which the other viewers get as usual.
         """
         with self._lock:
             frame = self._advance()
             if frame is not None:
-                self._send(frame, skip=viewer)
+                self._send(frame, skip=newcomers)
             now = self.store.now_ns()
             spans, series = self.store.use(lambda model: self._history_so_far(model, now))
             return snapshot_of(self._parts, self._version, now, spans, series)
@@ -218,7 +219,7 @@ class Broadcaster(ViewerBook):
         series = [p for p in model.series.since(0) if p["seq"] <= self._parts["series_seq"]]
         return spans, series
 
-    def _send(self, frame: dict, skip: str | None = None) -> None:
+    def _send(self, frame: dict, skip: list[str] | None = None) -> None:
         self.emit("frame", frame, skip)
         self._spend()
 

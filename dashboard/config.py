@@ -31,6 +31,11 @@ MAX_THREADS = 2000
 # frame diffs and datagram encoding run pure Python: at CPython's 5 ms each hand-over could cost up
 # to 5 ms (docs/live-frames.md). Never set in the server being watched.
 SWITCH_INTERVAL_S = 0.001
+# Viewers handed one message before an emit on the green worker's hub yields (dashboard/fanout.py).
+# Each hand-over wakes that viewer's writer greenlet, and gevent runs woken greenlets in order: a
+# room of 500 queued at once put every step of an /api/health request (accept, read, answer) behind
+# all 500 writes (~90 µs each here, py-spy), where now it waits behind at most this many.
+VIEWERS_PER_TURN = 50
 GREEN_CONNECTIONS = 5000  # open connections one green worker holds (viewers, slow clients, requests)
 DEFAULT_CAP_MB = 200  # run.py --record-cap-mb: a recording stops here, the dashboard runs on
 MAX_CAP_MB = 100_000

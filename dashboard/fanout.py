@@ -23,17 +23,14 @@ import gevent.queue
 import redis
 from socketio import Manager, PubSubManager, RedisManager
 
+from dashboard.config import VIEWERS_PER_TURN
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "flask-socketio"  # Flask-SocketIO's default: an external emitter finds us there
 # Messages waiting for Redis (a frame each, 20 a second): a minute's worth, then dropped and
 # counted, so that a slow or absent Redis never grows the dashboard or makes the hub wait.
 OUTBOX = 1200
-# Viewers handed a frame before the emit yields to the hub. Each hand-over wakes that viewer's
-# writer greenlet, and gevent runs woken greenlets in order: a room of 500 queued at once put
-# every step of an /api/health request (accept, read, answer) behind all 500 writes (~90 µs each
-# here, py-spy), where now it waits behind at most this many.
-VIEWERS_PER_TURN = 50
 
 
 class BadQueueURL(ValueError):

@@ -22,6 +22,8 @@ import gevent.socket
 from gevent.threadpool import ThreadPool
 from gunicorn.workers.ggevent import GeventWorker
 
+from dashboard.broadcaster import Emit
+
 SOCKETIO_PATH = "/socket.io/"
 
 
@@ -77,18 +79,15 @@ class OnThreads:
         return self.pool.apply(self.app, (environ, start_response))
 
 
-Emit = Callable[[str, dict, str | None], None]
-
-
 def hub_emit(emit: Emit) -> Emit:
-    """`emit(event, data, skip_viewer)` run on the hub, in call order, from any OS thread.
+    """`emit(event, data, skip)` run on the hub, in call order, from any OS thread.
 
     Flask-SocketIO's gevent queues belong to the hub; another thread must not touch them, so
     the broadcaster's thread hands each frame over (`run_callback_threadsafe` wakes the hub).
     """
     loop = gevent.get_hub().loop
 
-    def send(event: str, data: dict, skip: str | None = None) -> None:
+    def send(event: str, data: dict, skip: list[str] | None = None) -> None:
         loop.run_callback_threadsafe(gevent.spawn, emit, event, data, skip)
 
     return send

@@ -19,7 +19,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable
 
-from dashboard.broadcaster import ViewerBook, apply_frame, merge_frames, snapshot_of
+from dashboard.broadcaster import Emit, ViewerBook, apply_frame, merge_frames, snapshot_of
 from dashboard.model.history import SERIES_KEPT
 from dashboard.model.views import SPANS_IN_SNAPSHOT
 
@@ -53,7 +53,7 @@ class Mirror(ViewerBook):
     def __init__(
         self,
         primary: str,
-        emit: Callable[[str, dict, str | None], None],
+        emit: Emit,
         fetch: Callable[[str], dict] = fetch_base,
     ) -> None:
         super().__init__()
@@ -125,8 +125,9 @@ class Mirror(ViewerBook):
                     log.exception("mirror: relaying a frame failed")
                 self._spend()
 
-    def snapshot(self, viewer: str | None = None) -> dict:
-        """The view as of now in the shape of `GET /api/state`; NotSeeded before the first seed."""
+    def snapshot(self, newcomers: list[str] | None = None) -> dict:
+        """The view as of now in the shape of `GET /api/state`; NotSeeded before the first seed.
+        (`newcomers` for the broadcaster's signature: a mirror cuts no frame of its own.)"""
         with self._lock:
             if self._version is None:
                 raise NotSeeded(f"no view from the primary {self.primary} yet")

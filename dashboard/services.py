@@ -13,7 +13,7 @@ from typing import Protocol
 
 from flask import current_app
 
-from dashboard.broadcaster import Broadcaster
+from dashboard.broadcaster import Broadcaster, Emit
 from dashboard.children import Spawner
 from dashboard.collector.udp import Collector
 from dashboard.config import Config
@@ -199,7 +199,7 @@ class Services:
 
 def build(
     config: Config,
-    emit: Callable[[str, dict, str | None], None],
+    emit: Emit,
     on_end: Callable[[int], None] | None = None,
 ) -> Services:
     """Every service, wired; nothing runs until `start()`. `on_end(code)` stops the dashboard
@@ -248,9 +248,7 @@ def build(
     return Services(config, store, collector, spawner, servers, load, broadcaster, targets, launcher=launcher)
 
 
-def build_replay(
-    config: Config, emit: Callable[[str, dict, str | None], None], recording: Recording
-) -> Services:
+def build_replay(config: Config, emit: Emit, recording: Recording) -> Services:
     """The services of a replay: the recording drives the store on its own clock; no collector,
     no server, no load generator, no /proc sampling."""
     clock = ReplayClock(recording.start_ns, recording.end_ns, config.speed)
@@ -264,7 +262,7 @@ def build_replay(
     return Services(config, store, None, None, None, None, broadcaster, Targets(), replay=replayer)
 
 
-def build_viewers(config: Config, emit: Callable[[str, dict, str | None], None]) -> Services:
+def build_viewers(config: Config, emit: Emit) -> Services:
     """The services of a viewer-only process: the mirror of the primary's frames, sending them
     on with `emit`; an empty store (the API's reads that need the model answer 409 naming the
     primary); nothing else."""

@@ -8,35 +8,48 @@ viewer is still connecting (or already disconnecting), not connected, whatever t
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 from flask import request
-from flask_socketio import Namespace, SocketIO, emit
+from flask_socketio import Namespace, SocketIO
 
 from dashboard.broadcaster import Broadcaster
+from dashboard.config import VIEWERS_PER_TURN
 from dashboard.mirror import Mirror, NotSeeded
 from dashboard.services import Services
 from dashboard.web.viewer_sockets import PING_TIMEOUT
+
+log = logging.getLogger(__name__)
 
 RESYNC_EVERY_S = 0.5  # a full snapshot costs the dashboard far more than a frame
 
 
 class Viewers(Namespace):
     """The default namespace's handlers (`on_<event>`; events without one are ignored) and the
-    one place per-viewer state lives: when each viewer last got a snapshot."""
+    one place per-viewer state lives: when each viewer last got a snapshot.
+
+    Snapshots go out in batches: a viewer that joins (or asks again) waits for the next batch,
+    and one snapshot, built and encoded once, goes to every viewer waiting then. A room that
+    opens at once (a QR code on the projector) made a snapshot and its JSON per phone: with
+    1,000 joining together a third of the hub's time went to them, and every phone waited for
+    all of it. One viewer alone gets its own at once, after its connection is accepted.
+    """
 
     def __init__(self, broadcaster: Broadcaster | Mirror) -> None:
         super().__init__("/")
         self.broadcaster = broadcaster
         self._last_snapshot: dict[str, float] = {}  # viewer -> when it last got one (monotonic)
+        self._waiting: list[str] = []  # viewers the next batch is for, in the order they asked
+        self._sending = False  # a batch sender is on its way (one at a time)
         self._lock = threading.Lock()  # async handlers: one viewer's events may run at once
 
     def on_connect(self, auth: object = None) -> None:
         if self._sent_by_client():
             return
         self.broadcaster.viewers.add(request.sid)
-        self._send_snapshot(0.0)
+        self._want_snapshot(0.0)
 
     def on_disconnect(self, *reason: object) -> None:
         if self._sent_by_client():
@@ -50,25 +63,57 @@ class Viewers(Namespace):
     def on_resync(self, *_ignored: object) -> None:
         """A page that lost track asks again; more often than RESYNC_EVERY_S is ignored, so a
         viewer cannot make the dashboard build snapshots flat out (its next resync succeeds)."""
-        self._send_snapshot(RESYNC_EVERY_S)
+        self._want_snapshot(RESYNC_EVERY_S)
 
     def _sent_by_client(self) -> bool:
         """True when a `connect` or `disconnect` is an event the client sent on a live connection."""
         return self.socketio.server.manager.is_connected(request.sid, self.namespace)
 
-    def _send_snapshot(self, at_most_every_s: float) -> None:
+    def _want_snapshot(self, at_most_every_s: float) -> None:
+        """Put this viewer in the next batch, and start a sender if none is on its way."""
         now = time.monotonic()
         with self._lock:
             last = self._last_snapshot.get(request.sid)
             if last is not None and now - last < at_most_every_s:
                 return
             self._last_snapshot[request.sid] = now
+            self._waiting.append(request.sid)
+            if self._sending:
+                return
+            self._sending = True
+        # On the green worker a greenlet, which runs once this handler has returned: the viewers
+        # that join meanwhile are in its first batch.
+        self.socketio.start_background_task(self._send_snapshots)
+
+    def _send_snapshots(self) -> None:
+        """Send batches until no viewer waits; a batch that fails is logged, the next still goes."""
+        batch = self._next_batch()
+        while batch:
+            try:
+                self._send_batch(batch)
+            except Exception:
+                log.exception("a snapshot for %d viewers failed", len(batch))
+            batch = self._next_batch()
+
+    def _next_batch(self) -> list[str]:
+        """Up to VIEWERS_PER_TURN waiting viewers, oldest first; none ends the sender. An emit to
+        more yields to the hub midway (dashboard/fanout.py), where a frame cut after the snapshot
+        could reach the rest of the batch before it."""
+        with self._lock:
+            batch = self._waiting[:VIEWERS_PER_TURN]
+            del self._waiting[:VIEWERS_PER_TURN]
+            self._sending = bool(batch)
+            return batch
+
+    def _send_batch(self, batch: list[str]) -> None:
+        with self._lock:  # the frame that brings the view up to date is no use to a waiting viewer
+            newcomers = batch + self._waiting
         try:
-            snapshot = self.broadcaster.snapshot(request.sid)
+            snapshot = self.broadcaster.snapshot(newcomers)
         except NotSeeded:  # a viewer-only process not yet seeded: the next frame's gap asks again
             return
-        # This viewer is here, not behind the message queue: no other process needs its snapshot.
-        emit("snapshot", snapshot, to=request.sid, ignore_queue=True)
+        # These viewers are here, not behind the message queue: no other process needs it.
+        self.socketio.emit("snapshot", snapshot, to=batch, namespace=self.namespace, ignore_queue=True)
 
 
 def register(socketio: SocketIO, services: Services) -> None:
