@@ -60,13 +60,12 @@ def create_app(
 
     out = hub_emit(emit) if async_mode == "gevent" else emit
     if config.primary is not None:
-        services = build_viewers(config, out)
+        services = build_viewers(config, out, fanout)
         fanout.relay_to(services.broadcaster.relayed)
     elif config.replay is None:
-        services = build(config, out, on_end)
+        services = build(config, out, on_end, fanout)
     else:
-        services = build_replay(config, out, config.replay)
-    services.message_queue = fanout
+        services = build_replay(config, out, config.replay, fanout)
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(pages)

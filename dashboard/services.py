@@ -74,7 +74,7 @@ class Services:
     replay: Replayer | None = None
     recorder: Recorder | None = None
     launcher: Launcher | None = None
-    message_queue: MessageQueue | None = None  # set by the app when frames go through Redis
+    message_queue: MessageQueue | None = None  # when frames go through Redis
     _stopping: threading.Event = field(default_factory=threading.Event)
     _recording_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -201,9 +201,11 @@ def build(
     config: Config,
     emit: Emit,
     on_end: Callable[[int], None] | None = None,
+    message_queue: MessageQueue | None = None,
 ) -> Services:
     """Every service, wired; nothing runs until `start()`. `on_end(code)` stops the dashboard
-    (a launched command that exited before it listened). BadServerRequest, before anything is
+    (a launched command that exited before it listened); `message_queue` carries the frames to
+    viewer-only processes too. BadServerRequest, before anything is
     built, when the managed server's mode cannot start with its parameters (a Config holds them as
     given, unchecked: its mode checks them, here and as it starts)."""
     if config.managed:
@@ -225,7 +227,7 @@ def build(
 
     servers = ServerManager(spawner, collector.url, server_changed)
     load = LoadControl(store, spawner, collector.url, targets)
-    broadcaster = Broadcaster(store, emit, remote_viewers=config.message_queue is not None)
+    broadcaster = Broadcaster(store, emit, remote_viewers=message_queue is not None)
     launcher = None
     if config.command:
 
@@ -245,10 +247,15 @@ def build(
         launcher = Launcher(
             spawner, collector.url, list(config.command), cwd, config.target, launched, on_end, died
         )
-    return Services(config, store, collector, spawner, servers, load, broadcaster, targets, launcher=launcher)
+    return Services(
+        config, store, collector, spawner, servers, load, broadcaster, targets,
+        launcher=launcher, message_queue=message_queue,
+    )  # fmt: skip
 
 
-def build_replay(config: Config, emit: Emit, recording: Recording) -> Services:
+def build_replay(
+    config: Config, emit: Emit, recording: Recording, message_queue: MessageQueue | None = None
+) -> Services:
     """The services of a replay: the recording drives the store on its own clock; no collector,
     no server, no load generator, no /proc sampling."""
     clock = ReplayClock(recording.start_ns, recording.end_ns, config.speed)
@@ -257,16 +264,20 @@ def build_replay(config: Config, emit: Emit, recording: Recording) -> Services:
         clock=lambda: replayer.position_ns,
         wall=lambda: recording.header["started_wall"] + (replayer.position_ns - recording.start_ns) / 1e9,
     )
-    broadcaster = Broadcaster(store, emit, remote_viewers=config.message_queue is not None)
+    broadcaster = Broadcaster(store, emit, remote_viewers=message_queue is not None)
     replayer = Replayer(recording, store, clock, broadcaster.restart)
-    return Services(config, store, None, None, None, None, broadcaster, Targets(), replay=replayer)
+    return Services(
+        config, store, None, None, None, None, broadcaster, Targets(),
+        replay=replayer, message_queue=message_queue,
+    )  # fmt: skip
 
 
-def build_viewers(config: Config, emit: Emit) -> Services:
-    """The services of a viewer-only process: the mirror of the primary's frames, sending them
-    on with `emit`; an empty store (the API's reads that need the model answer 409 naming the
-    primary); nothing else."""
-    return Services(config, Store(), None, None, None, None, Mirror(config.primary, emit), Targets())
+def build_viewers(config: Config, emit: Emit, message_queue: MessageQueue) -> Services:
+    """The services of a viewer-only process: the mirror of the primary's frames, which come
+    through `message_queue`, sending them on with `emit`; an empty store (the API's reads that
+    need the model answer 409 naming the primary); nothing else."""
+    mirror = Mirror(config.primary, emit)
+    return Services(config, Store(), None, None, None, None, mirror, Targets(), message_queue=message_queue)
 
 
 def current_services() -> Services:
