@@ -249,7 +249,9 @@ def test_clicking_a_busy_tile_opens_the_inspector_with_its_stack(page: Page, das
     """The inspector shows the task's sampled stack (the workload's work.py while it computes),
     polled while open; Esc closes it and gives the focus back to the tile."""
     wait_for_idle_pool(page)
-    run = dashboard.fire("cpu", CAPACITY, 600)  # 4 threads share one GIL: about 2.4 s
+    # 4 threads share one GIL: about 6 s, so that on a busy machine the task is still computing
+    # when the inspector opens and polls its stack (at 600 ms each it had finished once, in CI)
+    run = dashboard.fire("cpu", CAPACITY, 1500)
     busy = page.locator(".tile[data-key]", has_text="/cpu").first
     expect(busy).to_be_visible(timeout=BUSY_WITHIN_MS)
     busy.click()
