@@ -41,10 +41,16 @@ setup: $(VENV)/.runtime $(VENV)/.agent node_modules/.browser-libs
 # ESLint's install first: it brings the browser libraries too, so `setup` finds them done.
 setup-dev: node_modules/.dev-tools setup $(VENV)/.dev
 
+# A venv without pip, then pip put in by $(PYTHON)'s own: 4 s where `venv` with its bundled pip and
+# an upgrade took 8.5 (of a first `make run`'s ~19). The venv keeps pip: uWSGI's mode installs with
+# it later. Pinned: 3.11's bundled 23.2 installed the requirements slower than it. A $(PYTHON)
+# without pip (or one older than 22.3, without --python) takes the slow road.
+PIP_VERSION := 26.3
 $(VENV)/bin/python:
 	@echo "== creating $(VENV) with $(PYTHON)"
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(PY) install --quiet --disable-pip-version-check pip==$(PIP_VERSION) \
+	  || { $(PY) -m ensurepip --default-pip && $(PY) -m pip install --quiet pip==$(PIP_VERSION); }
 
 $(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
 	@echo "== installing pinned requirements"
