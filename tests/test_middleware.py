@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import gc
 import threading
+import types
 import weakref
+from functools import partial
 
 from tests.support import udp_listener, wait_for
-from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.middleware import AgentMiddleware, is_agent, served
 from threadpulse_agent.protocol import Begin, End, Stack, decode, decode_event
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.reporter import Reporter, local_source
@@ -40,6 +42,21 @@ def serve(middleware: AgentMiddleware, path: str = "/x") -> None:
 
 def events_of(recorder: Recorder) -> list:
     return [decode_event(list(event)) for event in recorder.drain()]
+
+
+def test_a_server_is_handed_the_middlewares_bound_call_and_it_is_still_known_for_the_agent():
+    """Issue 22: a server calling the middleware instance went through type's call slot, which
+    packs the arguments in a tuple and looks `__call__` up (665 instructions a request); the bound
+    call it is handed now is called directly. Injection still tells it for the agent, so an app
+    instrumented by hand is not wrapped a second time (two agents counted each request twice)."""
+    recorder = Recorder()
+    middleware = AgentMiddleware(ok, recorder, TaskRegistry())
+    call = served(middleware)
+    assert type(call) is types.MethodType and call.__self__ is middleware
+    assert is_agent(call) and is_agent(middleware)
+    assert not is_agent(ok) and not is_agent(partial(middleware)) and not is_agent(None)
+    serve(call)
+    assert [type(event) for event in events_of(recorder)] == [Begin, End]
 
 
 def test_a_request_whose_begin_was_dropped_still_ends_under_a_number_of_its_own():
