@@ -81,6 +81,25 @@ def test_a_request_whose_begin_was_dropped_still_ends_under_a_number_of_its_own(
     assert recorder.dropped == 1
 
 
+def test_a_request_whose_begin_came_in_always_gets_its_end_in_and_the_buffer_stays_bounded():
+    """The end of a request whose begin is in the buffer goes in without the limit's check (one
+    length read less a request, issue 22): a full buffer no longer leaves a task shown busy for
+    want of its end, and the buffer holds at most its limit and one end per request in flight."""
+    recorder = Recorder(limit=2)
+    middleware = AgentMiddleware(ok, recorder, TaskRegistry())
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x"}
+    in_flight = [middleware(dict(environ), lambda *args: None) for _ in range(3)]  # the third's begin
+    assert recorder.dropped == 1  # found the buffer full
+    for body in in_flight:
+        body.close()
+    assert len(recorder.events) == 2 + 2  # the limit, and the ends of the two requests it holds
+    assert recorder.dropped == 2  # the third's end: its begin was dropped and there is no room
+    events = events_of(recorder)
+    assert [type(event) for event in events] == [Begin, Begin, End, End]  # in order of arrival
+    begins, ends = events[:2], events[2:]
+    assert sorted(end.request for end in ends) == sorted(begin.request for begin in begins)
+
+
 def test_a_closed_request_waiting_in_the_buffer_holds_neither_its_reply_nor_its_environ():
     """The request's record waits in the buffer until the reporter drains it (up to the buffer's
     limit of them when the reporter is held up): it keeps its figures, not the app's reply, the

@@ -29,8 +29,8 @@ class _Request:
 
     Made with no `__init__` (the middleware fills its slots), and no other call on the request path
     than the ones WSGI makes: measured by valgrind, each Python call costs the request ~400-1,000
-    instructions, and around Flask they run with cold caches. `status`, `rule` and `number` may
-    stay unset: the reporter reads them with a default.
+    instructions, and around Flask they run with cold caches. `tag`, `status`, `rule` and
+    `number` may stay unset: the reporter reads them with a default.
     """
 
     __slots__ = (
@@ -65,14 +65,16 @@ class _Request:
             # server's reply, connection or environ.
             self.inner = self.start_response = self.environ = None
             agent = self.agent
-            events = agent.events  # Recorder.add, inlined
-            waiting = len(events)
-            if waiting < agent.limit:
+            events = agent.events
+            if self.t_begin is None:  # its begin was dropped: its end comes in if there is room
+                agent.recorder.add(self)
+            elif events:
+                # Its begin came in below the limit: its end always follows, so the buffer holds at
+                # most the limit and one end per request in flight, and no length is read here.
                 events.append(self)
-                if not waiting:
-                    agent.recorder.notify()
             else:
-                agent.recorder.lose()
+                events.append(self)
+                agent.recorder.notify()
 
     def event(self) -> tuple:
         """The request's `begin` event the first time the reporter's drain meets it, its `end` the
@@ -86,7 +88,8 @@ class _Request:
             self.number = number = next(agent.numbers)
             if self.t_begin is not None:
                 agent.busy[task] = ident
-                return begin_event(task, self.t_begin, number, self.method, self.path, self.tag)
+                tag = getattr(self, "tag", "")
+                return begin_event(task, self.t_begin, number, self.method, self.path, tag)
         agent.busy.pop(task, None)
         route = getattr(getattr(self, "rule", None), "rule", None)
         status = getattr(self, "status", "")
@@ -133,11 +136,14 @@ class AgentMiddleware:
         request.agent = self
         request.start_response = start_response
         request.environ = environ
-        # `in` and a subscript, not `environ.get`: a method call costs ~130 instructions more
-        # (valgrind, around a minimal app), three of them a request.
-        request.method = environ["REQUEST_METHOD"] if "REQUEST_METHOD" in environ else ""
-        request.path = environ["PATH_INFO"] if "PATH_INFO" in environ else ""
-        request.tag = environ[TAG_ENVIRON] if TAG_ENVIRON in environ else ""
+        try:  # every server sets both (PEP 3333 lets an empty PATH_INFO be left out)
+            request.method = environ["REQUEST_METHOD"]
+            request.path = environ["PATH_INFO"]
+        except KeyError:
+            request.method = environ.get("REQUEST_METHOD", "")
+            request.path = environ.get("PATH_INFO", "")
+        if TAG_ENVIRON in environ:  # a load generator's request; left unset, the reporter reads ""
+            request.tag = environ[TAG_ENVIRON]
         request.t_begin = monotonic_ns()
         events = self.events  # Recorder.add, inlined
         waiting = len(events)

@@ -26,7 +26,9 @@ class Recorder:
 
     def __init__(self, limit: int = MAX_BUFFERED) -> None:
         # The request path appends to `events` itself, as `add` does (a Python call would cost it
-        # ~1,000 instructions an event): below `limit` only, waking `notify` on the first.
+        # ~1,000 instructions an event): below `limit` only, waking `notify` on the first; a
+        # request's end follows its begin past it (middleware.py), so at most `limit` entries
+        # and one end per request in flight wait.
         self.events: deque[Any] = deque()  # of entries, as above
         self.limit = limit
         self._drops = itertools.count()
