@@ -29,14 +29,14 @@ class _Request:
 
     Made with no `__init__` (the middleware fills its slots), and no other call on the request path
     than the ones WSGI makes: measured by valgrind, each Python call costs the request ~400-1,000
-    instructions, and around Flask they run with cold caches. `tag`, `status`, `rule` and
-    `number` may stay unset: the reporter reads them with a default.
+    instructions, and around Flask they run with cold caches. `status` and `rule` stay unset when
+    the app raised before it started its response: the reporter reads them with a default (a slot
+    read unset raises, a cost the reporter pays only then).
     """
 
     __slots__ = (
-        "agent", "ids", "start_response", "environ", "inner", "method", "path", "tag",  # request path
-        "t_begin", "t_end", "status", "rule",
-        "number",  # the reporter's
+        "agent", "ids", "start_response", "environ", "inner", "method", "path", "tag", "t_begin",
+        "t_end", "status", "rule",
     )  # fmt: skip
 
     def start(self, code: str, headers: list, exc_info: Any = None) -> Callable:
@@ -48,6 +48,8 @@ class _Request:
         environ = self.environ
         if "werkzeug.request" in environ:  # not Flask: skip a failing lookup (~300 instructions)
             self.rule = getattr(environ["werkzeug.request"], "url_rule", None)
+        else:
+            self.rule = None
         return self.start_response(code, headers, exc_info)
 
     def __iter__(self):
@@ -80,16 +82,19 @@ class _Request:
         """The request's `begin` event the first time the reporter's drain meets it, its `end` the
         second (or the first, when its begin was dropped: `t_begin` None). The request is numbered
         here, in the order the process began them, and its task is marked busy from its begin to
-        its end for the stack sampler: neither costs the request path a thing."""
+        its end for the stack sampler: neither costs the request path a thing. The number goes
+        into `ids` (task id, thread ident) with the begin: no other slot to read or fill."""
         agent = self.agent
-        task, ident = self.ids
-        number = getattr(self, "number", None)
-        if number is None:
-            self.number = number = next(agent.numbers)
+        ids = self.ids
+        if len(ids) == 3:  # its begin has been built
+            task, _, number = ids
+        else:
+            task, ident = ids
+            number = next(agent.numbers)
             if self.t_begin is not None:
+                self.ids = (task, ident, number)
                 agent.busy[task] = ident
-                tag = getattr(self, "tag", "")
-                return begin_event(task, self.t_begin, number, self.method, self.path, tag)
+                return begin_event(task, self.t_begin, number, self.method, self.path, self.tag)
         agent.busy.pop(task, None)
         route = getattr(getattr(self, "rule", None), "rule", None)
         status = getattr(self, "status", "")
@@ -142,8 +147,7 @@ class AgentMiddleware:
         except KeyError:
             request.method = environ.get("REQUEST_METHOD", "")
             request.path = environ.get("PATH_INFO", "")
-        if TAG_ENVIRON in environ:  # a load generator's request; left unset, the reporter reads ""
-            request.tag = environ[TAG_ENVIRON]
+        request.tag = environ[TAG_ENVIRON] if TAG_ENVIRON in environ else ""
         request.t_begin = monotonic_ns()
         events = self.events  # Recorder.add, inlined
         waiting = len(events)
