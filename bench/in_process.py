@@ -23,7 +23,7 @@ from pathlib import Path
 
 from werkzeug.test import EnvironBuilder
 
-from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent import middleware
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.reporter import Reporter, local_source
 from threadpulse_agent.tasks import TaskRegistry
@@ -59,6 +59,14 @@ def wsgi_call_us(app: Callable, path: str, calls: int) -> float:
     return (time.thread_time_ns() - started) / calls / 1e3
 
 
+def wrapped_in_agent(app: Callable, recorder: Recorder) -> Callable:
+    """The app in the agent's middleware as `instrument` hands it to a server: its bound call
+    (`middleware.served`), or, for an agent of before that (`--against` an older checkout), the
+    middleware itself."""
+    agent = middleware.AgentMiddleware(app, recorder, TaskRegistry())
+    return middleware.served(agent) if hasattr(middleware, "served") else agent
+
+
 def minimal_app(environ: dict, start_response: Callable) -> list[bytes]:
     """The least a WSGI app can do: what the agent costs apart from the app's own code."""
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -74,7 +82,7 @@ def path_cost(bare: Callable, path: str, rounds: int) -> PathCost:
 
     recorder = Recorder()
     recorder.notify = threading.Event().set
-    wrapped = AgentMiddleware(bare, recorder, TaskRegistry())
+    wrapped = wrapped_in_agent(bare, recorder)
     flush_us: list[float] = []
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
         sink.bind((HOST, 0))

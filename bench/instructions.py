@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.in_process import CALLS_PER_FLUSH, minimal_app, wsgi_call_us
+from bench.in_process import CALLS_PER_FLUSH, minimal_app, wrapped_in_agent, wsgi_call_us
 
 VALGRIND = "/usr/bin/valgrind"
 APPS = ("flask", "minimal")
@@ -49,10 +49,8 @@ def child(app_name: str, variant: str, calls: int) -> None:
     import socket
     import threading
 
-    from threadpulse_agent.middleware import AgentMiddleware
     from threadpulse_agent.recorder import Recorder
     from threadpulse_agent.reporter import Reporter, local_source
-    from threadpulse_agent.tasks import TaskRegistry
 
     if app_name == "flask":
         from workload import create_app
@@ -62,7 +60,7 @@ def child(app_name: str, variant: str, calls: int) -> None:
         bare = minimal_app
     recorder = Recorder()
     recorder.notify = threading.Event().set
-    app = bare if variant == "bare" else AgentMiddleware(bare, recorder, TaskRegistry())
+    app = bare if variant == "bare" else wrapped_in_agent(bare, recorder)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
         sink.bind(("127.0.0.1", 0))
         reporter = Reporter(sink.getsockname(), local_source("bench", "worker"), recorder)

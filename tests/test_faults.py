@@ -38,7 +38,7 @@ client = app.test_client()
 codes = sorted({client.get("/hello").status_code for _ in range(%d)})
 reporter = [t for t in threading.enumerate() if t.name == "threadpulse-reporter"]
 print(json.dumps({"codes": codes, "reporter_alive": bool(reporter) and reporter[0].is_alive(),
-                  "dropped": app.wsgi_app.recorder.dropped}))
+                  "dropped": app.wsgi_app.__self__.recorder.dropped}))
 """
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from threadpulse_agent import phases, server
 from threadpulse_agent.hubwatch import green_pollers
-from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.middleware import AgentMiddleware, served
 from threadpulse_agent.probes import QueueProbe
 from threadpulse_agent.protocol import phase_event
 from threadpulse_agent.recorder import Recorder
@@ -53,4 +53,4 @@ def instrument(app: Callable, mode: str | None = None) -> Callable:
 
     start_reporter()
     os.register_at_fork(after_in_child=start_reporter)
-    return middleware
+    return served(middleware)

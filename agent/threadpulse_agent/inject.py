@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from threadpulse_agent import asgi, instrument, probes
-from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.middleware import is_agent
 from threadpulse_agent.server import address, note_asgi_server, note_gunicorn_worker
 
 _instrumented_pid = 0  # the process whose WSGI app the agent wraps (0: none yet)
@@ -64,7 +64,7 @@ def _patch_gunicorn(module: ModuleType) -> None:
 def _instrumented(app: Any) -> bool:
     """Whether a WSGI app already runs under the agent: it is the agent, or a Flask app whose
     `wsgi_app` is (`app.wsgi_app = instrument(app.wsgi_app)`)."""
-    return isinstance(app, AgentMiddleware) or isinstance(getattr(app, "wsgi_app", None), AgentMiddleware)
+    return is_agent(app) or is_agent(getattr(app, "wsgi_app", None))
 
 
 def _is_asgi(app: Any) -> bool:
@@ -123,7 +123,7 @@ def _patch_flask(module: ModuleType) -> None:
                 serve = served.get(id(self))
                 if serve is None:
                     serve = partial(call, self)
-                    if not isinstance(self.wsgi_app, AgentMiddleware) and _claim():
+                    if not is_agent(self.wsgi_app) and _claim():
                         serve = instrument(serve)
                     served[id(self)] = serve
         return serve(environ, start_response)

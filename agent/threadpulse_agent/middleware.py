@@ -1,9 +1,10 @@
 """WSGI middleware that records when each request starts and ends on which task.
 
-The request path does O(1) work with no locks and no I/O: a thread-local lookup, two clock reads
-and two appends to the recorder's bounded buffer. What it appends is a record, the event's
-constructor and its raw arguments; the reporter thread builds the event from it (cutting texts,
-the status code, the route's name), off the request path. Nothing here may raise into the
+The request path does O(1) work with no locks and no I/O: a thread-local lookup, two clock reads,
+one object and two appends of it to the recorder's bounded buffer. The object is the request's
+record: the reporter thread builds its `begin` event the first time it drains it and its `end`
+the second (numbering the request, cutting texts, the status code, the route's name, and keeping
+the busy tasks the stack sampler reads), off the request path. Nothing here may raise into the
 application.
 """
 
@@ -23,24 +24,32 @@ from threadpulse_agent.tasks import TaskRegistry
 
 
 class _Request:
-    """One request in flight: passes the status on, and records the end when the server closes it.
+    """One request in flight, and its record in the recorder's buffer: the reply the server gets
+    back (it passes the status on, and records the end when the server closes it).
 
-    One object a request, made with no `__init__` (the middleware fills its slots), and no other
-    call on the request path than the ones WSGI makes: measured by valgrind, each Python call
-    costs the request ~400-1,000 instructions, and around Flask they run with cold caches.
+    Made with no `__init__` (the middleware fills its slots), and no other call on the request path
+    than the ones WSGI makes: measured by valgrind, each Python call costs the request ~400-1,000
+    instructions, and around Flask they run with cold caches. `status` and `rule` stay unset when
+    the app raised before it started its response: the reporter reads them with a default (a slot
+    read unset raises, a cost the reporter pays only then).
     """
 
-    __slots__ = ("agent", "task", "number", "status", "rule", "start_response", "inner", "environ")
+    __slots__ = (
+        "agent", "ids", "start_response", "environ", "inner", "method", "path", "tag", "t_begin",
+        "t_end", "status", "rule",
+    )  # fmt: skip
 
     def start(self, code: str, headers: list, exc_info: Any = None) -> Callable:
         # The status line and the URL rule the app matched (`/post/<int:post_id>`): werkzeug keeps
         # its request in the environ, and Flask's names the rule it routed to. Read now, once it
         # has routed: Flask empties `werkzeug.request` when its request context pops, before its
-        # `wsgi_app` returns. Both are made into the event's texts by the reporter (`_ended`).
+        # `wsgi_app` returns. Both are made into the event's texts by the reporter (`event`).
         self.status = code
         environ = self.environ
         if "werkzeug.request" in environ:  # not Flask: skip a failing lookup (~300 instructions)
             self.rule = getattr(environ["werkzeug.request"], "url_rule", None)
+        else:
+            self.rule = None
         return self.start_response(code, headers, exc_info)
 
     def __iter__(self):
@@ -53,27 +62,43 @@ class _Request:
             if close is not None:
                 close()
         finally:
-            agent, task = self.agent, self.task
-            events = agent.events  # Recorder.add, inlined
-            waiting = len(events)
-            if waiting < agent.limit:
-                events.append((_ended, task, monotonic_ns(), self.number, self.status, self.rule))
-                if not waiting:
-                    agent.recorder.notify()
+            self.t_end = monotonic_ns()
+            # What the reporter does not read: a buffer the reporter is slow to drain holds no
+            # server's reply, connection or environ.
+            self.inner = self.start_response = self.environ = None
+            agent = self.agent
+            events = agent.events
+            if self.t_begin is None:  # its begin was dropped: its end comes in if there is room
+                agent.recorder.add(self)
+            elif events:
+                # Its begin came in below the limit: its end always follows, so the buffer holds at
+                # most the limit and one end per request in flight, and no length is read here.
+                events.append(self)
             else:
-                agent.recorder.lose()
-            try:
-                del agent.busy[task]
-            except KeyError:  # forgotten by a fork meanwhile
-                pass
+                events.append(self)
+                agent.recorder.notify()
 
-
-def _ended(task: int, t_ns: int, number: int, status: Any, rule: Any) -> tuple:
-    """The `end` event of a request, built on the reporter thread from what the request path kept:
-    the status line's code, and the matched rule's text (None for an app that is not Flask's, or a
-    request no rule matched: a 404)."""
-    route = getattr(rule, "rule", None)
-    return end_event(task, t_ns, number, status[:3], route if type(route) is str else None)
+    def event(self) -> tuple:
+        """The request's `begin` event the first time the reporter's drain meets it, its `end` the
+        second (or the first, when its begin was dropped: `t_begin` None). The request is numbered
+        here, in the order the process began them, and its task is marked busy from its begin to
+        its end for the stack sampler: neither costs the request path a thing. The number goes
+        into `ids` (task id, thread ident) with the begin: no other slot to read or fill."""
+        agent = self.agent
+        ids = self.ids
+        if len(ids) == 3:  # its begin has been built
+            task, _, number = ids
+        else:
+            task, ident = ids
+            number = next(agent.numbers)
+            if self.t_begin is not None:
+                self.ids = (task, ident, number)
+                agent.busy[task] = ident
+                return begin_event(task, self.t_begin, number, self.method, self.path, self.tag)
+        agent.busy.pop(task, None)
+        route = getattr(getattr(self, "rule", None), "rule", None)
+        status = getattr(self, "status", "")
+        return end_event(task, self.t_end, number, status[:3], route if type(route) is str else None)
 
 
 class AgentMiddleware:
@@ -84,12 +109,13 @@ class AgentMiddleware:
         self.recorder = recorder
         self.events, self.limit = recorder.events, recorder.limit
         self.registry = registry
-        # Task id -> `threading.get_ident()` on the request's thread, for the stack sampler: the key of
-        # an OS thread's frame in `sys._current_frames()`. Under monkey patching it is a green id,
-        # unused: the task registry reads a green thread's frame from the greenlet.
+        # Task id -> `threading.get_ident()` on the request's thread, for the stack sampler: the key
+        # of an OS thread's frame in `sys._current_frames()` (under monkey patching a green id,
+        # unused: the task registry reads a green thread's frame from the greenlet). Kept by the
+        # reporter as it drains the requests' records (`_Request.event`), read by its sampler.
         self.busy: dict[int, int] = {}
-        self.numbers = itertools.count()  # a request's number in its process (a forked child's
-        # numbers follow on from its parent's: with its own pid, PID-N stays unique)
+        self.numbers = itertools.count()  # a request's number in its process, given by the
+        # reporter (a forked child's numbers follow on from its parent's: PID-N stays unique)
         self.server_seen = False  # the first request's environ tells what server runs us
         self._local = threading.local()  # `ids`: (task id, thread ident) of a task seen before
 
@@ -107,33 +133,30 @@ class AgentMiddleware:
         return ids
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        try:
-            task, ident = self._local.ids
-        except AttributeError:
-            task, ident = self._first_sight(environ)
-        self.busy[task] = ident
         request = _Request()
-        request.number = number = next(self.numbers)
+        try:
+            request.ids = self._local.ids
+        except AttributeError:
+            request.ids = self._first_sight(environ)
         request.agent = self
-        request.task = task
         request.start_response = start_response
-        request.status = ""
         request.environ = environ
-        request.rule = None
+        try:  # every server sets both (PEP 3333 lets an empty PATH_INFO be left out)
+            request.method = environ["REQUEST_METHOD"]
+            request.path = environ["PATH_INFO"]
+        except KeyError:
+            request.method = environ.get("REQUEST_METHOD", "")
+            request.path = environ.get("PATH_INFO", "")
+        request.tag = environ[TAG_ENVIRON] if TAG_ENVIRON in environ else ""
+        request.t_begin = monotonic_ns()
         events = self.events  # Recorder.add, inlined
         waiting = len(events)
         if waiting < self.limit:
-            # `in` and a subscript, not `environ.get`: a method call costs ~130 instructions more
-            # (valgrind, around a minimal app), three of them a request.
-            events.append(
-                (begin_event, task, monotonic_ns(), number,
-                 environ["REQUEST_METHOD"] if "REQUEST_METHOD" in environ else "",
-                 environ["PATH_INFO"] if "PATH_INFO" in environ else "",
-                 environ[TAG_ENVIRON] if TAG_ENVIRON in environ else "")
-            )  # fmt: skip
+            events.append(request)
             if not waiting:
                 self.recorder.notify()
         else:
+            request.t_begin = None
             self.recorder.lose()
         try:
             request.inner = self.app(environ, request.start)
@@ -142,3 +165,16 @@ class AgentMiddleware:
             request.close()
             raise
         return request
+
+
+def served(middleware: AgentMiddleware) -> Callable:
+    """What a server is handed to call: the middleware's bound `__call__`, not the middleware. A call
+    of an instance goes through its class's call slot (CPython's `slot_tp_call`), which packs the
+    arguments in a tuple and looks `__call__` up; a bound method is called directly: 665
+    instructions a request less (valgrind, around a minimal app)."""
+    return middleware.__call__
+
+
+def is_agent(app: Any) -> bool:
+    """Whether a WSGI app is the agent: its middleware, or the call `served` hands a server."""
+    return isinstance(getattr(app, "__self__", app), AgentMiddleware)

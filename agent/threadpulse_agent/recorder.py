@@ -2,8 +2,9 @@
 
 Request threads append events; the reporter drains them. When the buffer is full an event is
 dropped and counted, never waited for (tokio-console's subscriber does the same). An entry is an
-event, or a record of one, `(constructor, *arguments)`, which the reporter's drain builds: the
-request path appends its raw figures and the event's texts are made off it.
+event, a record of one, `(constructor, *arguments)`, or an object whose `event()` makes it (a WSGI
+request, which is its own record): the reporter's drain builds them, so the request path appends
+its raw figures and the event's texts are made off it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ class Recorder:
 
     def __init__(self, limit: int = MAX_BUFFERED) -> None:
         # The request path appends to `events` itself, as `add` does (a Python call would cost it
-        # ~1,000 instructions an event): below `limit` only, waking `notify` on the first.
-        self.events: deque[Sequence[Any]] = deque()
+        # ~1,000 instructions an event): below `limit` only, waking `notify` on the first; a
+        # request's end follows its begin past it (middleware.py), so at most `limit` entries
+        # and one end per request in flight wait.
+        self.events: deque[Any] = deque()  # of entries, as above
         self.limit = limit
         self._drops = itertools.count()
         self._dropped = 0
@@ -35,7 +38,7 @@ class Recorder:
         # the buffer non-empty until the reporter drains it, at most 20 times a second).
         self.notify: Callable[[], None] = _nobody
 
-    def add(self, event: Sequence[Any]) -> None:
+    def add(self, event: Any) -> None:
         """Buffer one event in O(1): deque.append and len are atomic under the GIL."""
         events = self.events
         waiting = len(events)
@@ -79,12 +82,12 @@ class Recorder:
         built: list[Sequence[Any]] = []
         keep = built.append
         for entry in taken:
-            head = entry[0]
-            if type(head) is str:
-                keep(entry)
-                continue
             try:
-                keep(head(*entry[1:]))
+                if type(entry) is not tuple:
+                    keep(entry.event())
+                    continue
+                head = entry[0]
+                keep(entry if type(head) is str else head(*entry[1:]))
             except Exception:
                 self.lose()
         return built

@@ -106,20 +106,19 @@ class Reporter:
             if self.registry is not None and (roster_due or self.registry.generation != seen):
                 seen = self.registry.generation
                 tasks = self.registry.alive()
+            # Drained before the pollers read: building a WSGI request's events keeps the busy
+            # tasks the stack sampler reads (middleware.py), so it samples the ones in a request now.
+            events = self.recorder.drain()
             now_ns = time.monotonic_ns()
             for poll in self.pollers:
                 try:
-                    events = poll(now_ns)
+                    events += poll(now_ns)
                 except Exception:
                     # A poller reads other threads' frames and the server's internals, which can
                     # change under it: its events this round are lost (and counted), never the
                     # reporter, whose end would silence the process for good.
                     self.recorder.lose()
-                    continue
-                for event in events:
-                    self.recorder.add(event)
-            had_events = self.recorder.waiting() > 0
-            if self.flush(tasks) and had_events:  # a roster alone holds no click back
+            if self._send(events, tasks) and events:  # a roster alone holds no click back
                 sent = ticked
             if stopping:
                 self._sock.close()
@@ -164,7 +163,9 @@ class Reporter:
     def flush(self, tasks: list[Task] | None = None) -> bool:
         """Send the events buffered now (what comes meanwhile waits for the next flush), plus the
         roster when given; True if anything was sent."""
-        events = self.recorder.drain()
+        return self._send(self.recorder.drain(), tasks)
+
+    def _send(self, events: list, tasks: list[Task] | None) -> bool:
         if not events and tasks is None:
             return False
         now_ns = time.monotonic_ns()
