@@ -83,7 +83,12 @@ class Viewers(Namespace):
             self._sending = True
         # On the green worker a greenlet, which runs once this handler has returned: the viewers
         # that join meanwhile are in its first batch.
-        self.socketio.start_background_task(self._send_snapshots)
+        try:
+            self.socketio.start_background_task(self._send_snapshots)
+        except BaseException:  # no sender (no thread to be had): the next viewer tries again
+            with self._lock:
+                self._sending = False
+            raise
 
     def _send_snapshots(self) -> None:
         """Send batches until no viewer waits; a batch that fails is logged, the next still goes."""
