@@ -70,13 +70,13 @@ class _Request:
             events = agent.events
             if self.t_begin is None:  # its begin was dropped: its end comes in if there is room
                 agent.recorder.add(self)
-            elif events:
+            else:
                 # Its begin came in below the limit: its end always follows, so the buffer holds at
                 # most the limit and one end per request in flight, and no length is read here.
+                wake = not events
                 events.append(self)
-            else:
-                events.append(self)
-                agent.recorder.notify()
+                if wake:
+                    agent.recorder.notify()
 
     def event(self) -> tuple:
         """The request's `begin` event the first time the reporter's drain meets it, its `end` the
