@@ -11,7 +11,9 @@ DEBIAN_PACKAGES := chromium wrk apache2 libapache2-mod-wsgi-py3 python3-venv red
 
 .PHONY: run test lint format setup setup-dev system-packages extras mod-wsgi free-threaded bench dist clean
 
-run: setup
+# The venv's packages and npm's browser libraries download side by side (-j2): ~2 s of a first run.
+run:
+	@$(MAKE) --no-print-directory -j2 setup
 	$(PY) run.py $(ARGS)
 
 # Two phases: the tests in two lanes at once (pytest-xdist; a file's tests share a lane, so its
@@ -85,8 +87,9 @@ system-packages:
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# What modes need beyond `make run` (requirements-uwsgi.txt: uWSGI, compiled, ~20 s), installed now
-# rather than when each is first chosen (dashboard/servers/on_demand.py): the tests run every mode.
+# What modes need beyond `make run` (requirements-uwsgi.txt: uWSGI, compiled, ~20 s;
+# requirements-granian.txt: Granian's 6.9 MB wheel), installed now rather than when each is first
+# chosen (dashboard/servers/on_demand.py): the tests run every mode.
 extras: setup
 	$(PY) -c "from dashboard.servers.modes import REGISTRY; [m.prepare() for m in REGISTRY.values()]"
 

@@ -8,12 +8,15 @@ import hashlib
 import subprocess
 import sys
 import threading
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from dashboard.files import PROJECT_ROOT
 from dashboard.servers.mode import BadServerRequest
+from dashboard.servers.modes import REGISTRY
 from dashboard.servers.modes.uwsgi_server import Uwsgi
 from dashboard.servers.on_demand import MARKER, BuildFailed, Extra, step
 
@@ -105,3 +108,22 @@ def test_a_failed_install_is_a_clear_refusal_and_leaves_the_mode_not_installed(t
     assert "tpdemo==2.0" in log.read_text()
     assert not mode.extra.installed() and not (mode.extra.folder / MARKER).exists()
     assert mode.view()["install"].startswith("Not installed yet: choosing it installs")
+
+
+def test_what_make_run_leaves_out_is_each_a_modes_extra_and_bundled_in_the_wheel():
+    """Issue 22: a first `make run` installs requirements.txt only; uWSGI (compiled) and Granian (a
+    6.9 MB wheel, half of what it would download) come when their mode is first chosen. A pin in
+    both would be downloaded anyway; an extra's file left out of the wheel would leave an installed
+    threadpulse unable to install the mode."""
+    extras = {mode.name: mode.extra for mode in REGISTRY.values() if mode.extra is not None}
+    assert sorted(extras) == ["granian", "uwsgi"]
+    runtime = (PROJECT_ROOT / "requirements.txt").read_text().lower()
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    bundled = pyproject["tool"]["hatch"]["build"]["targets"]
+    for extra in extras.values():
+        for pin in extra.pins().split(", "):
+            assert f"\n{pin.split('==')[0].lower()}==" not in runtime, pin
+        assert bundled["wheel"]["force-include"][extra.requirements.name] == (
+            f"dashboard/bundled/{extra.requirements.name}"
+        )
+        assert f"/{extra.requirements.name}" in bundled["sdist"]["include"]

@@ -43,9 +43,9 @@ Suites: {SUITE}
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 """
-REQUIREMENTS = PROJECT_ROOT / "requirements.txt"
-# What the modes that can run free-threaded need (granian too, where it is pinned and has a
-# free-threaded wheel).
+# The pins the venv's packages are held to: the dashboard's own, and those of the modes installed on
+# first use that can run free-threaded (granian, where it has a free-threaded wheel).
+REQUIREMENTS = (PROJECT_ROOT / "requirements.txt", PROJECT_ROOT / "requirements-granian.txt")
 PACKAGES = ("Flask", "gunicorn")
 OPTIONAL_PACKAGES = ("granian",)
 NICE = 15
@@ -77,10 +77,20 @@ def prepare(say: Callable[[str], None] = print) -> Path:
 
 
 def _venv_key() -> str:
-    """The interpreter the venv was made of and the pins it holds (requirements.txt)."""
+    """The interpreter the venv was made of and the pins it holds."""
     interpreters = sorted(str(p) for p in HOME.glob("python-*/bin/python3.13t"))
-    text = "\n".join([*interpreters[-1:], REQUIREMENTS.read_text()])
+    text = "\n".join([*interpreters[-1:], pins()])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pins() -> str:
+    """The text of every pins file a venv of another Python is held to: its key hashes it."""
+    return "\n".join(path.read_text() for path in REQUIREMENTS)
+
+
+def constraints() -> list[str]:
+    """pip's arguments holding an install to those pins."""
+    return [arg for path in REQUIREMENTS for arg in ("--constraint", str(path))]
 
 
 def _source_version(say: Callable[[str], None]) -> str:
@@ -150,9 +160,9 @@ def _make_venv(prefix: Path, say: Callable[[str], None]) -> None:
     shutil.rmtree(VENV, ignore_errors=True)
     subprocess.run([prefix / "bin" / "python3.13t", "-m", "venv", "--without-pip", VENV], check=True)
     pip = [sys.executable, "-m", "pip", "--python", str(PYTHON), "install", "--quiet"]
-    pip += ["--disable-pip-version-check", "--constraint", str(REQUIREMENTS)]
+    pip += ["--disable-pip-version-check", *constraints()]
     subprocess.run([*pip, *PACKAGES], check=True)
-    pinned = REQUIREMENTS.read_text().lower()
+    pinned = pins().lower()
     for name in OPTIONAL_PACKAGES:
         if f"\n{name}==" not in pinned:
             continue

@@ -129,7 +129,7 @@ def _user_python(path: Path, mode: Mode) -> Path:
 def _venv(python: Path) -> Path:
     """A venv of `python` holding the pinned Flask and gunicorn, made on first use and kept."""
     real = python.resolve()
-    key = hashlib.sha256(f"{real}\n{free_threaded.REQUIREMENTS.read_text()}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{real}\n{free_threaded.pins()}".encode()).hexdigest()[:16]
     venv = HOME / key
     venv_python = venv / "bin" / "python"
     if (venv / ".threadpulse-ready").exists():
@@ -153,7 +153,7 @@ def _make_venv(python: Path, venv: Path) -> None:
     steps = (
         [str(python), "-m", "venv", "--without-pip", str(venv)],
         [sys.executable, "-m", "pip", "--python", str(venv_python), "install", "--quiet"]
-        + ["--disable-pip-version-check", "--constraint", str(free_threaded.REQUIREMENTS)]
+        + ["--disable-pip-version-check", *free_threaded.constraints()]
         + list(free_threaded.PACKAGES),
     )
     for argv in steps:

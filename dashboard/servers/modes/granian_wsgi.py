@@ -1,8 +1,11 @@
-"""Granian, a server written in Rust: N worker processes, each running WSGI calls on M threads."""
+"""Granian, a server written in Rust: N worker processes, each running WSGI calls on M threads;
+installed on first use (on_demand.py)."""
 
 from __future__ import annotations
 
+from dashboard.files import PROJECT_ROOT
 from dashboard.servers.mode import LawCase, WorkersTimesThreads, listen_backlog, python_module
+from dashboard.servers.on_demand import Extra
 
 
 class GranianWsgi(WorkersTimesThreads):
@@ -16,6 +19,8 @@ class GranianWsgi(WorkersTimesThreads):
         "(its backpressure), so a burst spreads evenly, but a kept-alive connection holds its "
         "place while it stays open."
     )
+    # A 6.9 MB wheel, half of what a first `make run` downloads: installed when the mode is first chosen.
+    extra = Extra("Granian", PROJECT_ROOT / "requirements-granian.txt", "a 6.9 MB wheel, a few seconds")
     task = "a blocking thread of a Granian worker (started by Rust, so Python calls it Dummy-N)"
     # On a free-threaded Python Granian runs its workers as threads of one process (its MTServer):
     # the manager, waiting for a master and worker processes that never came, ended it after 20 s
