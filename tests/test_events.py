@@ -11,6 +11,7 @@ from flask import Flask
 from dashboard.app import create_app
 from dashboard.config import VIEWERS_PER_TURN, Config
 from dashboard.services import Services
+from dashboard.web import events
 
 
 @pytest.fixture
@@ -75,4 +76,31 @@ def test_a_sender_that_could_not_start_does_not_hold_back_every_later_snapshot(a
     viewer = socketio.test_client(app)
     assert len(senders) == 1
     senders.pop()()
+    assert [m["name"] for m in viewer.get_received()] == ["snapshot"]
+
+
+def test_a_viewer_asking_again_while_it_waits_gets_one_snapshot_and_one_gone_gets_none(app, monkeypatch):
+    """A viewer still waiting for its batch after RESYNC_EVERY_S that asked again was queued twice
+    and sent two snapshots; one that left while waiting was still in the batch. Each viewer waits
+    in the batch once, and leaves it with its connection."""
+    app, _services = app
+    socketio = app.extensions["socketio"]
+    senders: list[Callable[[], None]] = []
+    monkeypatch.setattr(socketio, "start_background_task", senders.append)
+    monkeypatch.setattr(events, "RESYNC_EVERY_S", 0.0)  # its wait has been long enough
+    viewer, gone = socketio.test_client(app), socketio.test_client(app)
+    viewer.emit("resync")
+    gone.disconnect()
+    sent: list[list[str]] = []
+    emit = socketio.emit
+
+    def noted(event: str, *args: object, **kwargs: object) -> None:
+        if event == "snapshot":
+            sent.append(kwargs["to"])
+        emit(event, *args, **kwargs)
+
+    monkeypatch.setattr(socketio, "emit", noted)
+    assert len(senders) == 1
+    senders.pop()()
+    assert sent == [[socketio.server.manager.sid_from_eio_sid(viewer.eio_sid, "/")]]
     assert [m["name"] for m in viewer.get_received()] == ["snapshot"]

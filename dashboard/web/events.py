@@ -8,6 +8,7 @@ viewer is still connecting (or already disconnecting), not connected, whatever t
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -41,7 +42,8 @@ class Viewers(Namespace):
         super().__init__("/")
         self.broadcaster = broadcaster
         self._last_snapshot: dict[str, float] = {}  # viewer -> when it last got one (monotonic)
-        self._waiting: list[str] = []  # viewers the next batch is for, in the order they asked
+        self._waiting: dict[str, None] = {}  # viewers the next batch is for, in the order they
+        # asked (a dict: one asking again while it waits is in the batch once)
         self._sending = False  # a batch sender is on its way (one at a time)
         self._lock = threading.Lock()  # async handlers: one viewer's events may run at once
 
@@ -59,6 +61,7 @@ class Viewers(Namespace):
         self.broadcaster.viewers.discard(request.sid)
         with self._lock:
             self._last_snapshot.pop(request.sid, None)
+            self._waiting.pop(request.sid, None)
 
     def on_resync(self, *_ignored: object) -> None:
         """A page that lost track asks again; more often than RESYNC_EVERY_S is ignored, so a
@@ -77,7 +80,7 @@ class Viewers(Namespace):
             if last is not None and now - last < at_most_every_s:
                 return
             self._last_snapshot[request.sid] = now
-            self._waiting.append(request.sid)
+            self._waiting[request.sid] = None
             if self._sending:
                 return
             self._sending = True
@@ -105,14 +108,15 @@ class Viewers(Namespace):
         more yields to the hub midway (dashboard/fanout.py), where a frame cut after the snapshot
         could reach the rest of the batch before it."""
         with self._lock:
-            batch = self._waiting[:VIEWERS_PER_TURN]
-            del self._waiting[:VIEWERS_PER_TURN]
+            batch = list(itertools.islice(self._waiting, VIEWERS_PER_TURN))
+            for viewer in batch:
+                del self._waiting[viewer]
             self._sending = bool(batch)
             return batch
 
     def _send_batch(self, batch: list[str]) -> None:
         with self._lock:  # the frame that brings the view up to date is no use to a waiting viewer
-            newcomers = batch + self._waiting
+            newcomers = [*batch, *self._waiting]
         try:
             snapshot = self.broadcaster.snapshot(newcomers)
         except NotSeeded:  # a viewer-only process not yet seeded: the next frame's gap asks again
