@@ -50,7 +50,7 @@ class _Request:
         # The status line and the URL rule the app matched (`/post/<int:post_id>`): werkzeug keeps
         # its request in the environ, and Flask's names the rule it routed to. Read now, once it
         # has routed: Flask empties `werkzeug.request` when its request context pops, before its
-        # `wsgi_app` returns. Both are made into the event's texts by the reporter (`event`).
+        # `wsgi_app` returns. Both are made into the event's texts by the reporter (`end`).
         self.status = code
         environ = self.environ
         if "werkzeug.request" in environ:  # not Flask: skip a failing lookup (~300 instructions)
