@@ -23,6 +23,7 @@ from dashboard.servers.manager import answers, free_port
 from tests.support import ROOT, Dashboard, Viewer, alive, managed, wait_for
 from threadpulse_agent import ENV_COLLECTOR
 from threadpulse_agent.middleware import AgentMiddleware
+from threadpulse_agent.protocol import Begin, End, decode_event
 from threadpulse_agent.recorder import Recorder
 from threadpulse_agent.tasks import TaskRegistry
 
@@ -73,8 +74,10 @@ def test_an_agent_buffer_nobody_drains_stays_at_its_limit_and_counts_what_it_dro
     for _ in range(500):
         with client.get("/hello") as response:  # closing the body records the request's end
             assert response.status_code == 200
-    assert len(recorder.drain(most=10_000)) == 100
-    assert recorder.dropped == 500 * 2 - 100  # a begin and an end per request
+    assert len(recorder.events) == 100  # the first requests' records, appended at their begin
+    assert recorder.dropped == 400 * 2  # a begin and an end for each request past the limit
+    events = [decode_event(list(event)) for event in recorder.drain(most=10_000)]
+    assert [type(event) for event in events] == [Begin, End] * 100  # theirs, whole
 
 
 @pytest.mark.integration
