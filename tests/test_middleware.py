@@ -97,9 +97,60 @@ def test_a_request_whose_begin_came_in_always_gets_its_end_and_the_buffer_stays_
     assert len(recorder.events) == 2  # the limit: the two begins, no end appended
     assert recorder.dropped == 2  # the third's end: its begin was dropped and there is no room
     events = events_of(recorder)
-    assert [type(event) for event in events] == [Begin, End, Begin, End]  # one task: one at a time
-    assert [event.request for event in events] == [0, 0, 1, 1]
+    assert [type(event) for event in events] == [Begin, Begin, End, End]  # in the order they happened
+    assert [event.request for event in events] == [0, 1, 0, 1]
     assert events_of(recorder) == []  # each end once
+
+
+def test_a_reply_closed_twice_closes_the_apps_once_and_ends_once():
+    """PEP 3333 has a server close the reply once; one that closes it twice (or a middleware
+    around ours that closes it too) closed the app's reply twice and, for a request whose begin a
+    full buffer had dropped, sent a second end."""
+    closes = []
+
+    class Counted(Reply):
+        def close(self) -> None:
+            closes.append(1)
+
+    def app(environ: dict, start_response) -> Counted:
+        start_response("200 OK", [])
+        return Counted()
+
+    recorder = Recorder(limit=1)
+    middleware = AgentMiddleware(app, recorder, TaskRegistry())
+    recorder.add(("queue", 1, 0))  # full: this request's begin is dropped
+    body = middleware({"REQUEST_METHOD": "GET", "PATH_INFO": "/twice"}, lambda *args: None)
+    recorder.drain()  # room again for its end
+    list(body)
+    body.close()
+    ended = body.t_end
+    body.close()
+    assert closes == [1] and body.t_end == ended
+    assert [type(event) for event in events_of(recorder)] == [End]
+    serve(middleware, "/next")
+    assert [type(event) for event in events_of(recorder)] == [Begin, End]
+
+
+def test_an_end_comes_before_the_begins_of_other_tasks_that_came_after_it():
+    """A drain sends the ends it finds after what it took from the buffer: a request that ended
+    before another task's began must still come first, or the dashboard counts both in service at
+    once (CI: a closed loop of 3 connections on 4 threads peaked at 4). The drain's events go out
+    in the order they happened."""
+    recorder = Recorder()
+    middleware = AgentMiddleware(ok, recorder, TaskRegistry())
+    first = middleware({"REQUEST_METHOD": "GET", "PATH_INFO": "/first"}, lambda *args: None)
+    assert [type(event) for event in events_of(recorder)] == [Begin]  # in flight
+    list(first)
+    first.close()
+    other = threading.Thread(target=serve, args=(middleware, "/other"))  # another task
+    other.start()
+    other.join()
+    events = events_of(recorder)
+    assert [(type(event), event.t_ns) for event in events] == sorted(
+        ((type(event), event.t_ns) for event in events), key=lambda pair: pair[1]
+    )
+    assert [type(event) for event in events] == [End, Begin, End]
+    assert events[0].t_ns == first.t_end
 
 
 def test_an_end_seen_after_its_begin_went_out_comes_once_in_its_tasks_order():

@@ -64,7 +64,11 @@ class _Request:
         return iter(self.inner)
 
     def close(self) -> None:
-        """The server is done with the reply (or the app raised): the request ends here."""
+        """The server is done with the reply (or the app raised): the request ends here, once. A
+        second close (a server or a middleware around ours closing twice) changes nothing: it
+        neither closes the app's reply again nor moves the end, nor sends a second one."""
+        if self.environ is None:
+            return
         try:
             close = getattr(self.inner, "close", None)
             if close is not None:

@@ -16,11 +16,18 @@ from collections.abc import Callable, Sequence
 from time import monotonic_ns
 from typing import Any
 
+from threadpulse_agent.schema import TIME_AT
+
 MAX_BUFFERED = 20_000
 
 
 def _nobody() -> None:
     """No reporter listens yet."""
+
+
+def _time_of(event: Sequence[Any]) -> int:
+    """When an event happened: its `t_ns`, wherever its kind keeps it."""
+    return event[TIME_AT[event[0]]]
 
 
 def _none_in_flight(keep: Callable[[Any], None], before_ns: int) -> None:
@@ -78,8 +85,9 @@ class Recorder:
     def drain(self, most: int = MAX_BUFFERED) -> list[Sequence[Any]]:
         """Take up to `most` buffered events, oldest first, each record built into its events
         (only the reporter calls this), then the ends of the requests that ended before the drain
-        began (`ended`). A record that cannot be made into an event (what the request path kept
-        came from the app: a status that is no text) is left out and counted as dropped.
+        began (`ended`), all in the order they happened. A record that cannot be made into an
+        event (what the request path kept came from the app: a status that is no text) is left
+        out and counted as dropped.
 
         One loop in one frame: a first pass to see whether any record waits, then a method call
         per record, cost the drain 15% more (484 against 415 ns an event of a Flask `/hello`,
@@ -99,5 +107,11 @@ class Recorder:
                 keep(entry if type(head) is str else head(*entry[1:]))
             except Exception:
                 self.lose()
+        drained = len(built)
         self.ended(keep, began_ns)
+        if drained and len(built) > drained:
+            # The ends came last, after begins of other tasks that came later: a server's
+            # requests in flight would read one too many (a closed loop of 3 connections peaked at
+            # 4). In time order (stable: a task's events, in its order, keep it).
+            built.sort(key=_time_of)
         return built

@@ -160,6 +160,8 @@ RECORDS: dict[str, type[Event]] = {_kind(record): record for record in get_args(
 EVENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     kind: _wire_fields(record) for kind, record in RECORDS.items()
 }
+# name -> where an event's time (`t_ns`) sits in its wire tuple (the name first): every kind has one.
+TIME_AT: dict[str, int] = {kind: 1 + record._fields.index("t_ns") for kind, record in RECORDS.items()}
 LATE_FIELDS: dict[str, tuple[str, ...]] = {
     kind: tuple(record._field_defaults) for kind, record in RECORDS.items() if record._field_defaults
 }
