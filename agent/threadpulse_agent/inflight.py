@@ -6,11 +6,10 @@ reporter's drain keeps the records it meets here and builds each one's end on th
 that finds it ended: the reporter ticks every interval while a request is in flight, so an end
 goes out one interval after its request at most, as when it was appended.
 
-Order, per task (one thread or green thread runs its requests one after another): an end comes
-after every event its task buffered before it (the drain sends the ends of the requests that
-ended before it began, after what it took), and before the task's next begin (a record of the
-task in the buffer means its earlier requests ended before it began: `settle` sends their ends
-first). Each end goes out once: its record is forgotten as it is built.
+Order is the drain's: it puts the events it built, these ends among them, in the order they
+happened (recorder.py), so an end sits after what its task did before it and before any later
+begin, of its task or another's. Here each end goes out once (its record is forgotten as it is
+built), and a task's closed request is ended before its next begin takes its place (`settle`).
 """
 
 from __future__ import annotations

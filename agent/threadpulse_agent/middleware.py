@@ -86,9 +86,8 @@ class _Request:
         """The reporter's drain met the record: its `begin` (or, when its begin was dropped, its
         `end`). The request is numbered here, in the order the process began them, and its task
         is marked busy from its begin to its end for the stack sampler: neither costs the request
-        path a thing. The task's earlier requests the server has closed were closed before this
-        one began: their ends go first, so a task's end always comes before its next begin
-        (inflight.py)."""
+        path a thing. The task's earlier requests the server has closed are ended here, before
+        this one takes their place (the drain then puts all it built in time order)."""
         task, ident, agent = self.ids
         number = self.number = next(agent.numbers)
         in_flight = agent.in_flight
